@@ -1,0 +1,85 @@
+import type { Level } from '../emit/entry.js';
+import type { EncoderOptions } from '../encoders/encoder.js';
+import type { WriterOptions } from '../writers/writer.js';
+
+/** The config as written in kflog.json (after schema validation). */
+export interface RawConfig {
+  $schema?: string;
+  forwards: RawForward[];
+  logging?: { logs?: Record<string, RawLog> };
+  shutdown_timeout?: string;
+  trace_id?: 'v7' | 'v4';
+}
+
+export interface KubeTargetConfig {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  service?: string;
+  pod?: string;
+  selector?: string;
+  port: number | string;
+}
+
+export type TargetConfig = { url: string } | { builtin: 'echo' } | { kube: KubeTargetConfig };
+
+export interface SkipRule {
+  path_prefix?: string;
+  method?: string;
+  status?: number | string;
+}
+
+export interface RawForward {
+  id: string;
+  listen: string;
+  target: TargetConfig;
+  capture?: { request_body?: boolean; response_body?: boolean; max_body_bytes?: number };
+  timeouts?: { connect?: string; headers?: string; body?: string; idle?: string };
+  skip?: SkipRule[];
+  log?: false | (EncoderOptions & { filename?: string; writer?: WriterOptions; log_credentials?: boolean });
+}
+
+export interface RawLog {
+  writer?: WriterOptions;
+  encoder?: EncoderOptions;
+  level?: Level;
+  include?: string[];
+  exclude?: string[];
+  sampling?: { interval?: string; first?: number; thereafter?: number };
+  log_credentials?: boolean;
+  queue_bytes?: number;
+}
+
+/** Resolved config: defaults applied, durations in milliseconds, shorthands expanded. */
+export interface ForwardConfig {
+  id: string;
+  host: string;
+  port: number;
+  target: TargetConfig;
+  capture: { requestBody: boolean; responseBody: boolean; maxBodyBytes: number };
+  timeouts: { connectMs: number; headersMs: number; bodyMs: number; idleMs: number };
+  skip: SkipRule[];
+  /** false: `"log": false`, no http.log entry of this forward is emitted. */
+  logEnabled: boolean;
+}
+
+export interface LogConfig {
+  name: string;
+  writer: WriterOptions;
+  encoder: EncoderOptions;
+  level: Level;
+  include: string[];
+  exclude: string[];
+  sampling?: { intervalMs: number; first: number; thereafter: number };
+  logCredentials: boolean;
+  queueBytes: number;
+}
+
+export interface Config {
+  forwards: ForwardConfig[];
+  logs: LogConfig[];
+  shutdownTimeoutMs: number;
+  traceId: 'v7' | 'v4';
+  /** Where the config came from, for messages: a path or "embedded default". */
+  source: string;
+}

@@ -1,0 +1,23 @@
+import type { Entry } from '../emit/entry.js';
+
+/**
+ * One log format. encode() runs on the proxy's hot path, synchronously, once per admitted entry: it must be fast
+ * and must never throw for any entry a client can cause. null means "this format has no line for this entry"
+ * (a line format seeing a request entry, or a process entry in clf/haproxy).
+ */
+export interface Encoder {
+  encode(entry: Entry): string | Buffer | null;
+}
+
+/** What every encoder may know about the log it serves. */
+export interface EncoderContext {
+  /** The log set "log_credentials": true — Authorization, Cookie and friends are written in the clear. */
+  logCredentials: boolean;
+  /** The log's writer is a terminal (colours allowed). */
+  isTTY: boolean;
+}
+
+/** Options as validated by config.schema.json: the encoder object minus nothing (format included). */
+export type EncoderOptions = { format: string } & Record<string, unknown>;
+
+export type EncoderFactory = (options: EncoderOptions, ctx: EncoderContext) => Encoder;
