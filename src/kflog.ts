@@ -1,44 +1,85 @@
 import './encoders/index.js';
 import './writers/index.js';
-import type { Config } from './config/types.js';
+import type { Config, ForwardConfig } from './config/types.js';
+import { nowMs } from './emit/clock.js';
+import type { Level } from './emit/entry.js';
 import type { LogStats } from './emit/log.js';
-import { Pipeline } from './emit/pipeline.js';
-import { ForwardListener, type ProxyEnv } from './proxy/listener.js';
-import { createTarget, type Target } from './proxy/target.js';
+import { Pipeline, ProcessLogger } from './emit/pipeline.js';
+import { ForwardListener } from './proxy/listener.js';
+import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
+import { createTarget } from './proxy/target.js';
 import { traceIdFactory } from './proxy/trace.js';
+import { WriterPool } from './writers/pool.js';
 
-/** A running kflog: the pipeline, one target and one listener per forward. The CLI and the tests drive this. */
+/** What a reload changed, for the message that reports it. */
+export interface ReloadSummary {
+  forwards: number;
+  /** Listeners started for addresses the previous config did not have. */
+  added: string[];
+  /** Listeners closed because the new config no longer has their address. */
+  removed: string[];
+  /** Addresses kept open across the reload (their socket handed to the new config). */
+  kept: string[];
+}
+
+/** One loaded config: its generation (pipeline, trace IDs) and the backends its forwards hold. */
+interface Loaded {
+  config: Config;
+  gen: Generation;
+  backendKeys: string[];
+}
+
+interface BackendSlot {
+  backend: Backend;
+  refs: number;
+}
+
+/**
+ * A running kflog: the pipeline, one target and one listener per forward. The CLI and the tests drive this.
+ *
+ * Reload builds the new config beside the running one — pipeline (sharing open files through one writer pool),
+ * targets (reused when unchanged), listeners for new addresses — and only then switches: listeners whose address
+ * stays are handed the new routes without closing their socket, the others are closed gracefully, and the old
+ * config's pipeline is closed once its last exchange is logged. Nothing is refused, lost or logged twice; a
+ * failure while building leaves the running config untouched.
+ */
 export class Kflog {
-  readonly pipeline: Pipeline;
-  readonly listeners: ForwardListener[] = [];
-  private readonly targets: Target[] = [];
+  /** Current listeners, in config order. */
+  listeners: ForwardListener[] = [];
+  private current: Loaded | undefined;
+  private readonly pool = new WriterPool();
+  private readonly counters: ProcessCounters = { actconn: 0 };
+  private readonly backends = new Map<string, BackendSlot>();
+  private readonly retiring = new Set<Promise<void>>();
+  private readonly retiredStats: LogStats[] = [];
+  private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<LogStats[]> | undefined;
 
-  private constructor(readonly config: Config) {
-    this.pipeline = new Pipeline(config.logs);
-  }
+  private constructor() {}
 
   /** Starts everything or nothing: on failure what was started is stopped again and the error is rethrown. */
   static async start(config: Config): Promise<Kflog> {
-    const app = new Kflog(config);
-    const env: ProxyEnv = { pipeline: app.pipeline, traceId: traceIdFactory(config.traceId), counters: { actconn: 0 } };
-    try {
-      for (const f of config.forwards) {
-        const target = await createTarget({ forward: f, kubeLogger: app.pipeline.logger(`kube.portforward.${f.id}`) });
-        app.targets.push(target);
-        const listener = new ForwardListener(f, target, env);
-        app.listeners.push(listener);
-        await listener.listen();
-      }
-    } catch (err) {
-      await app.stop(0).catch(() => undefined);
-      throw err;
-    }
-    const kflog = app.pipeline.logger('kflog');
-    for (const l of app.listeners) {
-      kflog.info('listening', { forward: l.cfg.id, address: l.address, target: l.target.backend, upstream: l.target.address });
-    }
+    const app = new Kflog();
+    await app.apply(config);
     return app;
+  }
+
+  get config(): Config {
+    return this.loaded.config;
+  }
+
+  get pipeline(): Pipeline {
+    return this.loaded.gen.pipeline;
+  }
+
+  /** @internal The current pipeline, undefined before the first config is running. */
+  livePipeline(): Pipeline | undefined {
+    return this.current?.gen.pipeline;
+  }
+
+  private get loaded(): Loaded {
+    if (!this.current) throw new Error('kflog is not started');
+    return this.current;
   }
 
   /** The address a forward actually listens on (its port resolved when the config said 0). */
@@ -49,17 +90,170 @@ export class Kflog {
   }
 
   /**
-   * Orderly shutdown: stop accepting, let in-flight exchanges finish (deadline), close upstreams, flush every
-   * log. Returns the final per-log counts.
+   * Switches to `config` (SIGHUP). Reloads run one at a time. Rejects — with the running config untouched — when
+   * the new one cannot be started (an address in use, a target that cannot be created).
    */
-  stop(deadlineMs = this.config.shutdownTimeoutMs): Promise<LogStats[]> {
+  reload(config: Config): Promise<ReloadSummary> {
+    if (this.stopping) return Promise.reject(new Error('kflog is stopping'));
+    const next = this.queue.then(() => this.apply(config));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private async apply(next: Config): Promise<ReloadSummary> {
+    const prev = this.current;
+    const pipeline = new Pipeline(next.logs, this.pool);
+    const gen = new Generation(pipeline, traceIdFactory(next.traceId), this.counters);
+    const backendKeys: string[] = [];
+    const started: ForwardListener[] = [];
+    const plan: Array<{ listener: ForwardListener; route: ForwardRoute; handover: boolean }> = [];
+    try {
+      for (const f of next.forwards) {
+        const key = backendKey(f);
+        const backend = await this.acquireBackend(key, f, pipeline);
+        backendKeys.push(key);
+        const existing = this.listenerFor(f, plan.map((p) => p.listener));
+        if (existing) {
+          plan.push({ listener: existing, route: new ForwardRoute(f, backend, gen, existing.boundPort), handover: true });
+          continue;
+        }
+        const route = new ForwardRoute(f, backend, gen, f.port);
+        const listener = new ForwardListener(route, this.counters);
+        started.push(listener);
+        await listener.listen();
+        plan.push({ listener, route, handover: false });
+      }
+    } catch (err) {
+      await Promise.all(started.map((l) => l.close(0).catch(() => undefined)));
+      await this.releaseBackends(backendKeys);
+      await pipeline.close().catch(() => undefined);
+      throw err;
+    }
+
+    // Commit: from here on nothing can fail.
+    for (const p of plan) if (p.handover) p.listener.setRoute(p.route);
+    const kept = new Set(plan.map((p) => p.listener));
+    const removed = this.listeners.filter((l) => !kept.has(l));
+    this.listeners = plan.map((p) => p.listener);
+    this.current = { config: next, gen, backendKeys };
+
+    const kflog = pipeline.logger('kflog');
+    for (const p of plan) {
+      if (p.handover) continue;
+      const l = p.listener;
+      kflog.info('listening', { forward: l.cfg.id, address: l.address, target: l.target.backend, upstream: l.target.address });
+    }
+    const summary: ReloadSummary = {
+      forwards: next.forwards.length,
+      added: plan.filter((p) => !p.handover).map((p) => p.listener.address),
+      removed: removed.map((l) => l.address),
+      kept: plan.filter((p) => p.handover).map((p) => p.listener.address),
+    };
+    if (prev) {
+      kflog.info('config reloaded', { source: next.source, ...summary });
+      const retire = this.retire(prev, removed);
+      this.retiring.add(retire);
+      void retire.finally(() => this.retiring.delete(retire));
+    }
+    return summary;
+  }
+
+  /** The running listener a forward of the new config takes over: same bound address (or same id on port 0). */
+  private listenerFor(f: ForwardConfig, taken: ForwardListener[]): ForwardListener | undefined {
+    return this.listeners.find((l) => {
+      if (taken.includes(l) || l.cfg.host !== f.host) return false;
+      return f.port === 0 ? l.cfg.port === 0 && l.cfg.id === f.id : l.boundPort === f.port;
+    });
+  }
+
+  /** The old config lets its exchanges finish, then closes its pipeline (files the new one uses stay open). */
+  private async retire(old: Loaded, removed: ForwardListener[]): Promise<void> {
+    await Promise.all(removed.map((l) => l.close(old.config.shutdownTimeoutMs)));
+    await old.gen.idle();
+    await old.gen.pipeline.close();
+    this.retiredStats.push(...old.gen.pipeline.stats());
+    await this.releaseBackends(old.backendKeys);
+  }
+
+  private async acquireBackend(key: string, f: ForwardConfig, pipeline: Pipeline): Promise<Backend> {
+    const slot = this.backends.get(key);
+    if (slot) {
+      slot.refs++;
+      return slot.backend;
+    }
+    const target = await createTarget({ forward: f, kubeLogger: new CurrentPipelineLogger(this, pipeline, `kube.portforward.${f.id}`) });
+    const backend = new Backend(target);
+    this.backends.set(key, { backend, refs: 1 });
+    return backend;
+  }
+
+  private async releaseBackends(keys: string[]): Promise<void> {
+    const closing: Array<Promise<void>> = [];
+    for (const key of keys) {
+      const slot = this.backends.get(key);
+      if (!slot || --slot.refs > 0) continue;
+      this.backends.delete(key);
+      closing.push(slot.backend.target.close().catch(() => undefined));
+    }
+    await Promise.all(closing);
+  }
+
+  /**
+   * Orderly shutdown: stop accepting, let in-flight exchanges finish (deadline), close upstreams, flush every
+   * log. Returns the final per-log counts (summed over the configs this process ran).
+   */
+  stop(deadlineMs?: number): Promise<LogStats[]> {
     this.stopping ??= (async () => {
-      await Promise.all(this.listeners.map((l) => l.close(deadlineMs)));
-      await Promise.all(this.targets.map((t) => t.close().catch(() => undefined)));
-      await this.pipeline.close();
-      return this.pipeline.stats();
+      await this.queue;
+      const loaded = this.current;
+      if (!loaded) return [];
+      const deadline = deadlineMs ?? loaded.config.shutdownTimeoutMs;
+      await Promise.all(this.listeners.map((l) => l.close(deadline)));
+      // Every connection is closed; their exchanges log on the same turn or the next.
+      await Promise.race([loaded.gen.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
+      await Promise.all([...this.retiring]);
+      await loaded.gen.pipeline.close();
+      await this.releaseBackends(loaded.backendKeys);
+      return mergeStats([...this.retiredStats, ...loaded.gen.pipeline.stats()]);
     })();
     return this.stopping;
+  }
+}
+
+/** A target is reused across a reload when nothing it was built from changed. */
+function backendKey(f: ForwardConfig): string {
+  return JSON.stringify([f.id, f.target, f.timeouts]);
+}
+
+function mergeStats(all: LogStats[]): LogStats[] {
+  const byName = new Map<string, LogStats>();
+  for (const s of all) {
+    const m = byName.get(s.name);
+    if (!m) {
+      byName.set(s.name, { ...s });
+      continue;
+    }
+    m.written += s.written;
+    m.sampledOut += s.sampledOut;
+    m.dropped += s.dropped;
+    m.failed += s.failed;
+    m.skipped += s.skipped;
+  }
+  return [...byName.values()];
+}
+
+/** A target outlives a reload when unchanged, so its process messages go to whichever pipeline is current. */
+class CurrentPipelineLogger extends ProcessLogger {
+  constructor(
+    private readonly app: Kflog,
+    private readonly first: Pipeline,
+    name: string,
+  ) {
+    super(first, name);
+  }
+
+  override log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+    (this.app.livePipeline() ?? this.first).emit({ kind: 'process', ts: nowMs(), level, logger: this.name, msg, fields });
   }
 }
 

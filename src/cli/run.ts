@@ -19,6 +19,35 @@ function tryLine(app: Kflog): string {
   return `kflog: listening; try:\n${lines.join('\n')}\n`;
 }
 
+/**
+ * SIGHUP: read the config again (the same --config, or ./kflog.json, or the embedded default) and switch to it.
+ * An invalid or unstartable config is reported and the running one keeps serving.
+ */
+async function reload(app: Kflog, path: string | undefined): Promise<void> {
+  const kflog = app.pipeline.logger('kflog');
+  let config: Config;
+  try {
+    config = chooseConfig(path);
+  } catch (err) {
+    const msg = err instanceof ConfigError ? err.message : (err as Error).message;
+    process.stderr.write(`kflog: SIGHUP: invalid config ${msg}\nkflog: SIGHUP: keeping the running config\n`);
+    kflog.error('reload failed, keeping the running config', { error: msg });
+    return;
+  }
+  try {
+    const s = await app.reload(config);
+    process.stderr.write(
+      `kflog: SIGHUP: reloaded config from ${config.source}: ${s.forwards} forward(s); ` +
+      `kept ${s.kept.length}, added ${s.added.length}, removed ${s.removed.length}\n` +
+      s.added.map((a) => `kflog: listening on ${a}\n`).join(''),
+    );
+  } catch (err) {
+    const msg = (err as Error).message;
+    process.stderr.write(`kflog: SIGHUP: cannot start the new config: ${msg}\nkflog: SIGHUP: keeping the running config\n`);
+    kflog.error('reload failed, keeping the running config', { error: msg });
+  }
+}
+
 export function runCommand(): Command {
   return new Command('run')
     .description('run the proxy: --config FILE, else ./kflog.json, else the embedded default (a demo forward on 127.0.0.1:8080 to the builtin sample API)')
@@ -44,7 +73,7 @@ export function runCommand(): Command {
       }
       process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app));
       const shutdown = (signal: string): void => {
-        process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${config.shutdownTimeoutMs} ms) and flushing logs\n`);
+        process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${app.config.shutdownTimeoutMs} ms) and flushing logs\n`);
         void app.stop().then((stats) => {
           process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
         });
@@ -53,6 +82,9 @@ export function runCommand(): Command {
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGUSR1', () => {
         void app.pipeline.reopen();
+      });
+      process.on('SIGHUP', () => {
+        void reload(app, opts.config);
       });
     });
 }

@@ -119,6 +119,7 @@ function resolveForward(f: RawForward): ForwardConfig {
       bodyMs: ms(f.timeouts?.body, '60s'),
       idleMs: ms(f.timeouts?.idle, '60s'),
     },
+    retries: f.retries ?? 0,
     skip: f.skip ?? [],
     logEnabled: f.log !== false,
   };

@@ -35,6 +35,7 @@ export interface RawForward {
   target: TargetConfig;
   capture?: { request_body?: boolean; response_body?: boolean; max_body_bytes?: number };
   timeouts?: { connect?: string; headers?: string; body?: string; idle?: string };
+  retries?: number;
   skip?: SkipRule[];
   log?: false | (EncoderOptions & { filename?: string; writer?: WriterOptions; log_credentials?: boolean });
 }
@@ -58,6 +59,8 @@ export interface ForwardConfig {
   target: TargetConfig;
   capture: { requestBody: boolean; responseBody: boolean; maxBodyBytes: number };
   timeouts: { connectMs: number; headersMs: number; bodyMs: number; idleMs: number };
+  /** Further connection attempts after a failed connect (nothing was sent yet, so any method may retry). */
+  retries: number;
   skip: SkipRule[];
   /** false: `"log": false`, no http.log entry of this forward is emitted. */
   logEnabled: boolean;

@@ -37,12 +37,18 @@ const DROP_REPORT_INTERVAL_MS = 1000;
 export class Pipeline implements LogReporter {
   readonly logs: Log[];
   private readonly routes = new Map<string, Log[]>();
-  private readonly pool = new WriterPool();
   private readonly kflog: ProcessLogger;
   private dropReport: NodeJS.Timeout | undefined;
   private lastDropCounts = new Map<string, number>();
 
-  constructor(configs: LogConfig[]) {
+  /**
+   * `pool` is shared by the pipelines of successive configs on reload: a file both configs write stays open
+   * (reference-counted) instead of being closed by the old pipeline and reopened by the new one.
+   */
+  constructor(
+    configs: LogConfig[],
+    private readonly pool: WriterPool = new WriterPool(),
+  ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.logs = configs.map((c) => new Log(c, this.pool, this));
   }

@@ -1,33 +1,44 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import {
   ACCESS_MSG,
   REQUEST_MSG,
   type AccessEntry,
-  type CapturedBody,
   type HeaderMap,
   type RequestEntry,
   type RequestInfo,
 } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
-import { BodyCapture } from './capture.js';
+import { BodyCapture, decodableCoding } from './capture.js';
+import { connState } from './conn-state.js';
+import { classifyUpstreamError, clientAbortState, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
 import type { ForwardListener } from './listener.js';
-import { connState } from './conn-state.js';
+import type { ForwardRoute } from './route.js';
 
 const kExchange = Symbol('kflog.exchange');
 type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
+type ResInternals = ServerResponse & { _header?: string | null; chunkedEncoding?: boolean };
 
-/** Headers kflog sets itself on the way up; the client's copies are replaced (X-Forwarded-For is appended to). */
-const SET_BY_PROXY = new Set(['x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host']);
+/** Headers kflog sets itself on the way up (the client's copies are replaced; X-Forwarded-For is appended to). */
+export const SET_BY_PROXY: ReadonlySet<string> = new Set([
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host',
+  // node answers `Expect: 100-continue` itself before the request reaches kflog; undici refuses to send it on.
+  'expect',
+]);
+
+const CLIENT_ABORTED = new Error('client aborted');
+const CLIENT_GONE = 'client closed the connection before the response was complete';
 
 /**
  * One request/response exchange through a forward. It is the undici dispatch handler itself (no per-chunk
- * closures): request in → request entry → dispatch upstream → stream the response back → access entry once.
+ * closures): request head in → request entry → dispatch upstream (request body streamed) → response streamed
+ * back with backpressure → access entry, exactly once, when the client side of the exchange closes — whether the
+ * response completed, failed upstream, or the client went away.
  */
 export class Exchange implements Dispatcher.DispatchHandler {
+  private readonly route: ForwardRoute;
   private readonly t0 = performance.now();
   private readonly startTs = nowMs();
   private readonly tq: number;
@@ -36,70 +47,94 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private tHeaders = -1;
   private abortUpstream: ((err?: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
-  private readonly logging: boolean;
-  private readonly traceId: string;
+  /** An access entry will be built (some log wants it and no skip rule matched the head). */
+  private readonly logAccess: boolean;
+  private traceId = '';
   private request: RequestInfo | undefined;
-  private respHeaders: HeaderMap = {};
+  private respHeaders: HeaderMap | undefined;
   private reqCapture: BodyCapture | undefined;
   private respCapture: BodyCapture | undefined;
+  private readonly hasReqBody: boolean;
+  private reqBodyDone = false;
   private bytesRead = 0;
   private size = 0;
-  private sentAtHeaders = -1;
+  /** Response bytes beyond the body: status line and headers, chunked framing (HAProxy's bytes_read counts them). */
+  private overhead = 0;
+  private chunked = false;
   private termination = '';
   private error: string | undefined;
-  private logged = false;
+  private finished = false;
   private upstreamActive = false;
+  private retries = 0;
+  private dispatchOpts: Dispatcher.DispatchOptions | undefined;
 
   constructor(
     private readonly listener: ForwardListener,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
+    const route = listener.route;
+    this.route = route;
     const state = connState(req.socket);
     // HAProxy's Tq: from accept for the first request on a connection, ~0 for the next ones on it.
     this.tq = state.requests++ === 0 ? Math.max(0, Math.round(this.t0 - state.acceptPerf)) : 0;
-    this.logging = listener.logAccess || listener.logRequest;
-    this.traceId = this.logging ? listener.env.traceId() : '';
+    this.hasReqBody = hasBody(req);
+    let logRequest = route.logRequest;
+    let logAccess = route.logAccess;
+    if ((logRequest || logAccess) && route.skip.any && route.skip.skipsRequest(req.method ?? '', req.url ?? '')) {
+      logRequest = false;
+      logAccess = false;
+    }
+    this.logAccess = logAccess;
+    if (logRequest || logAccess) {
+      this.traceId = route.gen.traceId();
+      this.request = requestInfo(req);
+      const capture = route.cfg.capture;
+      if (capture.requestBody && this.hasReqBody) {
+        this.reqCapture = new BodyCapture(
+          capture.maxBodyBytes, req.headers['content-type'], decodableCoding(req.headers['content-encoding']));
+      }
+      if (logRequest) this.emitRequest();
+    }
   }
 
   start(): void {
-    const { req, res, listener } = this;
-    const target = listener.target;
-    listener.inflight++;
+    const { req, res, route } = this;
+    this.listener.inflight++;
+    route.gen.begin();
     (res as ResWithExchange)[kExchange] = this;
     res.on('close', onResponseClose);
     res.on('drain', onResponseDrain);
 
-    if (this.logging) {
-      this.request = requestInfo(req);
-      if (listener.capture.requestBody && hasBody(req)) {
-        this.reqCapture = new BodyCapture(listener.capture.maxBodyBytes, req.headers['content-type']);
-      }
-      if (listener.logRequest) this.emitRequest();
-    }
-
+    const target = route.target;
     const headers = forwardableHeaders(req.rawHeaders, SET_BY_PROXY);
-    const remote = req.socket.remoteAddress ?? '';
+    const remote = stripV4Mapped(req.socket.remoteAddress ?? '');
     const xff = req.headers['x-forwarded-for'];
-    headers.push('x-forwarded-for', xff ? `${xff}, ${stripV4Mapped(remote)}` : stripV4Mapped(remote));
+    headers.push('x-forwarded-for', xff ? xff + ', ' + remote : remote);
     headers.push('x-forwarded-proto', 'http');
     if (req.headers.host !== undefined) headers.push('x-forwarded-host', req.headers.host);
     const host = target.hostHeader ?? req.headers.host;
     if (host !== undefined) headers.push('host', host);
-
+    this.dispatchOpts = {
+      path: target.pathPrefix + (req.url ?? '/'),
+      method: req.method ?? 'GET',
+      headers,
+      body: null,
+    };
     this.tDispatch = performance.now();
+    this.dispatch();
+  }
+
+  /** @internal Sends the request upstream (again, after a failed connect, when the forward allows retries). */
+  dispatch(): void {
+    if (this.finished) return;
+    const opts = this.dispatchOpts!;
+    // undici takes async iterables (documented), though its typings list only Readable. A generator, not `req`
+    // itself: on an upstream failure undici destroys the body it was given, and the client must still get its 502.
+    if (this.hasReqBody) opts.body = this.requestBody() as unknown as Dispatcher.DispatchOptions['body'];
     this.upstreamActive = true;
-    listener.beconn++;
-    target.dispatcher.dispatch(
-      {
-        path: target.pathPrefix + (req.url ?? '/'),
-        method: req.method ?? 'GET',
-        headers,
-        // undici takes async iterables (documented), though its typings list only Readable.
-        body: hasBody(req) ? (this.requestBody() as unknown as Dispatcher.DispatchOptions['body']) : null,
-      },
-      this,
-    );
+    this.route.backend.active++;
+    this.route.target.dispatcher.dispatch(opts, this);
   }
 
   /** Streams the client's body upstream while counting it (and keeping a bounded prefix when capturing). */
@@ -109,9 +144,14 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.reqCapture?.add(chunk);
       yield chunk;
     }
+    this.reqBodyDone = true;
   }
 
   onConnect(abort: (err?: Error) => void): void {
+    if (this.finished) {
+      abort(CLIENT_ABORTED);
+      return;
+    }
     this.abortUpstream = abort;
     this.tConnected = performance.now();
   }
@@ -120,58 +160,85 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (statusCode < 200) return true; // 1xx informational: node answers 100-continue itself
     this.tHeaders = performance.now();
     this.resumeUpstream = resume;
+    const res = this.res;
+    if (this.finished || res.destroyed) return false;
     const forwarded = forwardableHeaders(rawHeaderStrings(rawHeaders));
-    if (this.logging) {
+    try {
+      res.writeHead(statusCode, statusText, forwarded);
+    } catch (err) {
+      // node refuses some header bytes llhttp accepted: the response cannot be relayed as it is.
+      this.termination = 'PH--';
+      this.error = 'invalid response from upstream: ' + (err as Error).message;
+      this.tHeaders = -1;
+      this.respondError(502);
+      this.abortUpstream?.(err as Error);
+      return false;
+    }
+    if (this.logAccess) {
       // What the client is sent, as Caddy logs it: the upstream's headers minus hop-by-hop ones.
       this.respHeaders = headerMap(forwarded);
-      if (this.listener.capture.responseBody) {
-        const ct = this.respHeaders['Content-Type'];
-        this.respCapture = new BodyCapture(this.listener.capture.maxBodyBytes, ct?.[0]);
+      const r = res as ResInternals;
+      this.overhead = Buffer.byteLength(r._header ?? '', 'latin1');
+      this.chunked = r.chunkedEncoding === true;
+      const capture = this.route.cfg.capture;
+      if (capture.responseBody && responseHasBody(this.req.method, statusCode)) {
+        this.respCapture = new BodyCapture(
+          capture.maxBodyBytes, firstValue(this.respHeaders['Content-Type']),
+          decodableCoding(firstValue(this.respHeaders['Content-Encoding'])));
       }
     }
-    const res = this.res;
-    if (res.destroyed) return false;
-    this.sentAtHeaders = (res.socket as Socket | null)?.bytesWritten ?? 0;
-    res.writeHead(statusCode, statusText, forwarded);
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.size += chunk.length;
-    this.respCapture?.add(chunk);
+    if (this.respCapture !== undefined) this.respCapture.add(chunk);
+    if (this.chunked) this.overhead += hexLength(chunk.length) + 4;
     return this.res.write(chunk);
   }
 
   onComplete(): void {
     this.upstreamDone();
+    if (this.chunked) this.overhead += 5; // "0\r\n\r\n"
     this.res.end();
   }
 
   onError(err: Error): void {
     this.upstreamDone();
-    if (this.termination !== '') return; // the client went first; its abort is why upstream failed
-    const code = (err as { code?: string }).code ?? '';
-    const headersIn = this.tHeaders >= 0;
-    this.error = err.message || code;
-    if (!headersIn) {
-      let status = 502;
-      if (code === 'UND_ERR_CONNECT_TIMEOUT') {
-        status = 504;
-        this.termination = 'sC--';
-      } else if (code === 'UND_ERR_HEADERS_TIMEOUT') {
-        status = 504;
-        this.termination = 'sH--';
-      } else if (this.tConnected < 0 || isConnectError(code)) {
-        this.termination = 'SC--';
-      } else {
-        this.termination = 'SH--';
-      }
-      this.respondError(status);
+    if (this.finished || this.termination !== '') return; // already classified (client went first, or kflog cut it)
+    if (this.req.socket.destroyed) {
+      // The client left and took the upstream request with it; res 'close' logs it.
+      this.clientLeft();
       return;
     }
-    // The response had started: all we can do is cut the client connection so it sees a truncated body.
-    this.termination = code === 'UND_ERR_BODY_TIMEOUT' ? 'sD--' : 'SD--';
-    this.res.destroy(err);
+    const code = (err as { code?: string }).code ?? '';
+    if (this.tConnected < 0 && isConnectFailure(code) && this.retries < this.route.cfg.retries) {
+      this.retries++;
+      setTimeout(retryExchange, Math.min(RETRY_DELAY_MS, this.route.cfg.timeouts.connectMs), this).unref();
+      return;
+    }
+    this.error = err.message || code;
+    const failure = classifyUpstreamError(code, this.tConnected >= 0, this.tHeaders >= 0);
+    this.termination = failure.termination;
+    if (this.tHeaders < 0) {
+      this.respondError(failure.status);
+      return;
+    }
+    // The response had started: all that is left is to cut the client connection, so it sees a short body.
+    // (No error argument: node would report it as a client error.)
+    this.res.destroy();
+  }
+
+  /** The client connection closed before the response was complete: its own doing, or kflog's at shutdown. */
+  private clientLeft(): void {
+    const state = clientAbortState(this.tConnected >= 0, this.hasReqBody && !this.reqBodyDone, this.tHeaders >= 0);
+    if (this.listener.killing) {
+      this.termination = 'K' + state.slice(1);
+      this.error = 'connection cut at shutdown deadline';
+    } else {
+      this.termination = state;
+      this.error = CLIENT_GONE;
+    }
   }
 
   private respondError(status: number): void {
@@ -180,30 +247,35 @@ export class Exchange implements Dispatcher.DispatchHandler {
       res.destroy();
       return;
     }
-    const body = `kflog: ${status} ${status === 504 ? 'Gateway Timeout' : 'Bad Gateway'}: ${this.error ?? ''}\n`;
-    this.sentAtHeaders = (res.socket as Socket | null)?.bytesWritten ?? 0;
-    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body) });
+    const body = 'kflog: ' + status + ' ' + reasonPhrase(status) + ': ' + (this.error ?? '') + '\n';
+    const length = Buffer.byteLength(body);
+    // The request body may still be arriving: do not keep the connection for a next request behind it.
+    if (this.hasReqBody && !this.req.complete) res.shouldKeepAlive = false;
+    res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': length });
+    if (this.logAccess) {
+      this.respHeaders = { 'Content-Type': ['text/plain; charset=utf-8'], 'Content-Length': [String(length)] };
+      this.overhead = Buffer.byteLength((res as ResInternals)._header ?? '', 'latin1');
+    }
+    this.size = length;
     res.end(body);
   }
 
   private upstreamDone(): void {
     if (!this.upstreamActive) return;
     this.upstreamActive = false;
-    this.listener.beconn--;
+    this.route.backend.active--;
   }
 
   /** @internal res 'close': the exchange is over, whether the response finished or the client went away. */
   closed(): void {
-    const res = this.res;
-    if (!res.writableFinished && this.termination === '') {
-      this.termination = this.tHeaders >= 0 ? 'CD--' : this.tConnected >= 0 ? 'CH--' : 'CC--';
-      this.error ??= 'client closed the connection before the response was complete';
-      this.abortUpstream?.(new Error('client aborted'));
-    }
-    this.upstreamDone();
+    if (this.finished) return;
+    this.finished = true;
+    if (!this.res.writableFinished && this.termination === '') this.clientLeft();
+    if (this.upstreamActive && this.abortUpstream !== undefined) this.abortUpstream(CLIENT_ABORTED);
+    if (this.logAccess) this.emitAccess();
     this.listener.inflight--;
-    if (this.listener.logAccess && !this.logged) this.emitAccess();
     this.listener.exchangeDone();
+    this.route.gen.end();
   }
 
   private emitRequest(): void {
@@ -211,60 +283,66 @@ export class Exchange implements Dispatcher.DispatchHandler {
       kind: 'request',
       ts: this.startTs,
       level: 'info',
-      logger: this.listener.requestLogger,
+      logger: this.route.requestLogger,
       msg: REQUEST_MSG,
       trace_id: this.traceId,
-      forward: this.listener.info,
+      forward: this.route.info,
       request: this.request!,
     };
-    this.listener.env.pipeline.emit(entry);
+    this.route.gen.pipeline.emit(entry);
   }
 
   private emitAccess(): void {
-    this.logged = true;
     const res = this.res;
-    const now = performance.now();
     const status = res.headersSent ? res.statusCode : 0;
+    const route = this.route;
+    if (route.skip.byStatus && route.skip.skipsResponse(this.req.method ?? '', this.req.url ?? '', status)) return;
+    const now = performance.now();
     const request = this.request!;
-    if (this.reqCapture) request.body = this.reqCapture.result();
-    const sent = this.sentAtHeaders >= 0 ? ((res.socket as Socket | null)?.bytesWritten ?? this.sentAtHeaders) - this.sentAtHeaders : 0;
-    const l = this.listener;
+    if (this.reqCapture !== undefined) request.body = this.reqCapture.result();
+    const backend = route.backend;
     const entry: AccessEntry = {
       kind: 'access',
       ts: nowMs(),
       level: status >= 500 || status === 0 ? 'error' : 'info',
-      logger: l.accessLogger,
+      logger: route.accessLogger,
       msg: ACCESS_MSG,
       trace_id: this.traceId,
-      forward: l.info,
+      forward: route.info,
       request,
       start: this.startTs - this.tq,
       bytes_read: this.bytesRead,
       user_id: '',
       duration: (now - this.t0) / 1000,
       size: this.size,
-      bytes_sent: sent,
+      bytes_sent: status === 0 ? 0 : this.overhead + this.size,
       status,
-      resp_headers: this.respHeaders,
-      upstream: { address: l.target.address },
+      resp_headers: this.respHeaders ?? {},
+      upstream: { address: route.target.address },
       timings: {
         tq: this.tq,
-        tw: 0,
+        tw: this.tDispatch >= 0 ? 0 : -1,
         tc: this.tConnected >= 0 ? Math.round(this.tConnected - this.tDispatch) : -1,
         tr: this.tHeaders >= 0 ? Math.round(this.tHeaders - this.tConnected) : -1,
         tt: Math.round(now - this.t0) + this.tq,
       },
       termination_state: this.termination === '' ? '----' : this.termination,
-      conn: { actconn: l.env.counters.actconn, feconn: l.connections, beconn: l.beconn, srv_conn: l.beconn, retries: 0 },
+      conn: {
+        actconn: route.gen.counters.actconn,
+        feconn: this.listener.connections,
+        beconn: backend.active,
+        srv_conn: backend.active,
+        retries: this.retries,
+      },
     };
-    if (this.respCapture) entry.resp_body = this.respCapture.result() as CapturedBody;
+    if (this.respCapture !== undefined) entry.resp_body = this.respCapture.result();
     if (this.error !== undefined) entry.error = this.error;
-    l.env.pipeline.emit(entry);
+    route.gen.pipeline.emit(entry);
   }
 
   /** @internal */
   drained(): void {
-    this.resumeUpstream?.();
+    if (this.resumeUpstream !== undefined) this.resumeUpstream();
   }
 }
 
@@ -276,9 +354,17 @@ function onResponseDrain(this: ResWithExchange): void {
   this[kExchange]?.drained();
 }
 
-function isConnectError(code: string): boolean {
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ||
-    code === 'EAI_AGAIN';
+function retryExchange(ex: Exchange): void {
+  ex.dispatch();
+}
+
+function firstValue(values: string[] | undefined): string | undefined {
+  return values === undefined ? undefined : values[0];
+}
+
+/** HEAD, 1xx, 204 and 304 responses have no body whatever their headers say (RFC 9110 §6.4.1). */
+export function responseHasBody(method: string | undefined, status: number): boolean {
+  return method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
 }
 
 export function hasBody(req: IncomingMessage): boolean {
@@ -289,6 +375,19 @@ export function hasBody(req: IncomingMessage): boolean {
 
 export function stripV4Mapped(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+export function reasonPhrase(status: number): string {
+  switch (status) {
+    case 400: return 'Bad Request';
+    case 405: return 'Method Not Allowed';
+    case 408: return 'Request Timeout';
+    case 431: return 'Request Header Fields Too Large';
+    case 502: return 'Bad Gateway';
+    case 503: return 'Service Unavailable';
+    case 504: return 'Gateway Timeout';
+    default: return 'Error';
+  }
 }
 
 export function requestInfo(req: IncomingMessage): RequestInfo {

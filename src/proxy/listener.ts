@@ -1,71 +1,85 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { ForwardConfig } from '../config/types.js';
-import { ACCESS_MSG, type AccessEntry, type ForwardInfo } from '../emit/entry.js';
+import { ACCESS_MSG, type AccessEntry, type ForwardInfo, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
-import type { Pipeline } from '../emit/pipeline.js';
 import { connState, markAccepted } from './conn-state.js';
-import { Exchange, stripV4Mapped } from './exchange.js';
+import { Exchange, reasonPhrase, requestInfo, stripV4Mapped } from './exchange.js';
+import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
-import type { TraceIdFactory } from './trace.js';
-
-/** Process-wide state shared by every listener. */
-export interface ProxyEnv {
-  pipeline: Pipeline;
-  traceId: TraceIdFactory;
-  counters: { actconn: number };
-}
+import { UpgradeExchange } from './tunnel.js';
 
 /** A listen address could not be bound: said plainly, no stack trace. */
 export class ListenError extends Error {}
 
-/** One forward's HTTP/1.1 listener. */
+/** How often node checks for clients too slow to send their request head (its default is 30 s). */
+const CONNECTION_CHECK_MS = 1000;
+
+type SocketInternals = Socket & { _httpMessage?: ServerResponse | null };
+
+/**
+ * One listening address. It serves whatever route (forward config + target + log generation) is current: a
+ * reload that keeps the address swaps the route and keeps the socket, so no connection is ever refused, and
+ * exchanges already running finish under the route they started with.
+ */
 export class ForwardListener {
-  readonly info: ForwardInfo;
-  readonly requestLogger: string;
-  readonly accessLogger: string;
-  readonly logRequest: boolean;
-  readonly logAccess: boolean;
-  readonly capture: ForwardConfig['capture'];
   /** Open client connections (HAProxy's feconn). */
   connections = 0;
-  /** Requests in flight to the upstream (beconn). */
-  beconn = 0;
-  /** Exchanges not yet logged. */
+  /** Exchanges (and tunnels) not yet logged. */
   inflight = 0;
+  /** Open upgrade exchanges, cut at the shutdown deadline. */
+  readonly tunnels = new Set<UpgradeExchange>();
+  /** Set once the shutdown deadline passed: exchanges cut now are logged as killed (K…), not as client aborts. */
+  killing = false;
   private readonly server: Server;
   private idleWaiters: Array<() => void> = [];
+  private port = 0;
 
   constructor(
-    readonly cfg: ForwardConfig,
-    readonly target: Target,
-    readonly env: ProxyEnv,
+    public route: ForwardRoute,
+    private readonly counters: ProcessCounters,
   ) {
-    this.info = { id: cfg.id, listen_port: cfg.port, backend: target.backend };
-    this.requestLogger = `http.log.request.${cfg.id}`;
-    this.accessLogger = `http.log.access.${cfg.id}`;
-    this.logRequest = cfg.logEnabled && env.pipeline.route(this.requestLogger).length > 0;
-    this.logAccess = cfg.logEnabled && env.pipeline.route(this.accessLogger).length > 0;
-    this.capture = cfg.capture;
+    const t = route.cfg.timeouts;
     this.server = createServer(
       {
-        keepAliveTimeout: cfg.timeouts.idleMs,
+        keepAliveTimeout: t.idleMs,
         requestTimeout: 0,
-        headersTimeout: Math.max(cfg.timeouts.headersMs, 1000),
+        headersTimeout: t.idleMs,
+        connectionsCheckingInterval: CONNECTION_CHECK_MS,
       },
-      (req: IncomingMessage, res: ServerResponse) => new Exchange(this, req, res).start(),
+      this.onRequest.bind(this),
     );
-    this.server.on('connection', (socket: Socket) => this.onConnection(socket));
-    this.server.on('clientError', (err: Error, socket: Socket) => this.onClientError(err, socket));
+    this.server.on('connection', this.onConnection.bind(this));
+    this.server.on('clientError', this.onClientError.bind(this));
+    this.server.on('upgrade', this.onUpgrade.bind(this));
+    this.server.on('connect', this.onConnect.bind(this));
   }
 
+  get cfg(): ForwardConfig {
+    return this.route.cfg;
+  }
+
+  get target(): Target {
+    return this.route.target;
+  }
+
+  get info(): ForwardInfo {
+    return this.route.info;
+  }
+
+  /** The host:port actually bound (port resolved when the config said 0). */
   get address(): string {
-    const host = this.cfg.host.includes(':') ? `[${this.cfg.host}]` : this.cfg.host;
-    return `${host}:${this.info.listen_port}`;
+    const host = this.route.cfg.host;
+    return `${host.includes(':') ? `[${host}]` : host}:${this.port || this.route.cfg.port}`;
+  }
+
+  get boundPort(): number {
+    return this.port;
   }
 
   async listen(): Promise<void> {
-    const { host, port } = this.cfg;
+    const { host, port, id } = this.route.cfg;
     await new Promise<void>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
         const where = `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -74,7 +88,7 @@ export class ForwardListener {
           : err.code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
           : err.code === 'EADDRNOTAVAIL' ? 'address not available on this machine'
           : err.message;
-        reject(new ListenError(`cannot listen on ${where} for forward "${this.cfg.id}": ${why}`));
+        reject(new ListenError(`cannot listen on ${where} for forward "${id}": ${why}`));
       };
       this.server.once('error', onError);
       this.server.listen({ host, port }, () => {
@@ -82,44 +96,95 @@ export class ForwardListener {
         resolve();
       });
     });
-    this.info.listen_port = (this.server.address() as AddressInfo).port;
+    this.port = (this.server.address() as AddressInfo).port;
+    this.route.setListenPort(this.port);
+  }
+
+  /** Reload: new exchanges on this address (including on open keep-alive connections) use `route`. */
+  setRoute(route: ForwardRoute): void {
+    route.setListenPort(this.port);
+    this.route = route;
+    const t = route.cfg.timeouts;
+    this.server.keepAliveTimeout = t.idleMs;
+    this.server.headersTimeout = t.idleMs;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    new Exchange(this, req, res).start();
+  }
+
+  private onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    new UpgradeExchange(this, req, socket as Socket, head).start();
+  }
+
+  /** CONNECT is not a forward's business: answered 405, and logged like any refused request. */
+  private onConnect(req: IncomingMessage, socket: Duplex): void {
+    const s = socket as Socket;
+    s.on('error', destroySocket);
+    this.reject(s, 405, 'PR--', 'CONNECT is not supported by a kflog forward', requestInfo(req), 'Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n');
   }
 
   private onConnection(socket: Socket): void {
     markAccepted(socket);
     this.connections++;
-    this.env.counters.actconn++;
-    socket.once('close', () => {
-      this.connections--;
-      this.env.counters.actconn--;
-    });
+    this.counters.actconn++;
+    socket.once('close', this.onConnectionClose);
   }
 
-  /** A request node's parser rejected: answer 400 (431 for oversized headers) and log it as one exchange. */
-  private onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Socket): void {
-    if (err.code === 'ECONNRESET' || err.code === 'HPE_INVALID_EOF_STATE' || !socket.writable) {
-      socket.destroy();
+  private readonly onConnectionClose = (): void => {
+    this.connections--;
+    this.counters.actconn--;
+  };
+
+  /**
+   * node's parser rejected what the client sent, or the client was too slow sending its request head: answer
+   * 400 (431 for oversized headers, 408 for the timeout) and log it as one exchange, HAProxy-style.
+   */
+  private onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
+    const s = socket as SocketInternals;
+    const code = err.code ?? '';
+    // A connection error while an exchange is open is that exchange's business (it logs itself); one between
+    // requests, or a client closing mid-head, is not an exchange at all.
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE' || !s.writable || s._httpMessage) {
+      s.destroy();
       return;
     }
-    const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-    const status = tooLarge ? 431 : 400;
-    const reason = tooLarge ? 'Request Header Fields Too Large' : 'Bad Request';
+    if (code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // A connection that never sent a byte (a browser's preconnect) is closed without a line, as HAProxy's
+      // dontlognull does; one that started a request and stalled is a 408.
+      if (connState(s).requests === 0 && s.bytesRead === 0) {
+        s.destroy();
+        return;
+      }
+      this.reject(s, 408, 'cR--', 'timed out waiting for the request head', undefined, '', err.rawPacket);
+      return;
+    }
+    const tooLarge = code === 'HPE_HEADER_OVERFLOW';
+    this.reject(s, tooLarge ? 431 : 400, 'CR--', `malformed request: ${code || err.message}`, undefined, '', err.rawPacket);
+  }
+
+  /** Answers a request kflog will not forward, closes the connection, and logs one access entry for it. */
+  private reject(
+    socket: Socket, status: number, termination: string, error: string, request: RequestInfo | undefined,
+    extraHeaders: string, rawPacket?: Buffer,
+  ): void {
+    const reason = reasonPhrase(status);
     const body = `kflog: ${status} ${reason}\n`;
-    const response = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+    const response = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
     socket.end(response);
-    if (!this.logAccess) return;
+    const route = this.route;
+    if (!route.logAccess) return;
     const state = connState(socket);
     const now = nowMs();
-    const raw = err.rawPacket ? firstLine(err.rawPacket) : '';
     const entry: AccessEntry = {
       kind: 'access',
       ts: now,
       level: 'info',
-      logger: this.accessLogger,
+      logger: route.accessLogger,
       msg: ACCESS_MSG,
-      trace_id: this.env.traceId(),
-      forward: this.info,
-      request: {
+      trace_id: route.gen.traceId(),
+      forward: route.info,
+      request: request ?? {
         remote_ip: stripV4Mapped(socket.remoteAddress ?? ''),
         remote_port: String(socket.remotePort ?? ''),
         proto: '',
@@ -127,7 +192,7 @@ export class ForwardListener {
         host: '',
         uri: '',
         headers: {},
-        raw_line: raw,
+        raw_line: rawPacket ? firstLine(rawPacket) : '',
       },
       start: state.acceptTs,
       bytes_read: 0,
@@ -136,14 +201,17 @@ export class ForwardListener {
       size: body.length,
       bytes_sent: response.length,
       status,
-      resp_headers: { 'Content-Type': ['text/plain'] },
+      resp_headers: { 'Content-Type': ['text/plain'], 'Content-Length': [String(body.length)] },
       upstream: { address: '' },
       timings: { tq: -1, tw: -1, tc: -1, tr: -1, tt: Math.round(now - state.acceptTs) },
-      termination_state: 'CR--',
-      conn: { actconn: this.env.counters.actconn, feconn: this.connections, beconn: this.beconn, srv_conn: this.beconn, retries: 0 },
-      error: `malformed request: ${err.code ?? err.message}`,
+      termination_state: termination,
+      conn: {
+        actconn: this.counters.actconn, feconn: this.connections, beconn: route.backend.active,
+        srv_conn: route.backend.active, retries: 0,
+      },
+      error,
     };
-    this.env.pipeline.emit(entry);
+    route.gen.pipeline.emit(entry);
   }
 
   /** @internal */
@@ -157,7 +225,7 @@ export class ForwardListener {
 
   /**
    * Stop accepting, let in-flight exchanges finish until the deadline, then cut what is left (those exchanges
-   * are still logged, as aborted).
+   * are still logged, as killed).
    */
   async close(deadlineMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -169,9 +237,15 @@ export class ForwardListener {
       await Promise.race([idle, deadline]);
       clearTimeout(timer);
     }
+    this.killing = this.inflight > 0;
+    for (const t of this.tunnels) t.kill();
     this.server.closeAllConnections();
     await closed;
   }
+}
+
+function destroySocket(this: Socket): void {
+  this.destroy();
 }
 
 function firstLine(packet: Buffer): string {
