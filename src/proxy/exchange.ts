@@ -12,7 +12,7 @@ import {
 import { nowMs } from '../emit/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { connState } from './conn-state.js';
-import { classifyUpstreamError, clientAbortState, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
+import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import type { ForwardRoute } from './route.js';
@@ -211,7 +211,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       this.clientLeft();
       return;
     }
-    const code = (err as { code?: string }).code ?? '';
+    const code = errorCode(err);
     if (this.tConnected < 0 && isConnectFailure(code) && this.retries < this.route.cfg.retries) {
       this.retries++;
       setTimeout(retryExchange, Math.min(RETRY_DELAY_MS, this.route.cfg.timeouts.connectMs), this).unref();

@@ -8,6 +8,13 @@ export interface Failure {
   termination: string;
 }
 
+/** An error's code; undici's parser errors sometimes carry none, and are then known by name. */
+export function errorCode(err: Error): string {
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  return err.name === 'HTTPParserError' ? 'HPE_INVALID' : '';
+}
+
 /** Errors meaning no connection to the upstream was made: nothing was sent, a retry is safe. */
 export function isConnectFailure(code: string): boolean {
   return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ENETUNREACH' ||

@@ -190,7 +190,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
       this.error = 'client closed the connection before the response was complete';
       return;
     }
-    const code = (err as { code?: string }).code ?? '';
+    const code = errorCode(err);
     this.error = err.message || code;
     const failure = classifyUpstreamError(code, this.tConnected >= 0, this.tHeaders >= 0);
     this.termination = failure.termination;

@@ -87,14 +87,14 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-export async function startUpstream(handler: RequestListener): Promise<Upstream> {
+export async function startUpstream(handler: RequestListener, port = 0): Promise<Upstream> {
   const server = createServer(handler);
-  server.listen(0, '127.0.0.1');
+  server.listen(port, '127.0.0.1');
   await once(server, 'listening');
-  const port = (server.address() as AddressInfo).port;
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
-    port,
+    url: `http://127.0.0.1:${bound}`,
+    port: bound,
     server,
     close: async () => {
       server.closeAllConnections();
