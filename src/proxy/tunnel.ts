@@ -7,7 +7,7 @@ import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type HeaderMap, type Request
 import { nowMs } from '../emit/clock.js';
 import { connState } from './conn-state.js';
 import { reasonPhrase, requestInfo, SET_BY_PROXY, stripV4Mapped } from './exchange.js';
-import { classifyUpstreamError, clientAbortState } from './failure.js';
+import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import type { ForwardRoute } from './route.js';
