@@ -89,6 +89,12 @@ export interface Upstream {
 
 export async function startUpstream(handler: RequestListener, port = 0): Promise<Upstream> {
   const server = createServer(handler);
+  // Upgraded sockets are no longer the http server's: close() must end them itself.
+  const sockets = new Set<Socket>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
   server.listen(port, '127.0.0.1');
   await once(server, 'listening');
   const bound = (server.address() as AddressInfo).port;
@@ -98,6 +104,7 @@ export async function startUpstream(handler: RequestListener, port = 0): Promise
     server,
     close: async () => {
       server.closeAllConnections();
+      for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
