@@ -31,15 +31,22 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-/** Starts kflog in-process from a validated config with one forward "f1" on a free port. */
-export async function startProxy(forward: Omit<RawForward, 'id' | 'listen'> & { listen?: string }, extra: Partial<RawConfig> = {}): Promise<Harness> {
+export type ForwardSpec = Omit<RawForward, 'id' | 'listen'> & { id?: string; listen?: string };
+
+/** A validated config whose forwards default to id "f1" on a free loopback port, plus a collecting log. */
+export function buildConfig(forwards: ForwardSpec[], extra: Partial<RawConfig> = {}): { config: Config; entries: Entry[] } {
   const raw: RawConfig = {
-    forwards: [{ id: 'f1', listen: '127.0.0.1:0', ...forward }],
+    forwards: forwards.map((f, i) => ({ id: `f${i + 1}`, listen: '127.0.0.1:0', ...f })),
     logging: { logs: { default: { writer: { output: 'discard' }, encoder: { format: 'json' } } } },
     ...extra,
   };
   const config = withCollector(parseConfigText(JSON.stringify(raw), 'test'));
-  const entries = sinks.get(config.logs.at(-1)!.encoder.sink as string)!;
+  return { config, entries: sinks.get(config.logs.at(-1)!.encoder.sink as string)! };
+}
+
+/** Starts kflog in-process from a validated config with one forward "f1" on a free port. */
+export async function startProxy(forward: ForwardSpec, extra: Partial<RawConfig> = {}): Promise<Harness> {
+  const { config, entries } = buildConfig([forward], extra);
   const app = await Kflog.start(config);
   const port = Number(app.address('f1').split(':').at(-1));
   const access = (): AccessEntry[] => entries.filter((e): e is AccessEntry => e.kind === 'access');
