@@ -71,13 +71,13 @@ export function runCommand(): Command {
         process.stderr.write(`kflog: ${msg}\n`);
         process.exit(1);
       }
-      process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app));
       const shutdown = (signal: string): void => {
         process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${app.config.shutdownTimeoutMs} ms) and flushing logs\n`);
         void app.stop().then((stats) => {
           process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
         });
       };
+      // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
       process.once('SIGINT', () => shutdown('SIGINT'));
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGUSR1', () => {
@@ -86,5 +86,6 @@ export function runCommand(): Command {
       process.on('SIGHUP', () => {
         void reload(app, opts.config);
       });
+      process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app));
     });
 }

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseResponses, rawClient, startProxy, startUpstream, type Harness, type Upstream } from './helpers.js';
+import { parseResponses, rawClient, startProxy, startUpstream, until, type Harness, type Upstream } from './helpers.js';
 
 let proxy: Harness | undefined;
 let upstream: Upstream | undefined;
@@ -59,9 +59,9 @@ describe('one client connection carrying several requests', () => {
     const c = await rawClient(proxy.port);
     for (let i = 1; i <= 3; i++) {
       c.socket.write(`GET /n${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      await proxy.waitAccess(i);
+      await until(() => parseResponses(c.received()).length === i, 5000, () => `response ${i}`);
     }
-    expect(parseResponses(c.received())).toHaveLength(3);
+    await proxy.waitAccess(3);
     const access = proxy.access();
     expect(access.map((e) => e.request.uri)).toEqual(['/n1', '/n2', '/n3']);
     expect(new Set(access.map((e) => e.request.remote_port)).size).toBe(1);
@@ -85,7 +85,7 @@ describe('one client connection carrying several requests', () => {
     const c = await rawClient(proxy.port);
     c.socket.write('GET /chunked HTTP/1.1\r\nHost: x\r\n\r\nGET /fixed HTTP/1.1\r\nHost: x\r\n\r\n');
     const access = await proxy.waitAccess(2);
-    await c.waitFor('fixed');
+    await until(() => parseResponses(c.received()).length === 2, 5000, () => 'both responses');
     const responses = parseResponses(c.received());
     expect(responses[0]!.headers['transfer-encoding']).toBe('chunked');
     expect(responses[0]!.body.toString()).toBe('first part;second, longer part of the body;end');

@@ -38,6 +38,7 @@ describe('reload', () => {
 
     c.socket.write('GET /api/users?after HTTP/1.1\r\nHost: x\r\n\r\n');
     await until(() => accessOf(b.entries).length === 1, 5000, () => 'second exchange');
+    await until(() => parseResponses(c.received()).length === 2, 5000, () => 'second response');
     expect(parseResponses(c.received()).map((r) => r.status)).toEqual([200, 200]);
     expect(accessOf(a.entries).map((e) => e.request.uri)).toEqual(['/api/users?before']);
     expect(accessOf(b.entries).map((e) => e.request.uri)).toEqual(['/api/users?after']);
