@@ -16,6 +16,7 @@ import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnec
 import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import type { ForwardRoute } from './route.js';
+import { relayedBytes } from './scavenge.js';
 
 const kExchange = Symbol('kflog.exchange');
 type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
@@ -141,6 +142,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private async *requestBody(): AsyncGenerator<Buffer> {
     for await (const chunk of this.req as AsyncIterable<Buffer>) {
       this.bytesRead += chunk.length;
+      relayedBytes(chunk.length);
       this.reqCapture?.add(chunk);
       yield chunk;
     }
@@ -192,6 +194,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.size += chunk.length;
+    relayedBytes(chunk.length);
     if (this.respCapture !== undefined) this.respCapture.add(chunk);
     if (this.chunked) this.overhead += hexLength(chunk.length) + 4;
     return this.res.write(chunk);

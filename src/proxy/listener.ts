@@ -16,6 +16,12 @@ export class ListenError extends Error {}
 /** How often node checks for clients too slow to send their request head (its default is 30 s). */
 const CONNECTION_CHECK_MS = 1000;
 
+/**
+ * Bytes a client connection may have queued before kflog stops reading the upstream. node's default (16 KiB) is
+ * below one upstream read (64 KiB): every chunk would pause the upstream until the client drained it.
+ */
+const RESPONSE_HIGH_WATER_MARK = 256 * 1024;
+
 type SocketInternals = Socket & { _httpMessage?: ServerResponse | null };
 
 /**
@@ -47,6 +53,7 @@ export class ForwardListener {
         requestTimeout: 0,
         headersTimeout: t.idleMs,
         connectionsCheckingInterval: CONNECTION_CHECK_MS,
+        highWaterMark: RESPONSE_HIGH_WATER_MARK,
       },
       this.onRequest.bind(this),
     );

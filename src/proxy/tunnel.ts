@@ -11,6 +11,7 @@ import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js
 import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import type { ForwardRoute } from './route.js';
+import { relayedBytes } from './scavenge.js';
 
 const kUpgrade = Symbol('kflog.upgrade');
 type TunnelSocket = Duplex & { [kUpgrade]?: UpgradeExchange };
@@ -174,6 +175,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 
   onData(chunk: Buffer): boolean {
     this.size += chunk.length;
+    relayedBytes(chunk.length);
     return this.client.write(chunk);
   }
 
@@ -320,6 +322,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 
   /** @internal */
   counted(fromClient: boolean, n: number): void {
+    relayedBytes(n);
     if (fromClient) this.bytesIn += n;
     else this.bytesOut += n;
   }
