@@ -96,4 +96,24 @@ describe('one client connection carrying several requests', () => {
     expect(access[0]!.bytes_sent + access[1]!.bytes_sent).toBe(c.received().length);
     c.socket.destroy();
   });
+
+  it('counters at log time: connections of the process and forward, requests still in flight upstream', async () => {
+    const releases = new Map<string, () => void>();
+    upstream = await startUpstream((req, res) => releases.set(req.url!, () => res.end('done')));
+    proxy = await startProxy({ target: { url: upstream.url } });
+    const a = await rawClient(proxy.port);
+    const b = await rawClient(proxy.port);
+    a.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
+    b.socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
+    await until(() => releases.size === 2, 5000, () => 'both requests upstream');
+    releases.get('/first')!();
+    const [first] = await proxy.waitAccess(1);
+    // Logged while the other exchange still waits on the upstream, both clients connected.
+    expect(first!.conn).toEqual({ actconn: 2, feconn: 2, beconn: 1, srv_conn: 1, retries: 0 });
+    b.socket.destroy();
+    releases.get('/second')!();
+    const [, second] = await proxy.waitAccess(2);
+    expect(second!.conn.beconn).toBe(0);
+    a.socket.destroy();
+  });
 });
