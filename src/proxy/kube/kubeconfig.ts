@@ -42,12 +42,21 @@ function mtime(path: string): number {
  */
 export function loadKubeConfig(cfg: KubeTargetConfig): LoadedKubeConfig {
   const kc = new KubeConfig();
-  const explicit = cfg.kubeconfig === undefined ? undefined : expandHome(cfg.kubeconfig);
-  const paths = explicit === undefined ? defaultFiles() : [explicit];
-  const source = explicit ?? 'the default kubeconfig ($KUBECONFIG, ~/.kube/config)';
+  // Like $KUBECONFIG, an explicit value may list several files (kftray exports do): merged, first one wins.
+  const explicit = cfg.kubeconfig?.split(delimiter).filter((f) => f !== '').map(expandHome);
+  const paths = explicit ?? defaultFiles();
+  const source = explicit?.join(delimiter) ?? 'the default kubeconfig ($KUBECONFIG, ~/.kube/config)';
   try {
-    if (explicit !== undefined) kc.loadFromFile(explicit);
-    else kc.loadFromDefault();
+    if (explicit === undefined || explicit.length === 0) {
+      kc.loadFromDefault();
+    } else {
+      kc.loadFromFile(explicit[0]!);
+      for (const more of explicit.slice(1)) {
+        const next = new KubeConfig();
+        next.loadFromFile(more);
+        kc.mergeConfig(next, true);
+      }
+    }
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new KubeError(`kubeconfig ${source} could not be loaded: ${why}`, 'KubeconfigInvalid', { cause: err });
