@@ -1,0 +1,3 @@
+// Each module registers its format by name on import.
+import './json.js';
+import './console.js';
