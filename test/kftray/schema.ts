@@ -1,17 +1,8 @@
-import { readFileSync } from 'node:fs';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
+import { schemaProblems, semanticProblems } from '../../src/config/validate.js';
 
-const schema = JSON.parse(readFileSync(new URL('../../config.schema.json', import.meta.url), 'utf8')) as object;
-const ajv = new Ajv2020({ allErrors: true, strict: false });
-addFormats.default(ajv);
-ajv.addFormat('duration', /^\d+(ms|s|m|h)$/);
-ajv.addFormat('http-url', /^https?:\/\//);
-ajv.addFormat('listen-address', /^(\[[0-9a-f:.]+\]|[^:\s]+):\d{1,5}$/i);
-const validate = ajv.compile(schema);
-
-/** Problems of a config against config.schema.json, as "pointer: message" strings ([] when valid). */
+/** Problems kflog itself finds in a config (schema, then semantics), as "pointer: reason" ([] when valid). */
 export function validateAgainstSchema(config: unknown): string[] {
-  if (validate(config)) return [];
-  return (validate.errors ?? []).map((e) => `${e.instancePath}: ${e.message}`);
+  const problems = [...schemaProblems(config)];
+  if (problems.length === 0) problems.push(...semanticProblems(config as Parameters<typeof semanticProblems>[0]));
+  return problems.map((p) => `${p.pointer}: ${p.reason}`);
 }
