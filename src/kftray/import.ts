@@ -107,7 +107,8 @@ function unsupported(e: KftrayEntry): string | undefined {
 }
 
 function kubeTarget(e: KftrayEntry): KubeTargetConfig {
-  const t: KubeTargetConfig = { port: e.remote_port as number };
+  // Keys in the order a person writes them: where the cluster is, then what to reach.
+  const t: Partial<KubeTargetConfig> = {};
   const kubeconfig = str(e.kubeconfig);
   if (kubeconfig !== undefined && kubeconfig !== 'default') t.kubeconfig = kubeconfig; // "default": kftray's default paths
   const context = str(e.context);
@@ -117,7 +118,7 @@ function kubeTarget(e: KftrayEntry): KubeTargetConfig {
   // kftray's "pod" workload selects pods by the label selector in `target`.
   if ((str(e.workload_type)?.toLowerCase() ?? 'service') === 'pod') t.selector = str(e.target) as string;
   else t.service = str(e.service) as string;
-  return t;
+  return { ...t, port: e.remote_port as number };
 }
 
 /** kftray's http_logs_* settings → the forward's `log`: a kftray-format file, rotated and kept as kftray does. */
