@@ -38,6 +38,8 @@ export interface KubeBenchRow {
   mbPerSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** CPU time of this process (client + kflog or connector, not the cluster) per request, in µs. */
+  cpuUsPerReq: number;
   errors: number;
 }
 
@@ -90,8 +92,10 @@ async function measure(pool: Pool, path: string, durationMs: number, connections
   await new Promise((r) => setTimeout(r, Math.max(200, durationMs / 5))); // warm-up: connections opened, JIT warm
   measuring = true;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   await new Promise((r) => setTimeout(r, durationMs));
   measuring = false;
+  const cpu = process.cpuUsage(cpu0);
   const elapsed = (performance.now() - t0) / 1000;
   stop = true;
   await Promise.all(workers);
@@ -103,6 +107,7 @@ async function measure(pool: Pool, path: string, durationMs: number, connections
     mbPerSec: Math.round((bytes / elapsed / 1e6) * 10) / 10,
     p50Ms: Math.round(percentile(latencies, 50) * 100) / 100,
     p99Ms: Math.round(percentile(latencies, 99) * 100) / 100,
+    cpuUsPerReq: requests > 0 ? Math.round((cpu.user + cpu.system) / requests) : 0,
     errors,
   };
 }
@@ -164,11 +169,11 @@ export async function benchKube(opts: KubeBenchOptions = {}): Promise<KubeBenchR
 }
 
 export function formatKubeBench(rows: KubeBenchRow[]): string {
-  const head = 'level  target  path            req/s     MB/s   p50 ms  p99 ms  errors';
+  const head = 'level  target  path            req/s     MB/s   p50 ms  p99 ms  cpu µs/req  errors';
   const lines = rows.map(
     (r) =>
       `${r.level.padEnd(6)} ${r.target.padEnd(7)} ${r.path.padEnd(14)} ${String(r.rps).padStart(7)} ${String(r.mbPerSec).padStart(8)} ` +
-      `${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(7)} ${String(r.errors).padStart(7)}`,
+      `${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(7)} ${String(r.cpuUsPerReq).padStart(11)} ${String(r.errors).padStart(7)}`,
   );
   const ratios: string[] = [];
   for (const level of ['pool', 'kflog'] as const) {
