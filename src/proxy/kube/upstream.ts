@@ -59,6 +59,8 @@ class KubeUpstreamImpl implements KubeUpstream {
   private current: Current | null = null;
   private resolving: Promise<Current> | null = null;
   private readonly sockets = new Set<PortForwardSocket>();
+  /** Pods reported lost and not chosen since: each loss is said once, however many streams notice it. */
+  private readonly lost = new Set<string>();
   /** Message of the last failed connection while failing, to log each distinct failure once. */
   private failing: string | null = null;
   private closed = false;
@@ -131,7 +133,7 @@ class KubeUpstreamImpl implements KubeUpstream {
     }
     const api = this.reader(loaded, Math.max(1, deadline - Date.now()));
     const skip = new Set<string>(excluded === undefined ? [] : [excluded]);
-    const p = resolveTarget(api, this.cfg, loaded.namespace, cur?.pod, skip).then((t) => this.adopt(t, excluded));
+    const p = resolveTarget(api, this.cfg, loaded.namespace, cur?.pod, skip).then((t) => this.adopt(t));
     if (excluded === undefined) {
       this.resolving = p;
       const clear = (): void => {
@@ -142,23 +144,26 @@ class KubeUpstreamImpl implements KubeUpstream {
     return p;
   }
 
-  private adopt(t: ResolvedTarget, lostPod: string | undefined): Current {
+  private adopt(t: ResolvedTarget): Current {
     const prev = this.current?.pod;
     const next: Current = { ...t, at: Date.now() };
     this.current = next;
+    this.lost.delete(t.pod);
     if (prev === undefined) {
       this.events.emit('info', 'pod chosen', this.fields({ pod: t.pod, port: t.port, ready_pods: t.candidates.length }));
     } else if (prev !== t.pod) {
       // A pod that simply stopped qualifying (deleted, not Ready) is lost here; one whose stream failed already was.
-      if (prev !== lostPod) this.events.emit('warn', 'pod lost', this.fields({ pod: prev, reason: 'no longer Running and Ready' }));
+      this.lose(prev, 'no longer Running and Ready');
       this.events.emit('info', 'pod replaced', this.fields({ from: prev, to: t.pod, port: t.port, ready_pods: t.candidates.length }));
     }
     return next;
   }
 
-  private lose(pod: string, err: Error): void {
+  private lose(pod: string, reason: string): void {
     if (this.current?.pod === pod) this.current = { ...this.current, at: 0 }; // stale: next connection asks again
-    this.events.emit('warn', 'pod lost', this.fields({ pod, reason: err.message }));
+    if (this.lost.has(pod)) return;
+    this.lost.add(pod);
+    this.events.emit('warn', 'pod lost', this.fields({ pod, reason }));
   }
 
   private async stream(loaded: LoadedKubeConfig, t: Current, deadline: number): Promise<PortForwardSocket> {
@@ -204,7 +209,7 @@ class KubeUpstreamImpl implements KubeUpstream {
       // A pod named in the config has no replacement, unless it is gone and came back under its name (StatefulSet).
       if (this.cfg.pod !== undefined && err.status !== 404) throw err;
       // The pod is gone or refuses streams: mark it lost and try another one once, within the same budget.
-      this.lose(first.pod, err);
+      this.lose(first.pod, err.message);
       const second = await this.target(loaded, deadline, first.pod);
       return await this.stream(loaded, second, deadline);
     }

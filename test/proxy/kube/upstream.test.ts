@@ -224,6 +224,43 @@ describe('kube upstream through an undici Pool', () => {
     );
   });
 
+  it('keeps concurrent traffic flowing through a pod deletion, losing at most the exchanges in flight', async () => {
+    const api = await apiserver();
+    const a = await pod('api-a');
+    const b = await pod('api-b');
+    api.addPod({ name: 'api-a', labels: { app: 'api' }, listeners: { 8080: a.port }, readySince: '2026-01-01T00:00:00Z' });
+    api.addPod({ name: 'api-b', labels: { app: 'api' }, listeners: { 8080: b.port }, readySince: '2026-01-01T00:05:00Z' });
+    api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ port: 8080 }] });
+    const workers = 4;
+    const h = harness({ kubeconfig: kubeconfig(api), service: 'api', port: 8080 }, { connections: workers });
+    const served = { 'api-a': 0, 'api-b': 0 } as Record<string, number>;
+    let failures = 0;
+    let deleted = false;
+    const deadline = Date.now() + 20_000;
+    const worker = async (): Promise<void> => {
+      while (served['api-b']! < 40 && Date.now() < deadline) {
+        try {
+          const res = await h.get('/');
+          served[res.pod!] = (served[res.pod!] ?? 0) + 1;
+        } catch {
+          failures++;
+        }
+        if (!deleted && served['api-a']! >= 40) {
+          deleted = true;
+          api.deletePod('api-a');
+          void a.close();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, () => worker()));
+
+    expect(deleted).toBe(true);
+    expect(served['api-b']).toBeGreaterThanOrEqual(40);
+    expect(failures).toBeLessThanOrEqual(workers); // one in-flight exchange per connection at most
+    expect(h.events.filter((e) => e.msg === 'pod replaced')).toHaveLength(1);
+    expect(h.events.filter((e) => e.msg === 'pod lost')).toHaveLength(1);
+  });
+
   it('notices a pod that stopped being Ready at the next resolution and replaces it', async () => {
     const api = await apiserver();
     const a = await pod('api-a');
