@@ -180,6 +180,25 @@ describe('kflog run in front of a real upstream', () => {
 });
 
 describe('kflog run start-up and shutdown', () => {
+  it('uses ./kflog.json when no --config is given', async () => {
+    const dir = tempDir();
+    writeConfig(dir, { forwards: [{ id: 'fromcwd', listen: '127.0.0.1:0', target: { builtin: 'echo' } }] });
+    const p = new KflogProcess(['run'], { cwd: dir });
+    cleanups.push(() => p.stop());
+    const { fromcwd } = await p.listening(['fromcwd']);
+    const r = await request(`http://${fromcwd}/api/users`);
+    expect(await r.body.text()).toBe('{"users":[{"id":1,"name":"John"}]}');
+    expect(p.stderr).toContain('config from kflog.json');
+  });
+
+  it('explains every command in --help', async () => {
+    for (const args of [['--help'], ['run', '--help'], ['validate', '--help']]) {
+      const p = new KflogProcess(args);
+      expect((await p.exited).code).toBe(0);
+      expect(p.stdout).toMatch(/Usage: kflog/);
+    }
+  });
+
   it('names the address and exits non-zero without a stack trace when the listen address is in use', async () => {
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
