@@ -18,6 +18,8 @@ import type { RawConfig } from '../src/config/types.js';
 import { Kflog } from '../src/kflog.js';
 import { createKubeUpstream } from '../src/proxy/kube/upstream.js';
 import { FakeApiServer } from '../test/proxy/kube/fake-apiserver.js';
+import { table } from './lib.js';
+import type { BenchSection } from './run.js';
 import { startPodServer } from '../test/proxy/kube/helpers.js';
 
 export interface KubeBenchOptions {
@@ -175,15 +177,38 @@ export function formatKubeBench(rows: KubeBenchRow[]): string {
       `${r.level.padEnd(6)} ${r.target.padEnd(7)} ${r.path.padEnd(14)} ${String(r.rps).padStart(7)} ${String(r.mbPerSec).padStart(8)} ` +
       `${String(r.p50Ms).padStart(8)} ${String(r.p99Ms).padStart(7)} ${String(r.cpuUsPerReq).padStart(11)} ${String(r.errors).padStart(7)}`,
   );
-  const ratios: string[] = [];
+  return [head, ...lines, '', ...ratios(rows)].join('\n');
+}
+
+/** Ratio lines: the kube row's req/s as a share of the url row's, per level and path. */
+function ratios(rows: KubeBenchRow[]): string[] {
+  const out: string[] = [];
   for (const level of ['pool', 'kflog'] as const) {
     for (const path of new Set(rows.map((r) => r.path))) {
       const url = rows.find((r) => r.level === level && r.target === 'url' && r.path === path);
       const kube = rows.find((r) => r.level === level && r.target === 'kube' && r.path === path);
-      if (url && kube && url.rps > 0) ratios.push(`${level} ${path}: kube = ${Math.round((kube.rps / url.rps) * 100)}% of url`);
+      if (url && kube && url.rps > 0) out.push(`${level} ${path}: kube = ${Math.round((kube.rps / url.rps) * 100)}% of url`);
     }
   }
-  return [head, ...lines, '', ...ratios].join('\n');
+  return out;
+}
+
+/** The section of `npm run bench` (bench/run.ts); BENCH_SECONDS sets the measured time per row. */
+export async function bench(): Promise<BenchSection> {
+  const seconds = Number(process.env.BENCH_SECONDS ?? 3);
+  const rows = await benchKube({ durationMs: seconds * 1000 });
+  return {
+    title: 'Kubernetes target: port-forward stream per connection vs the same upstream as a url target (16 concurrent)',
+    markdown: table(
+      ['level', 'target', 'path', 'req/s', 'MB/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors'],
+      rows.map((r) => [r.level, r.target, r.path, r.rps, r.mbPerSec, r.p50Ms, r.p99Ms, r.cpuUsPerReq, r.errors]),
+    ),
+    notes: [
+      ...ratios(rows),
+      'pool: an undici Pool straight to the pod vs through the kube connector; kflog: a url forward vs a kube forward.',
+      'The fake API server relaying the v4.channel.k8s.io streams and the pod run in a child process; CPU µs/req is the measuring process only (client + kflog/connector).',
+    ],
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
