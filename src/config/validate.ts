@@ -97,7 +97,10 @@ export function escapePointer(key: string): string {
 export function schemaProblems(doc: unknown): ConfigProblem[] {
   const validate = compile();
   if (validate(doc)) return [];
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+  // Inline oneOf branches that only say "this key is (not) required" restate the oneOf itself.
+  const errors = (validate.errors ?? []).filter(
+    (e) => e.keyword !== 'if' && !((e.keyword === 'required' || e.keyword === 'not') && /\/oneOf\/\d+\//.test(e.schemaPath)),
+  );
   const specific = errors.filter((e) => !GENERIC.has(e.keyword));
   const out: ConfigProblem[] = [];
   for (const e of errors) {
