@@ -18,6 +18,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import { mb, MiB, numberArg, startKflog } from './kflog-process.js';
+import type { BenchSection } from './run.js';
 
 export interface MemoryBenchOptions {
   /** Bytes per transfer. Default 1 GiB. */
@@ -232,6 +233,23 @@ export function formatMemoryBench(r: MemoryBenchResult): string {
     row('capture on', r.captureOn),
     ...r.checks.map((c) => `  ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.detail}`),
   ].join('\n');
+}
+
+/** The `npm run bench` section (BENCH_MEMORY_GIB changes the size, default 1). */
+export async function bench(): Promise<BenchSection> {
+  const r = await runMemoryBench({ bytes: Number(process.env.BENCH_MEMORY_GIB ?? 1) * 1024 * MiB });
+  const row = (name: string, f: TransferFigures): string =>
+    `| ${name} | ${f.downloadMiBps.toFixed(0)} | ${f.uploadMiBps.toFixed(0)} | ${(f.peakRss / 1e6).toFixed(1)} |`;
+  return {
+    title: `Memory: ${mb(r.bytes)} each way through kflog, body capture on vs off`,
+    markdown: [
+      '| capture | download MiB/s | upload MiB/s | peak RSS (MB) |',
+      '|---|---:|---:|---:|',
+      row('off', r.captureOff),
+      row('on (64 KiB kept per body)', r.captureOn),
+    ].join('\n'),
+    notes: r.checks.map((c) => `${c.ok ? 'met' : 'NOT met'}: ${c.name} — ${c.detail}`),
+  };
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { until } from './helpers.js';
 
@@ -30,6 +30,7 @@ interface Running {
 
 async function runKflog(configPath: string): Promise<Running> {
   const child = spawn(process.execPath, [CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   await until(() => /curl -i http:\/\/127\.0\.0\.1:(\d+)/.test(err) || child.exitCode !== null, 20_000, () => `kflog to listen; stderr: ${err}`);
@@ -55,6 +56,11 @@ function count(text: string, what: string): number {
 }
 
 let dir: string;
+const children: ChildProcess[] = [];
+afterEach(() => {
+  // A failed test must not leave its kflog running.
+  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
 beforeAll(() => {
   ensureBuilt();
   dir = mkdtempSync(join(tmpdir(), 'kflog-reload-cli-'));
