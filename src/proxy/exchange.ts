@@ -30,6 +30,8 @@ export const SET_BY_PROXY: ReadonlySet<string> = new Set([
 ]);
 
 const CLIENT_ABORTED = new Error('client aborted');
+/** "HTTP/1.1 100 Continue\r\n\r\n", as node writes it. */
+const CONTINUE_BYTES = 25;
 const CLIENT_GONE = 'client closed the connection before the response was complete';
 
 /**
@@ -180,7 +182,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       // What the client is sent, as Caddy logs it: the upstream's headers minus hop-by-hop ones.
       this.respHeaders = headerMap(forwarded);
       const r = res as ResInternals;
-      this.overhead = Buffer.byteLength(r._header ?? '', 'latin1');
+      this.overhead = Buffer.byteLength(r._header ?? '', 'latin1') + this.interimBytes();
       this.chunked = r.chunkedEncoding === true;
       const capture = this.route.cfg.capture;
       if (capture.responseBody && responseHasBody(this.req.method, statusCode)) {
@@ -257,10 +259,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': length });
     if (this.logAccess) {
       this.respHeaders = { 'Content-Type': ['text/plain; charset=utf-8'], 'Content-Length': [String(length)] };
-      this.overhead = Buffer.byteLength((res as ResInternals)._header ?? '', 'latin1');
+      this.overhead = Buffer.byteLength((res as ResInternals)._header ?? '', 'latin1') + this.interimBytes();
     }
     this.size = length;
     res.end(body);
+  }
+
+  /** node answered `Expect: 100-continue` itself, before the request reached kflog: those bytes went out too. */
+  private interimBytes(): number {
+    const expect = this.req.headers.expect;
+    return expect !== undefined && expect.toLowerCase() === '100-continue' ? CONTINUE_BYTES : 0;
   }
 
   private upstreamDone(): void {

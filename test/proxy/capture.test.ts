@@ -199,6 +199,34 @@ describe('bodies through the proxy', () => {
     c.socket.destroy();
   });
 
+  it('an upstream answering before the upload ends has its answer relayed and the exchange ends normally', async () => {
+    upstream = await startUpstream((_req, res) => res.writeHead(413, { 'Content-Length': 8 }).end('too big!'));
+    proxy = await startProxy({ target: { url: upstream.url } });
+    const c = await rawClient(proxy.port);
+    c.socket.write('POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n' + 'x'.repeat(100_000));
+    await c.waitFor('too big!');
+    const [e] = await proxy.waitAccess(1);
+    expect(e!.status).toBe(413);
+    expect(e!.termination_state).toBe('----');
+    expect(e!.bytes_sent).toBe(c.received().length);
+    c.socket.destroy();
+  });
+
+  it('Expect: 100-continue is answered, the body forwarded, and the interim response counted in bytes_sent', async () => {
+    upstream = await startUpstream(async (req, res) => res.end(String((await readBody(req)).length)));
+    proxy = await startProxy({ target: { url: upstream.url } });
+    const c = await rawClient(proxy.port);
+    c.socket.write('POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n');
+    await c.waitFor('HTTP/1.1 100 Continue\r\n\r\n');
+    c.socket.write('hello');
+    await c.waitFor('\r\n\r\n5');
+    const [e] = await proxy.waitAccess(1);
+    expect(e!.status).toBe(200);
+    expect(e!.bytes_read).toBe(5);
+    expect(e!.bytes_sent).toBe(c.received().length);
+    c.socket.destroy();
+  });
+
   it('a gzip response reaches the client untouched and is logged decoded', async () => {
     const gz = gzipSync(JSON_DOC);
     upstream = await startUpstream((_req, res) => {
