@@ -13,7 +13,7 @@ import { nowMs } from '../emit/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { connState } from './conn-state.js';
 import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
-import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
+import { forwardableHeaders, headerMap, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import type { ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
@@ -21,13 +21,6 @@ import { relayedBytes } from './scavenge.js';
 const kExchange = Symbol('kflog.exchange');
 type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
 type ResInternals = ServerResponse & { _header?: string | null; chunkedEncoding?: boolean };
-
-/** Headers kflog sets itself on the way up (the client's copies are replaced; X-Forwarded-For is appended to). */
-export const SET_BY_PROXY: ReadonlySet<string> = new Set([
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host',
-  // node answers `Expect: 100-continue` itself before the request reaches kflog; undici refuses to send it on.
-  'expect',
-]);
 
 const CLIENT_ABORTED = new Error('client aborted');
 /** "HTTP/1.1 100 Continue\r\n\r\n", as node writes it. */
@@ -110,18 +103,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
     res.on('drain', onResponseDrain);
 
     const target = route.target;
-    const headers = forwardableHeaders(req.rawHeaders, SET_BY_PROXY);
-    const remote = stripV4Mapped(req.socket.remoteAddress ?? '');
-    const xff = req.headers['x-forwarded-for'];
-    headers.push('x-forwarded-for', xff ? xff + ', ' + remote : remote);
-    headers.push('x-forwarded-proto', 'http');
-    if (req.headers.host !== undefined) headers.push('x-forwarded-host', req.headers.host);
-    const host = target.hostHeader ?? req.headers.host;
-    if (host !== undefined) headers.push('host', host);
     this.dispatchOpts = {
       path: target.pathPrefix + (req.url ?? '/'),
       method: req.method ?? 'GET',
-      headers,
+      headers: upstreamHeaders(req, target.hostHeader),
       body: null,
     };
     this.tDispatch = performance.now();
@@ -382,10 +367,6 @@ export function hasBody(req: IncomingMessage): boolean {
   const cl = req.headers['content-length'];
   if (cl !== undefined) return cl !== '0';
   return req.headers['transfer-encoding'] !== undefined;
-}
-
-export function stripV4Mapped(ip: string): string {
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
 export function reasonPhrase(status: number): string {

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { HeaderMap } from '../emit/entry.js';
 
 /** Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1), plus those kflog sets itself. */
@@ -62,4 +63,31 @@ export function rawHeaderStrings(raw: Buffer[] | string[]): string[] {
     out[i] = typeof v === 'string' ? v : v.toString('latin1');
   }
   return out;
+}
+
+/** Headers kflog sets itself on the way up (the client's copies are replaced; X-Forwarded-For is appended to). */
+const SET_BY_PROXY: ReadonlySet<string> = new Set([
+  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host',
+  // node answers `Expect: 100-continue` itself before the request reaches kflog; undici refuses to send it on.
+  'expect',
+]);
+
+/**
+ * The request headers sent upstream: the client's, minus hop-by-hop ones, plus X-Forwarded-For/-Proto/-Host and
+ * the Host the target wants (`hostHeader`, or the client's own when undefined, as a port-forward does).
+ */
+export function upstreamHeaders(req: IncomingMessage, hostHeader: string | undefined): string[] {
+  const headers = forwardableHeaders(req.rawHeaders, SET_BY_PROXY);
+  const remote = stripV4Mapped(req.socket.remoteAddress ?? '');
+  const xff = req.headers['x-forwarded-for'];
+  headers.push('x-forwarded-for', xff ? xff + ', ' + remote : remote);
+  headers.push('x-forwarded-proto', 'http');
+  if (req.headers.host !== undefined) headers.push('x-forwarded-host', req.headers.host);
+  const host = hostHeader ?? req.headers.host;
+  if (host !== undefined) headers.push('host', host);
+  return headers;
+}
+
+export function stripV4Mapped(ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }

@@ -6,9 +6,9 @@ import type { Dispatcher } from 'undici';
 import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type HeaderMap, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { connState } from './conn-state.js';
-import { reasonPhrase, requestInfo, SET_BY_PROXY, stripV4Mapped } from './exchange.js';
+import { reasonPhrase, requestInfo } from './exchange.js';
 import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
-import { forwardableHeaders, headerMap, rawHeaderStrings } from './headers.js';
+import { forwardableHeaders, headerMap, rawHeaderStrings, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import type { ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
@@ -93,14 +93,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     client.on('drain', onClientDrain);
 
     const target = route.target;
-    const headers = forwardableHeaders(req.rawHeaders, SET_BY_PROXY);
-    const remote = stripV4Mapped(client.remoteAddress ?? '');
-    const xff = req.headers['x-forwarded-for'];
-    headers.push('x-forwarded-for', xff ? xff + ', ' + remote : remote);
-    headers.push('x-forwarded-proto', 'http');
-    if (req.headers.host !== undefined) headers.push('x-forwarded-host', req.headers.host);
-    const host = target.hostHeader ?? req.headers.host;
-    if (host !== undefined) headers.push('host', host);
+    const headers = upstreamHeaders(req, target.hostHeader);
     this.upstreamActive = true;
     route.backend.active++;
     target.dispatcher.dispatch(
