@@ -11,7 +11,7 @@ import { runInNewContext } from 'node:vm';
  * for a young-generation collection (a scavenge: sub-millisecond at this heap size) every SCAVENGE_EVERY relayed
  * bytes bounds that pile whatever the transfer size, at a cost well under one per cent of the relaying time.
  */
-const SCAVENGE_EVERY = 8 * 1024 * 1024;
+const SCAVENGE_EVERY = 4 * 1024 * 1024;
 
 type GcFunction = (options: { type: 'minor' | 'major'; execution: 'sync' | 'async' }) => void;
 

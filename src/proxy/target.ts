@@ -2,7 +2,6 @@ import { Pool, type Dispatcher } from 'undici';
 import type { ForwardConfig } from '../config/types.js';
 import type { ProcessLogger } from '../emit/pipeline.js';
 import { BuiltinEcho } from './builtin-echo.js';
-import { createKubeUpstream } from './kube/upstream.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
 export interface Target {
@@ -68,6 +67,8 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     };
   }
   // kube: the same Pool, its connections opened by port-forward streams (never fails here: no cluster needed to start).
+  // Loaded only when a kube target exists: @kubernetes/client-node alone costs ~65 MB of resident memory.
+  const { createKubeUpstream } = await import('./kube/upstream.js');
   const events = { emit: ctx.kubeLogger.log.bind(ctx.kubeLogger) };
   const upstream = createKubeUpstream(f.id, t.kube, events, { connectTimeoutMs: f.timeouts.connectMs });
   const dispatcher = pool('http://kube.invalid', f, { connect: upstream.connect });
