@@ -48,7 +48,10 @@ export function viewBody(body: CapturedBody | undefined, headers: HeaderMap | un
     }
   }
 
-  if (text === undefined) {
+  if (decodeNote !== '') {
+    // The body says it is compressed and is not decodable: its bytes are not text, whatever they happen to be.
+    text = undefined;
+  } else if (text === undefined) {
     kept ??= Buffer.from(body.base64 ?? '', 'base64');
     text = utf8Text(kept, body.truncated);
   }

@@ -2,8 +2,11 @@
  * Re-indents a JSON text with 2 spaces (serde_json's to_string_pretty layout, as kftray prints bodies) without
  * parsing values: numbers and strings are copied byte for byte, so 12345678901234567890 stays exact and "\u00e9"
  * stays as the client wrote it. Returns undefined when the text is not one complete JSON value.
- * Iterative, so a deeply nested body cannot overflow the stack.
+ * Iterative, so a deeply nested body cannot overflow the stack; past MAX_DEPTH levels it gives up (undefined), as
+ * the indentation alone would grow with the square of the depth.
  */
+
+export const MAX_DEPTH = 64;
 
 const NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const STRING_BODY = /(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y; // eslint-disable-line no-control-regex
@@ -88,6 +91,7 @@ export function prettyJson(text: string): string | undefined {
 
     // A value.
     if (ch === '{' || ch === '[') {
+      if (stack.length >= MAX_DEPTH) return undefined;
       stack.push(ch);
       // Open: the newline and indent are written by the first member (or not at all for an empty container).
       out += ch;
