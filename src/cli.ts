@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { runCommand } from './cli/run.js';
+import { validateCommand } from './cli/validate.js';
+
+const program = new Command('kflog')
+  .description('HTTP logging proxy: forwards each listener to its target and logs every exchange (json, console, …) through a Caddy-style pipeline')
+  .version('0.1.0')
+  .addCommand(runCommand())
+  .addCommand(validateCommand())
+  .showHelpAfterError();
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import type { EncoderOptions } from '../encoders/encoder.js';
+import type { WriterOptions } from '../writers/writer.js';
+import { parseDuration } from './duration.js';
+import { parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
+import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
+
+export const DEFAULT_FORWARD_LOG_FILE = '~/.kflog/http_logs/{forward.id}_{listen.port}.log';
+
+/** Thrown with every problem found; nothing has been started when it is. */
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: Array<ConfigProblem & { line?: number; column?: number }>,
+  ) {
+    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n` + problems.map(formatProblem).join('\n'));
+  }
+}
+
+export function formatProblem(p: ConfigProblem & { line?: number; column?: number }): string {
+  const where = p.line !== undefined ? ` (line ${p.line}, column ${p.column})` : '';
+  return `${p.pointer === '' ? '/' : p.pointer}: ${p.reason}${where}`;
+}
+
+/** Reads, parses, validates and resolves a config file. Throws ConfigError. */
+export function loadConfigFile(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such file' : e.code === 'EACCES' ? 'permission denied' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+    throw new ConfigError(path, [{ pointer: '', reason: `cannot read ${path}: ${why}` }]);
+  }
+  return parseConfigText(text, path);
+}
+
+export function parseConfigText(text: string, source: string): Config {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(source, [malformed(text, (err as Error).message)]);
+  }
+  const problems = [...schemaProblems(doc)];
+  if (doc && typeof doc === 'object') problems.push(...semanticProblems(doc as Parameters<typeof semanticProblems>[0]));
+  if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
+  return resolveConfig(doc as RawConfig, source);
+}
+
+/** V8's JSON errors do not always give a position; jsonc-parser does, so it says where. */
+function malformed(text: string, v8message: string): ConfigProblem & { line?: number; column?: number } {
+  const errors: ParseError[] = [];
+  parseTree(text, errors, { allowTrailingComma: false, disallowComments: true, allowEmptyContent: false });
+  const first = errors[0];
+  if (!first) return { pointer: '', reason: `malformed JSON: ${v8message}` };
+  const { line, column } = lineColumn(text, first.offset);
+  return { pointer: '', reason: `malformed JSON: ${describeParseError(printParseErrorCode(first.error))}`, line, column };
+}
+
+function describeParseError(code: string): string {
+  return code.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
+function lineColumn(text: string, offset: number): { line: number; column: number } {
+  let line = 1;
+  let lastNl = -1;
+  for (let i = 0; i < offset && i < text.length; i++) {
+    if (text.charCodeAt(i) === 10) {
+      line++;
+      lastNl = i;
+    }
+  }
+  return { line, column: offset - lastNl };
+}
+
+function locate(text: string, problems: ConfigProblem[]): Array<ConfigProblem & { line?: number; column?: number }> {
+  const root = parseTree(text);
+  if (!root) return problems;
+  return problems.map((p) => {
+    const path = p.pointer.split('/').slice(1).map((s) => {
+      const k = s.replace(/~1/g, '/').replace(/~0/g, '~');
+      return /^\d+$/.test(k) ? Number(k) : k;
+    });
+    // The place itself, or its nearest existing parent (a missing key is reported where it should be).
+    for (let n = path.length; n >= 0; n--) {
+      const node = findNodeAtLocation(root, path.slice(0, n));
+      if (node) {
+        // For a key, point at the key rather than its value.
+        const at = node.parent?.type === 'property' && n === path.length ? node.parent.offset : node.offset;
+        return { ...p, ...lineColumn(text, at) };
+      }
+    }
+    return p;
+  });
+}
+
+function ms(text: string | undefined, fallback: string): number {
+  return parseDuration(text ?? fallback) ?? parseDuration(fallback)!;
+}
+
+function resolveForward(f: RawForward): ForwardConfig {
+  const listen = parseListen(f.listen);
+  if ('error' in listen) throw new Error(listen.error); // unreachable: validated before
+  return {
+    id: f.id,
+    host: listen.host,
+    port: listen.port,
+    target: f.target,
+    capture: {
+      requestBody: f.capture?.request_body ?? false,
+      responseBody: f.capture?.response_body ?? false,
+      maxBodyBytes: f.capture?.max_body_bytes ?? 65536,
+    },
+    timeouts: {
+      connectMs: ms(f.timeouts?.connect, '10s'),
+      headersMs: ms(f.timeouts?.headers, '60s'),
+      bodyMs: ms(f.timeouts?.body, '60s'),
+      idleMs: ms(f.timeouts?.idle, '60s'),
+    },
+    skip: f.skip ?? [],
+    logEnabled: f.log !== false,
+  };
+}
+
+function resolveLog(name: string, l: RawLog): LogConfig {
+  return {
+    name,
+    writer: l.writer ?? { output: 'stderr' },
+    encoder: l.encoder ?? { format: 'console' },
+    level: l.level ?? 'info',
+    include: l.include ?? [],
+    exclude: l.exclude ?? [],
+    sampling: l.sampling
+      ? { intervalMs: ms(l.sampling.interval, '1s'), first: l.sampling.first ?? 100, thereafter: l.sampling.thereafter ?? 100 }
+      : undefined,
+    logCredentials: l.log_credentials ?? false,
+    queueBytes: l.queue_bytes ?? 16 * 1024 * 1024,
+  };
+}
+
+/** The per-forward `log` shorthand is one more ordinary log: one mechanism, two spellings (DESIGN §2). */
+function expandForwardLog(f: RawForward): LogConfig | undefined {
+  if (!f.log) return undefined;
+  const { filename, writer, log_credentials, ...encoder } = f.log;
+  return resolveLog(`forward.${f.id}`, {
+    include: [`http.log.request.${f.id}`, `http.log.access.${f.id}`],
+    writer: writer ?? ({ output: 'file', filename: filename ?? DEFAULT_FORWARD_LOG_FILE } as WriterOptions),
+    encoder: encoder as EncoderOptions,
+    log_credentials,
+  });
+}
+
+export function resolveConfig(raw: RawConfig, source: string): Config {
+  const logs: LogConfig[] = [];
+  const configured = raw.logging?.logs ?? {};
+  if (!('default' in configured)) logs.push(resolveLog('default', {}));
+  for (const [name, l] of Object.entries(configured)) logs.push(resolveLog(name, l));
+  for (const f of raw.forwards) {
+    const l = expandForwardLog(f);
+    if (l) logs.push(l);
+  }
+  return {
+    forwards: raw.forwards.map(resolveForward),
+    logs,
+    shutdownTimeoutMs: ms(raw.shutdown_timeout, '10s'),
+    traceId: raw.trace_id ?? 'v7',
+    source,
+  };
+}
+
+/**
+ * The embedded default: kflog runs with no file, no cluster and no upstream. One forward to the builtin sample
+ * API, a console line per exchange on stderr, and the full exchanges in a per-forward file as kftray keeps them.
+ */
+export const EMBEDDED_DEFAULT: RawConfig = {
+  forwards: [
+    {
+      id: 'demo',
+      listen: '127.0.0.1:8080',
+      target: { builtin: 'echo' },
+      capture: { request_body: true, response_body: true, max_body_bytes: 65536 },
+      log: { format: 'json', filename: DEFAULT_FORWARD_LOG_FILE },
+    },
+  ],
+};
+
+export function embeddedDefault(): Config {
+  return resolveConfig(structuredClone(EMBEDDED_DEFAULT), 'embedded default');
+}

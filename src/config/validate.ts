@@ -1,0 +1,220 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
+import { parseDuration } from './duration.js';
+
+/** One problem with a config: where (JSON pointer, "" for the root) and why. */
+export interface ConfigProblem {
+  pointer: string;
+  reason: string;
+}
+
+const SCHEMA_PATH = fileURLToPath(new URL('../../../config.schema.json', import.meta.url));
+const SCHEMA_PATH_SRC = fileURLToPath(new URL('../../config.schema.json', import.meta.url));
+
+function loadSchema(): object {
+  // Compiled code lives in dist/src/config, sources in src/config: the schema sits at the repo root for both.
+  for (const p of [SCHEMA_PATH, SCHEMA_PATH_SRC]) {
+    try {
+      return JSON.parse(readFileSync(p, 'utf8')) as object;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+  throw new Error(`config.schema.json not found (looked at ${SCHEMA_PATH} and ${SCHEMA_PATH_SRC})`);
+}
+
+let validator: ValidateFunction | undefined;
+
+function compile(): ValidateFunction {
+  if (validator) return validator;
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+  addFormats.default(ajv);
+  ajv.addFormat('duration', { type: 'string', validate: (s: string) => parseDuration(s) !== undefined });
+  ajv.addFormat('http-url', {
+    type: 'string',
+    validate: (s: string) => {
+      try {
+        const u = new URL(s);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+      } catch {
+        return false;
+      }
+    },
+  });
+  // listen addresses are checked in semantic(), where the message can say what exactly is wrong.
+  ajv.addFormat('listen-address', { type: 'string', validate: () => true });
+  validator = ajv.compile(loadSchema());
+  return validator;
+}
+
+const GENERIC = new Set(['oneOf', 'anyOf', 'not', 'if', 'const', 'type', 'minProperties', 'maxProperties']);
+
+function describe(e: ErrorObject): ConfigProblem {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'additionalProperties':
+    case 'unevaluatedProperties': {
+      const key = String(p.additionalProperty ?? p.unevaluatedProperty);
+      return { pointer: `${e.instancePath}/${escapePointer(key)}`, reason: `unknown key "${key}"` };
+    }
+    case 'required':
+      return { pointer: `${e.instancePath}/${escapePointer(String(p.missingProperty))}`, reason: 'is required' };
+    case 'format':
+      return { pointer: e.instancePath, reason: formatReason(String(p.format)) };
+    case 'enum':
+      return {
+        pointer: e.instancePath,
+        reason: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`,
+      };
+    case 'pattern':
+      return { pointer: e.instancePath, reason: patternReason(e.instancePath, String(p.pattern)) };
+    default:
+      return { pointer: e.instancePath, reason: e.message ?? e.keyword };
+  }
+}
+
+function formatReason(format: string): string {
+  if (format === 'duration') return 'must be a duration such as "250ms", "1s", "1m30s" or "24h"';
+  if (format === 'http-url') return 'must be an http:// or https:// URL with a host';
+  return `must be a valid ${format}`;
+}
+
+function patternReason(pointer: string, pattern: string): string {
+  if (/\/forwards\/\d+\/id$/.test(pointer)) {
+    return 'must be lower-case letters, digits, "-" and "_", starting with a letter or digit';
+  }
+  if (pointer.endsWith('/mode') || pointer.endsWith('/dir_mode')) return 'must be an octal mode such as "0600"';
+  return `must match ${pattern}`;
+}
+
+export function escapePointer(key: string): string {
+  return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Schema check. Generic combinator errors are dropped where a more precise error explains the same place. */
+export function schemaProblems(doc: unknown): ConfigProblem[] {
+  const validate = compile();
+  if (validate(doc)) return [];
+  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+  const specific = errors.filter((e) => !GENERIC.has(e.keyword));
+  const out: ConfigProblem[] = [];
+  for (const e of errors) {
+    if (GENERIC.has(e.keyword)) {
+      // A oneOf/type error is noise when a precise error exists at this place or below it.
+      const explained = specific.some(
+        (s) => s.instancePath === e.instancePath || s.instancePath.startsWith(e.instancePath + '/'),
+      );
+      if (explained) continue;
+      out.push(genericReason(e, errors));
+      continue;
+    }
+    out.push(describe(e));
+  }
+  return dedupe(out);
+}
+
+function genericReason(e: ErrorObject, all: ErrorObject[]): ConfigProblem {
+  if (/\/target$/.test(e.instancePath) && (e.keyword === 'minProperties' || e.keyword === 'maxProperties')) {
+    return { pointer: e.instancePath, reason: 'must have exactly one of "url", "builtin" or "kube"' };
+  }
+  if (/\/kube$/.test(e.instancePath) && e.keyword === 'oneOf') {
+    return { pointer: e.instancePath, reason: 'must name exactly one of "service", "pod" or "selector"' };
+  }
+  if (e.keyword === 'oneOf' || e.keyword === 'anyOf') {
+    // Summarise the alternatives from their own type/const errors at this place.
+    const alts = all
+      .filter((x) => x.instancePath === e.instancePath && (x.keyword === 'type' || x.keyword === 'const'))
+      .map((x) =>
+        x.keyword === 'const'
+          ? JSON.stringify((x.params as { allowedValue: unknown }).allowedValue)
+          : `a value of type ${String((x.params as { type: unknown }).type)}`,
+      );
+    return { pointer: e.instancePath, reason: alts.length ? `must be ${[...new Set(alts)].join(' or ')}` : (e.message ?? 'is invalid') };
+  }
+  return describe(e);
+}
+
+function dedupe(list: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return list.filter((p) => {
+    const k = p.pointer + '\0' + p.reason;
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Checks the schema cannot express: uniqueness, listen addresses, placeholders, reserved log names. */
+export function semanticProblems(doc: RawDoc): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  const ids = new Map<string, number>();
+  const listens = new Map<string, number>();
+  const forwards = Array.isArray(doc.forwards) ? doc.forwards : [];
+  forwards.forEach((f, i) => {
+    if (typeof f.id === 'string') {
+      const prev = ids.get(f.id);
+      if (prev !== undefined) out.push({ pointer: `/forwards/${i}/id`, reason: `duplicate forward id "${f.id}" (also /forwards/${prev}/id)` });
+      else ids.set(f.id, i);
+    }
+    if (typeof f.listen === 'string') {
+      const parsed = parseListen(f.listen);
+      if ('error' in parsed) {
+        out.push({ pointer: `/forwards/${i}/listen`, reason: parsed.error });
+      } else if (parsed.port !== 0) {
+        for (const key of listenKeys(parsed.host, parsed.port)) {
+          const prev = listens.get(key);
+          if (prev !== undefined) {
+            out.push({ pointer: `/forwards/${i}/listen`, reason: `listen address "${f.listen}" is already used by /forwards/${prev}` });
+            break;
+          }
+        }
+        for (const key of listenKeys(parsed.host, parsed.port)) if (!listens.has(key)) listens.set(key, i);
+      }
+    }
+    if (f.log && typeof f.log === 'object' && doc.logging?.logs && `forward.${f.id}` in doc.logging.logs) {
+      out.push({ pointer: `/logging/logs/forward.${f.id}`, reason: `log name is taken by the "log" shorthand of /forwards/${i}` });
+    }
+  });
+  const logs = doc.logging?.logs ?? {};
+  for (const [name, log] of Object.entries(logs)) {
+    const filename = log?.writer?.filename;
+    if (typeof filename === 'string') {
+      const bad = unknownPlaceholder(filename);
+      if (bad) out.push({ pointer: `/logging/logs/${escapePointer(name)}/writer/filename`, reason: `unknown placeholder {${bad}} (known: {forward.id}, {listen.port})` });
+    }
+    const interval = log?.writer?.roll_interval;
+    if (typeof interval === 'string' && interval !== 'hourly' && interval !== 'daily' && parseDuration(interval) === undefined) {
+      out.push({ pointer: `/logging/logs/${escapePointer(name)}/writer/roll_interval`, reason: 'must be "hourly", "daily" or a duration such as "15m"' });
+    }
+  }
+  return out;
+}
+
+interface RawDoc {
+  forwards?: Array<{ id?: unknown; listen?: unknown; log?: unknown }>;
+  logging?: { logs?: Record<string, { writer?: { filename?: unknown; roll_interval?: unknown } } | undefined> };
+}
+
+function unknownPlaceholder(filename: string): string | undefined {
+  for (const m of filename.matchAll(/\{([^}]*)\}/g)) {
+    if (m[1] !== 'forward.id' && m[1] !== 'listen.port') return m[1];
+  }
+  return undefined;
+}
+
+/** Keys under which a listen address conflicts: a wildcard host conflicts with every host on that port. */
+function listenKeys(host: string, port: number): string[] {
+  const wildcard = host === '0.0.0.0' || host === '::' || host === '';
+  return wildcard ? [`*:${port}`] : [`${host}:${port}`, `*:${port}`];
+}
+
+export function parseListen(listen: string): { host: string; port: number } | { error: string } {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d+)$/.exec(listen);
+  if (!m) return { error: `must be host:port, e.g. "127.0.0.1:8080" or "[::1]:8080" (got "${listen}")` };
+  const port = Number(m[3]);
+  if (!Number.isInteger(port) || port > 65535) return { error: `port ${m[3]} is out of range (0–65535, 0 picks a free port)` };
+  const host = m[1] ?? m[2] ?? '';
+  return { host, port };
+}

@@ -1,0 +1,127 @@
+import type { LogConfig } from '../config/types.js';
+import type { Encoder } from '../encoders/encoder.js';
+import { createEncoder } from '../encoders/registry.js';
+import type { WriterPool } from '../writers/pool.js';
+import type { WriterOptions } from '../writers/writer.js';
+import { LEVEL_RANK, type Entry } from './entry.js';
+import { loggerAllowed } from './match.js';
+import { LogQueue, type QueueEvents } from './queue.js';
+import { Sampler } from './sampler.js';
+
+export interface LogStats {
+  name: string;
+  written: number;
+  sampledOut: number;
+  dropped: number;
+  failed: number;
+  /** Entries this format has no line for (request entries in a line format, …): not a loss. */
+  skipped: number;
+}
+
+export interface LogReporter {
+  writeFailed(log: string, writer: string, err: Error): void;
+  writeRecovered(log: string, writer: string): void;
+  dropped(log: string): void;
+}
+
+const PLACEHOLDER = /\{(forward\.id|listen\.port)\}/g;
+
+/**
+ * One configured log: include/exclude → level → sampling → encoder → bounded queue → writer. A writer whose
+ * filename has {forward.id}/{listen.port} becomes one queue and writer per forward.
+ */
+export class Log {
+  private readonly minRank: number;
+  private readonly sampler: Sampler | undefined;
+  private readonly encoder: Encoder;
+  private readonly templated: boolean;
+  private readonly sinks = new Map<string, LogQueue>();
+  private readonly allowedCache = new Map<string, boolean>();
+  private skipped = 0;
+  private retiredStats = { written: 0, dropped: 0, failed: 0 };
+
+  constructor(
+    readonly cfg: LogConfig,
+    private readonly pool: WriterPool,
+    private readonly reporter: LogReporter,
+  ) {
+    this.minRank = LEVEL_RANK[cfg.level];
+    this.sampler = cfg.sampling ? new Sampler(cfg.sampling) : undefined;
+    this.templated = typeof cfg.writer.filename === 'string' && PLACEHOLDER.test(cfg.writer.filename);
+    PLACEHOLDER.lastIndex = 0;
+    // The encoder needs to know whether it writes to a terminal; a templated writer is always a file.
+    const probe = this.templated ? undefined : this.sink('');
+    this.encoder = createEncoder(cfg.encoder, { logCredentials: cfg.logCredentials, isTTY: probe?.writer.isTTY ?? false });
+  }
+
+  get name(): string {
+    return this.cfg.name;
+  }
+
+  /** Whether entries of this logger name may reach this log (level and sampling aside). Cached per name. */
+  allows(logger: string): boolean {
+    let ok = this.allowedCache.get(logger);
+    if (ok === undefined) {
+      ok = loggerAllowed(logger, this.cfg.include, this.cfg.exclude);
+      this.allowedCache.set(logger, ok);
+    }
+    return ok;
+  }
+
+  accept(entry: Entry): void {
+    if (LEVEL_RANK[entry.level] < this.minRank) return;
+    if (this.sampler && !this.sampler.keep(entry.level, entry.msg, entry.ts)) return;
+    const bytes = this.encoder.encode(entry);
+    if (bytes === null) {
+      this.skipped++;
+      return;
+    }
+    this.sink(this.templated ? sinkKey(entry) : '').push(bytes);
+  }
+
+  private sink(key: string): LogQueue {
+    let q = this.sinks.get(key);
+    if (q) return q;
+    const options = this.templated ? fillPlaceholders(this.cfg.writer, key) : this.cfg.writer;
+    const writer = this.pool.acquire(options);
+    const events: QueueEvents = {
+      onFailure: (err) => this.reporter.writeFailed(this.name, writer.description, err),
+      onRecovery: () => this.reporter.writeRecovered(this.name, writer.description),
+      onDrop: () => this.reporter.dropped(this.name),
+    };
+    q = new LogQueue(writer, this.cfg.queueBytes, events);
+    this.sinks.set(key, q);
+    return q;
+  }
+
+  stats(): LogStats {
+    let { written, dropped, failed } = this.retiredStats;
+    for (const q of this.sinks.values()) {
+      written += q.written;
+      dropped += q.dropped;
+      failed += q.failed;
+    }
+    return { name: this.name, written, sampledOut: this.sampler?.sampledOut ?? 0, dropped, failed, skipped: this.skipped };
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all([...this.sinks.values()].map((q) => q.idle()));
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await Promise.all([...this.sinks.values()].map((q) => q.writer.close()));
+  }
+}
+
+/** Process entries have no forward: they go to the file named as if the forward were "kflog". */
+function sinkKey(entry: Entry): string {
+  if (entry.kind === 'process') return 'kflog\u00000';
+  return entry.forward.id + '\u0000' + entry.forward.listen_port;
+}
+
+function fillPlaceholders(options: WriterOptions, key: string): WriterOptions {
+  const [id, port] = key.split('\u0000') as [string, string];
+  const filename = String(options.filename).replace(PLACEHOLDER, (_m, name: string) => (name === 'forward.id' ? id : port));
+  return { ...options, filename };
+}

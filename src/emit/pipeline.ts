@@ -1,0 +1,112 @@
+import type { LogConfig } from '../config/types.js';
+import { WriterPool } from '../writers/pool.js';
+import { nowMs } from './clock.js';
+import type { Entry, Level, ProcessEntry } from './entry.js';
+import { Log, type LogReporter, type LogStats } from './log.js';
+
+/** A named source of process entries (logger "kflog", "kube.portforward.<id>"). */
+export class ProcessLogger {
+  constructor(
+    private readonly pipeline: Pipeline,
+    readonly name: string,
+  ) {}
+  log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
+    const entry: ProcessEntry = { kind: 'process', ts: nowMs(), level, logger: this.name, msg, fields };
+    this.pipeline.emit(entry);
+  }
+  debug(msg: string, fields?: Record<string, unknown>): void {
+    this.log('debug', msg, fields);
+  }
+  info(msg: string, fields?: Record<string, unknown>): void {
+    this.log('info', msg, fields);
+  }
+  warn(msg: string, fields?: Record<string, unknown>): void {
+    this.log('warn', msg, fields);
+  }
+  error(msg: string, fields?: Record<string, unknown>): void {
+    this.log('error', msg, fields);
+  }
+}
+
+const DROP_REPORT_INTERVAL_MS = 1000;
+
+/**
+ * The configured logs. emit() is synchronous and never waits: each admitting log encodes the entry and appends
+ * it to its bounded queue. Routing by logger name is computed once per name.
+ */
+export class Pipeline implements LogReporter {
+  readonly logs: Log[];
+  private readonly routes = new Map<string, Log[]>();
+  private readonly pool = new WriterPool();
+  private readonly kflog: ProcessLogger;
+  private dropReport: NodeJS.Timeout | undefined;
+  private lastDropCounts = new Map<string, number>();
+
+  constructor(configs: LogConfig[]) {
+    this.kflog = new ProcessLogger(this, 'kflog');
+    this.logs = configs.map((c) => new Log(c, this.pool, this));
+  }
+
+  logger(name: string): ProcessLogger {
+    return name === 'kflog' ? this.kflog : new ProcessLogger(this, name);
+  }
+
+  /** The logs that may receive entries of this logger name (empty: the proxy need not build the entry at all). */
+  route(logger: string): Log[] {
+    let r = this.routes.get(logger);
+    if (!r) {
+      r = this.logs.filter((l) => l.allows(logger));
+      this.routes.set(logger, r);
+    }
+    return r;
+  }
+
+  emit(entry: Entry): void {
+    const logs = this.route(entry.logger);
+    for (let i = 0; i < logs.length; i++) logs[i]!.accept(entry);
+  }
+
+  stats(): LogStats[] {
+    return this.logs.map((l) => l.stats());
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(this.logs.map((l) => l.flush()));
+  }
+
+  async close(): Promise<void> {
+    if (this.dropReport) clearTimeout(this.dropReport);
+    await Promise.all(this.logs.map((l) => l.close()));
+  }
+
+  /** SIGUSR1: reopen every file, for an external logrotate. */
+  reopen(): Promise<void> {
+    return this.pool.reopenAll();
+  }
+
+  writeFailed(log: string, writer: string, err: Error): void {
+    this.kflog.error('log writer failed', { log, writer, error: err.message });
+  }
+
+  writeRecovered(log: string, writer: string): void {
+    this.kflog.info('log writer recovered', { log, writer });
+  }
+
+  dropped(_log: string): void {
+    // At most one warning a second, however many entries are dropped.
+    if (this.dropReport) return;
+    this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
+    this.dropReport.unref();
+  }
+
+  private reportDrops(): void {
+    this.dropReport = undefined;
+    for (const s of this.stats()) {
+      const before = this.lastDropCounts.get(s.name) ?? 0;
+      if (s.dropped > before) {
+        this.lastDropCounts.set(s.name, s.dropped);
+        this.kflog.warn('log queue full, entries dropped', { log: s.name, dropped: s.dropped - before, dropped_total: s.dropped });
+      }
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { nowMs } from '../emit/clock.js';
+
+/** What kflog remembers about one client connection. */
+export interface ConnState {
+  acceptPerf: number;
+  acceptTs: number;
+  requests: number;
+}
+
+const kState = Symbol('kflog.conn');
+type SocketWithState = Socket & { [kState]?: ConnState };
+
+export function markAccepted(socket: Socket): ConnState {
+  const state: ConnState = { acceptPerf: performance.now(), acceptTs: nowMs(), requests: 0 };
+  (socket as SocketWithState)[kState] = state;
+  return state;
+}
+
+export function connState(socket: Socket): ConnState {
+  return (socket as SocketWithState)[kState] ?? markAccepted(socket);
+}

@@ -1,0 +1,65 @@
+import type { HeaderMap } from '../emit/entry.js';
+
+/** Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1), plus those kflog sets itself. */
+const HOP_BY_HOP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+]);
+
+const canonicalCache = new Map<string, string>();
+
+/** Go's CanonicalMIMEHeaderKey, as Caddy logs header names ("user-agent" → "User-Agent"). */
+export function canonicalName(name: string): string {
+  let c = canonicalCache.get(name);
+  if (c !== undefined) return c;
+  c = name.toLowerCase().replace(/(^|-)([a-z])/g, (_m, dash: string, ch: string) => dash + ch.toUpperCase());
+  if (canonicalCache.size < 4096) canonicalCache.set(name, c);
+  return c;
+}
+
+/** rawHeaders ([name, value, …]) → the header map the log shows, names canonical, repeated values kept in order. */
+export function headerMap(raw: readonly string[]): HeaderMap {
+  const out: HeaderMap = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = canonicalName(raw[i]!);
+    const list = out[name];
+    if (list) list.push(raw[i + 1]!);
+    else out[name] = [raw[i + 1]!];
+  }
+  return out;
+}
+
+/** Names listed in Connection are hop-by-hop too. */
+function connectionTokens(raw: readonly string[]): Set<string> | undefined {
+  let tokens: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') {
+      for (const t of raw[i + 1]!.split(',')) {
+        const name = t.trim().toLowerCase();
+        if (name) (tokens ??= new Set()).add(name);
+      }
+    }
+  }
+  return tokens;
+}
+
+/** Flat [name, value, …] without hop-by-hop headers (and without `drop`), ready for undici or writeHead. */
+export function forwardableHeaders(raw: readonly string[], drop?: ReadonlySet<string>): string[] {
+  const extra = connectionTokens(raw);
+  const out: string[] = [];
+  for (let i = 0; i < raw.length; i += 2) {
+    const lower = raw[i]!.toLowerCase();
+    if (HOP_BY_HOP.has(lower) || extra?.has(lower) || drop?.has(lower)) continue;
+    out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** undici hands raw response headers as Buffers. */
+export function rawHeaderStrings(raw: Buffer[] | string[]): string[] {
+  const out = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const v = raw[i]!;
+    out[i] = typeof v === 'string' ? v : v.toString('latin1');
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { ForwardConfig } from '../config/types.js';
+import type { ProcessLogger } from '../emit/pipeline.js';
+import { BuiltinEcho } from './builtin-echo.js';
+
+/** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
+export interface Target {
+  /** HAProxy's backend name. */
+  readonly backend: string;
+  readonly dispatcher: Dispatcher;
+  /** Prefix from the target URL's path, prepended to every request path ("" for none). */
+  readonly pathPrefix: string;
+  /** Host header sent upstream; undefined keeps the client's (as a port-forward does). */
+  readonly hostHeader: string | undefined;
+  /** host:port dialled, for logs. */
+  readonly address: string;
+  close(): Promise<void>;
+}
+
+export interface TargetContext {
+  forward: ForwardConfig;
+  kubeLogger: ProcessLogger;
+}
+
+function pool(origin: string, f: ForwardConfig, extra: Pool.Options = {}): Pool {
+  return new Pool(origin, {
+    connections: 256,
+    pipelining: 1,
+    connectTimeout: f.timeouts.connectMs,
+    headersTimeout: f.timeouts.headersMs,
+    bodyTimeout: f.timeouts.bodyMs,
+    keepAliveTimeout: 30_000,
+    ...extra,
+  });
+}
+
+export async function createTarget(ctx: TargetContext): Promise<Target> {
+  const f = ctx.forward;
+  const t = f.target;
+  if ('url' in t) {
+    const url = new URL(t.url);
+    const dispatcher = pool(url.origin, f);
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    return {
+      backend: url.hostname,
+      dispatcher,
+      pathPrefix: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
+      hostHeader: url.host,
+      address: `${url.hostname}:${port}`,
+      close: () => dispatcher.close(),
+    };
+  }
+  if ('builtin' in t) {
+    const echo = new BuiltinEcho();
+    await echo.start();
+    const dispatcher = pool(echo.origin, f);
+    return {
+      backend: 'echo',
+      dispatcher,
+      pathPrefix: '',
+      hostHeader: undefined,
+      address: `127.0.0.1:${echo.port}`,
+      close: async () => {
+        await dispatcher.close();
+        await echo.stop();
+      },
+    };
+  }
+  throw new Error(`forward "${f.id}": kube targets are not available in this build`);
+}

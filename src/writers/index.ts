@@ -1,0 +1,4 @@
+// Each module registers its output by name on import.
+import './stdio.js';
+import './discard.js';
+import './file.js';
