@@ -36,10 +36,15 @@ export class ClfEncoder implements Encoder {
 
 const EMPTY_REQUEST: RequestInfo = { remote_ip: '', remote_port: '', proto: '', method: '', host: '', uri: '', headers: {} };
 
-/** nginx writes `-` for a variable that is not set (no remote user, no address). */
+/**
+ * nginx writes `-` for a variable that is not set (no remote user, no address). These fields are not quoted, so a
+ * space (which nginx would leave) is escaped too: a field count that readers rely on never shifts.
+ */
 function dash(v: string | undefined): string {
-  return v === undefined || v === '' ? '-' : nginxEscape(v);
+  return v === undefined || v === '' ? '-' : nginxEscape(v).replace(SPACES, '\\x20');
 }
+
+const SPACES = / /g;
 
 /** An absent header is `-`; a header sent empty is `""`, as nginx writes it. */
 function header(v: string | undefined): string {

@@ -13,11 +13,11 @@ const EMPTY_MARKER = '<empty>';
 
 /**
  * A content line that a reader could take for block structure: kftray's separator, a `Trace ID:` line, REST
- * Client's `###`, or their `# `-commented forms (any case, after any backslashes already added). Such a line gets
- * one more leading backslash, which keeps the escape reversible (as mbox's >From quoting).
+ * Client's `###`, or their `# `-commented forms (any case, after leading blanks and any backslashes already added).
+ * Such a line gets one more leading backslash, which keeps the escape reversible (as mbox's >From quoting).
  */
-const FORGED_LINE = /^\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/im;
-const FORGED_LINE_ALL = /^\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/gim;
+const FORGED_LINE = /^[ \t]*\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/im;
+const FORGED_LINE_ALL = /^[ \t]*\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/gim;
 
 /** Display text safe to embed as content lines of a block. */
 function guard(text: string): string {
@@ -68,12 +68,12 @@ export class KftrayEncoder implements Encoder {
       return s + '\nHeaders:\n' + headers + '\nBody:\n' + this.classicBody(body) + '\n';
     }
     let s = '\n# ' + SEPARATOR + '\n# Trace ID: ' + id + '\n# Request at: ' + at + '\n';
-    if (body.marker !== undefined && body.marker !== EMPTY_MARKER) s += '# Body: ' + body.marker + '\n';
+    if (body.marker !== undefined && body.marker !== EMPTY_MARKER) s += '# Body: ' + displayWire(body.marker) + '\n';
     if (r.raw_line !== undefined) {
       // Nothing REST Client could replay: the whole request stays a comment.
       return s + '# Malformed request line: ' + displayWire(r.raw_line) + '\n\n###\n';
     }
-    s += displayWire(r.method ?? '') + ' ' + requestUrl(r) + ' ' + (r.proto || 'HTTP/1.1') + '\n' + headers + '\n';
+    s += guard(displayWire(r.method ?? '') + ' ' + requestUrl(r) + ' ' + displayWire(r.proto || 'HTTP/1.1')) + '\n' + headers + '\n';
     if (body.text !== undefined) s += guard(displayBlock(body.text)) + '\n\n';
     return s + '###\n';
   }
@@ -95,14 +95,15 @@ export class KftrayEncoder implements Encoder {
     s += status === 0 ? '# (no response)\n' : '# HTTP/1.1 ' + status + ' ' + (STATUS_CODES[status] ?? 'Unknown Status') + '\n';
     s += this.headerLines(e.resp_headers, '# ') + '#\n';
     if (body.text !== undefined) s += commented(guard(displayBlock(body.text)));
-    if (body.marker !== undefined) s += '# ' + body.marker + '\n';
+    if (body.marker !== undefined) s += '# ' + displayWire(body.marker) + '\n';
     return s + '\n###\n';
   }
 
   private classicBody(body: BodyView): string {
     let s = '';
     if (body.text !== undefined) s += guard(displayBlock(body.text)) + '\n';
-    if (body.marker !== undefined) s += body.marker + '\n';
+    // A marker quotes the content type, which the client or upstream chose.
+    if (body.marker !== undefined) s += displayWire(body.marker) + '\n';
     return s;
   }
 
