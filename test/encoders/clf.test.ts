@@ -24,8 +24,8 @@ describe('clf', () => {
     expect(enc(common, accessEntry({ status: 0, size: 0 }))).toContain('" 499 0\n');
   });
 
-  it('writes the remote user when there is one, escaped', () => {
-    expect(enc(common, accessEntry({ user_id: 'al "ice"' }))).toMatch(/^127\.0\.0\.1 - al \\x22ice\\x22 \[/);
+  it('writes the remote user when there is one, escaped, its spaces too so the fields never shift', () => {
+    expect(enc(common, accessEntry({ user_id: 'al "ice"' }))).toMatch(/^127\.0\.0\.1 - al\\x20\\x22ice\\x22 \[/);
   });
 
   it('writes an empty header as "" and an absent one as "-", as nginx does', () => {
