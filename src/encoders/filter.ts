@@ -287,7 +287,7 @@ function compileField(path: string, opts: FieldFilterOptions): CompiledField {
   if (opts === null || typeof opts !== 'object') throw new Error(`filter field "${path}": expected a filter object`);
   let segments = path.split('>').map((s) => s.trim());
   if (segments.some((s) => s === '')) throw new Error(`filter field "${path}": empty path segment`);
-  // Caddy ≥ 2.7 logs client_ip beside remote_ip; kflog derives it from remote_ip, so filter that.
+  // Caddy ≥ 2.7 configs name client_ip; kflog's client address is remote_ip.
   if (segments[0] === 'request' && segments[1] === 'client_ip') segments = ['request', 'remote_ip', ...segments.slice(2)];
   const shape = shapeAt(segments, path);
   const kind = opts.filter;

@@ -162,12 +162,14 @@ export class JsonEncoder implements Encoder {
     return s;
   }
 
-  /** Caddy's request object (remote_ip, remote_port, client_ip, proto, method, host, uri, headers), then body. */
+  /**
+   * Caddy's request object (remote_ip, remote_port, proto, method, host, uri, headers, as Caddy 2.6 and GoAccess 1.7
+   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as DESIGN §4 does), then body and raw_line.
+   */
   private request(r: RequestInfo): string {
     let s = '';
     if (r.remote_ip !== undefined) s += ',"remote_ip":' + jsonText(r.remote_ip);
     if (r.remote_port !== undefined) s += ',"remote_port":' + jsonText(r.remote_port);
-    if (r.remote_ip !== undefined) s += ',"client_ip":' + jsonText(r.remote_ip);
     if (r.proto !== undefined) s += ',"proto":' + jsonWire(r.proto);
     if (r.method !== undefined) s += ',"method":' + jsonWire(r.method);
     if (r.host !== undefined) s += ',"host":' + jsonWire(r.host);
