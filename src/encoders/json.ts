@@ -37,8 +37,50 @@ export function timeValue(format: string, local: boolean): TimeValue {
   }
 }
 
+const ZEROS = '000000000';
+
+/** whole.frac with `digits` fraction digits, trailing zeros trimmed (at least one kept when keepOne). */
+function decimal(whole: string, frac: number, digits: number, keepOne: boolean): string {
+  if (frac === 0) return keepOne ? whole + '.0' : whole;
+  const f = '' + frac;
+  let text = ZEROS.slice(0, digits - f.length) + f;
+  let end = text.length;
+  while (end > 1 && text.charCodeAt(end - 1) === 48) end--;
+  if (end !== text.length) text = text.slice(0, end);
+  return whole + '.' + text;
+}
+
+let cachedSecond = NaN;
+let cachedSecondText = '';
+
+/**
+ * Epoch seconds with microseconds, from integers (float-to-text conversion is the slowest part of a JSON line).
+ * Always with a fraction: GoAccess's CADDY format reads ts as `%x.%^` and rejects a bare integer.
+ */
 function secondsFloat(ms: number): string {
-  return '' + ms / 1000;
+  if (!(ms >= 0)) return '' + ms / 1000;
+  const us = Math.round(ms * 1000);
+  const second = Math.floor(us / 1e6);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondText = '' + second;
+  }
+  return decimal(cachedSecondText, us - second * 1e6, 6, true);
+}
+
+/** Seconds to nanosecond precision, as Caddy prints a Go duration in seconds (0.00140379, not 0.0014037900000000001). */
+function durationSeconds(s: number): string {
+  if (!(s >= 0) || s > 1e9) return '' + s;
+  const ns = Math.round(s * 1e9);
+  const whole = Math.floor(ns / 1e9);
+  return decimal('' + whole, ns - whole * 1e9, 9, false);
+}
+
+function durationMillis(s: number): string {
+  if (!(s >= 0) || s > 1e9) return '' + s * 1000;
+  const ns = Math.round(s * 1e9);
+  const whole = Math.floor(ns / 1e6);
+  return decimal('' + whole, ns - whole * 1e6, 6, false);
 }
 
 /** Renders a duration in seconds as a JSON value. */
@@ -49,7 +91,7 @@ export function durationValue(format: string): DurationValue {
     case 'ms':
     case 'milli':
     case 'millis':
-      return (s) => '' + s * 1000;
+      return durationMillis;
     case 'ns':
     case 'nano':
     case 'nanos':
@@ -57,7 +99,7 @@ export function durationValue(format: string): DurationValue {
     case 'string':
       return (s) => '"' + goDuration(s * 1e9) + '"';
     default:
-      return (s) => '' + s;
+      return durationSeconds;
   }
 }
 
@@ -84,8 +126,10 @@ function str(options: EncoderOptions, key: string, dflt: string): string {
  * of whole objects on the hot path.
  */
 export class JsonEncoder implements Encoder {
-  /** `"level":"info"` (or the renamed/removed key) per level, with a leading comma. */
+  /** `"level":"info"` (or the renamed key; '' when removed) per level. */
   private readonly levelField: Record<Level, string>;
+  /** `"level":` for a level the table lacks (a filter may rewrite the level). */
+  private readonly levelKey: string;
   private readonly timeKey: string;
   private readonly nameKey: string;
   private readonly messageKey: string;
@@ -98,11 +142,12 @@ export class JsonEncoder implements Encoder {
     private readonly ctx: EncoderContext,
   ) {
     const levelKey = str(options, 'level_key', 'level');
+    this.levelKey = levelKey === '' ? '' : jsonText(levelKey) + ':';
     const levelFormat = str(options, 'level_format', 'lower');
     const levelField = {} as Record<Level, string>;
-    for (const l of LEVELS) levelField[l] = levelKey === '' ? '' : ',' + jsonText(levelKey) + ':' + jsonText(levelText(l, levelFormat));
+    for (const l of LEVELS) levelField[l] = levelKey === '' ? '' : jsonText(levelKey) + ':' + jsonText(levelText(l, levelFormat));
     this.levelField = levelField;
-    const key = (k: string): string => (k === '' ? '' : ',' + jsonText(k) + ':');
+    const key = (k: string): string => (k === '' ? '' : jsonText(k) + ':');
     this.timeKey = key(str(options, 'time_key', 'ts'));
     this.nameKey = key(str(options, 'name_key', 'logger'));
     this.messageKey = key(str(options, 'message_key', 'msg'));
@@ -111,15 +156,32 @@ export class JsonEncoder implements Encoder {
     this.base64Bodies = options.body_format === 'base64';
   }
 
+  // Objects are built as '{' + first + ',' + next…: never by slicing a leading comma off, which would flatten the
+  // (rope) string built so far into a copy.
   encode(entry: Entry): string {
-    let s = this.levelField[entry.level] ?? '';
-    if (this.timeKey !== '' && entry.ts !== undefined) s += this.timeKey + this.time(entry.ts);
-    if (this.nameKey !== '' && entry.logger !== undefined) s += this.nameKey + jsonText(entry.logger);
-    if (this.messageKey !== '' && entry.msg !== undefined) s += this.messageKey + jsonText(entry.msg);
-    if (entry.kind === 'access') s += this.access(entry);
-    else if (entry.kind === 'request') s += this.requestEntry(entry);
-    else s += processFields(entry);
-    return s.length === 0 ? '{}\n' : '{' + s.substring(1) + '}\n';
+    let s = '{';
+    let c = '';
+    const level = this.levelField[entry.level] ?? (this.levelKey === '' || entry.level === undefined ? '' : this.levelKey + jsonText(String(entry.level)));
+    if (level !== '') {
+      s += level;
+      c = ',';
+    }
+    if (this.timeKey !== '' && entry.ts !== undefined) {
+      s += c + this.timeKey + this.time(entry.ts);
+      c = ',';
+    }
+    if (this.nameKey !== '' && entry.logger !== undefined) {
+      s += c + this.nameKey + jsonText(entry.logger);
+      c = ',';
+    }
+    if (this.messageKey !== '' && entry.msg !== undefined) {
+      s += c + this.messageKey + jsonText(entry.msg);
+      c = ',';
+    }
+    // The rest comes as ",key:value" pieces.
+    const rest = entry.kind === 'access' ? this.access(entry) : entry.kind === 'request' ? this.requestEntry(entry) : processFields(entry);
+    if (rest !== '') s += c === '' ? rest.slice(1) : rest;
+    return s + '}\n';
   }
 
   private requestEntry(e: RequestEntry): string {
@@ -167,23 +229,47 @@ export class JsonEncoder implements Encoder {
    * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as DESIGN §4 does), then body and raw_line.
    */
   private request(r: RequestInfo): string {
-    let s = '';
-    if (r.remote_ip !== undefined) s += ',"remote_ip":' + jsonText(r.remote_ip);
-    if (r.remote_port !== undefined) s += ',"remote_port":' + jsonText(r.remote_port);
-    if (r.proto !== undefined) s += ',"proto":' + jsonWire(r.proto);
-    if (r.method !== undefined) s += ',"method":' + jsonWire(r.method);
-    if (r.host !== undefined) s += ',"host":' + jsonWire(r.host);
-    if (r.uri !== undefined) s += ',"uri":' + jsonWire(r.uri);
-    if (r.headers !== undefined) s += ',"headers":' + this.headers(r.headers);
-    if (r.body !== undefined) s += ',"body":' + this.body(r.body);
-    if (r.raw_line !== undefined) s += ',"raw_line":' + jsonWire(r.raw_line);
-    return s.length === 0 ? '{}' : '{' + s.substring(1) + '}';
+    // remote_ip is there unless a filter deleted it; the comma logic only matters then.
+    let s = r.remote_ip !== undefined ? '{"remote_ip":' + jsonText(r.remote_ip) : '{';
+    let c = r.remote_ip !== undefined ? ',' : '';
+    if (r.remote_port !== undefined) {
+      s += c + '"remote_port":' + jsonText(r.remote_port);
+      c = ',';
+    }
+    if (r.proto !== undefined) {
+      s += c + '"proto":' + jsonWire(r.proto);
+      c = ',';
+    }
+    if (r.method !== undefined) {
+      s += c + '"method":' + jsonWire(r.method);
+      c = ',';
+    }
+    if (r.host !== undefined) {
+      s += c + '"host":' + jsonWire(r.host);
+      c = ',';
+    }
+    if (r.uri !== undefined) {
+      s += c + '"uri":' + jsonWire(r.uri);
+      c = ',';
+    }
+    if (r.headers !== undefined) {
+      s += c + '"headers":' + this.headers(r.headers);
+      c = ',';
+    }
+    if (r.body !== undefined) {
+      s += c + '"body":' + this.body(r.body);
+      c = ',';
+    }
+    if (r.raw_line !== undefined) s += c + '"raw_line":' + jsonWire(r.raw_line);
+    return s + '}';
   }
 
   private headers(h: HeaderMap): string {
-    let s = '';
+    let s = '{';
+    let c = '';
     for (const name in h) {
-      s += ',' + jsonWire(name) + ':';
+      s += c + jsonWire(name) + ':';
+      c = ',';
       if (!this.ctx.logCredentials && isCredentialHeader(name)) {
         s += '["REDACTED"]';
         continue;
@@ -197,7 +283,7 @@ export class JsonEncoder implements Encoder {
       for (let i = 0; i < values.length; i++) s += (i === 0 ? '' : ',') + jsonWire(values[i]!);
       s += ']';
     }
-    return s.length === 0 ? '{}' : '{' + s.substring(1) + '}';
+    return s + '}';
   }
 
   private body(b: CapturedBody): string {
