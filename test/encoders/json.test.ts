@@ -83,6 +83,17 @@ describe('json', () => {
     });
   }
 
+  it('always writes ts with a fraction, which GoAccess\'s CADDY format needs', () => {
+    expect(enc(json, accessEntry({ ts: Date.UTC(2026, 0, 1) }))).toContain('"ts":1767225600.0,');
+    expect(enc(json, accessEntry({ ts: Date.UTC(2026, 0, 1) + 120.5 }))).toContain('"ts":1767225600.1205,');
+  });
+
+  it('writes durations to the nanosecond without float noise, as Caddy does', () => {
+    expect(enc(json, accessEntry({ duration: 0.020373210999999856 }))).toContain('"duration":0.020373211,');
+    expect(enc(json, accessEntry({ duration: 3 }))).toContain('"duration":3,');
+    expect(enc(encoder({ format: 'json', duration_format: 'ms' }), accessEntry({ duration: 0.020373210999999856 }))).toContain('"duration":20.373211,');
+  });
+
   it('writes unix_nano as an exact integer', () => {
     expect(enc(encoder({ format: 'json', time_format: 'unix_nano' }), accessEntry({ ts: T }))).toContain('"ts":1795250799123456000,');
   });
