@@ -146,12 +146,16 @@ export function filterQuery(uri: string, actions: Action[]): string {
     const eq = part.indexOf('=');
     const name = decodeComponent(eq === -1 ? part : part.slice(0, eq));
     let kept: string | undefined = part;
+    const rawName = eq === -1 ? part : part.slice(0, eq);
+    // Actions apply in order, as Caddy applies them, each to what the previous one left.
     for (const a of actions) {
       if (a.name !== name || kept === undefined) continue;
-      const rawName = eq === -1 ? part : part.slice(0, eq);
       if (a.type === 'delete') kept = undefined;
       else if (a.type === 'replace') kept = rawName + '=' + encodeURIComponent(a.value);
-      else kept = rawName + '=' + hash(decodeComponent(eq === -1 ? '' : kept.slice(kept.indexOf('=') + 1)));
+      else {
+        const at = kept.indexOf('=');
+        kept = rawName + '=' + hash(at === -1 ? '' : decodeComponent(kept.slice(at + 1)));
+      }
     }
     if (kept !== undefined) out.push(kept);
   }

@@ -1,8 +1,5 @@
-import type { HeaderMap } from '../emit/entry.js';
-
 /** What a credential header's values become in every format unless the log sets log_credentials. */
 export const REDACTED = 'REDACTED';
-const REDACTED_LIST: readonly string[] = [REDACTED];
 
 /**
  * Authorization, Proxy-Authorization, Cookie, Set-Cookie (any case). Runs once per header per entry: a length switch
@@ -21,27 +18,4 @@ export function isCredentialHeader(name: string): boolean {
     default:
       return false;
   }
-}
-
-/** A header's values as a log may show them. */
-export function shownValues(name: string, values: readonly string[], logCredentials: boolean): readonly string[] {
-  return !logCredentials && isCredentialHeader(name) ? REDACTED_LIST : values;
-}
-
-const redactedMaps = new WeakMap<HeaderMap, HeaderMap>();
-
-/** The header map a log may show: credentials become ["REDACTED"] unless the log opted in. Cached per map. */
-export function visibleHeaders(headers: HeaderMap, logCredentials: boolean): HeaderMap {
-  if (logCredentials) return headers;
-  let out = redactedMaps.get(headers);
-  if (out) return out;
-  out = headers;
-  for (const name in headers) {
-    if (isCredentialHeader(name)) {
-      if (out === headers) out = { ...headers };
-      out[name] = [REDACTED];
-    }
-  }
-  redactedMaps.set(headers, out);
-  return out;
 }

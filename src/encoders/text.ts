@@ -26,25 +26,7 @@ export function wireText(s: string): string {
   return isUtf8(bytes) ? bytes.toString('utf8') : s;
 }
 
-/**
- * Calls visit with each byte a string stands for: chars up to 0xff are bytes (wire strings), higher code points
- * (text that never was a byte string, e.g. an error message) are their UTF-8 bytes.
- */
-export function forEachByte(s: string, visit: (byte: number) => void): void {
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c <= 0xff) {
-      visit(c);
-      continue;
-    }
-    const cp = s.codePointAt(i)!;
-    if (cp > 0xffff) i++;
-    const bytes = Buffer.from(String.fromCodePoint(cp), 'utf8');
-    for (let j = 0; j < bytes.length; j++) visit(bytes[j]!);
-  }
-}
-
-export const HEX_UPPER = '0123456789ABCDEF';
+const HEX_UPPER = '0123456789ABCDEF';
 const HEX_LOWER = '0123456789abcdef';
 
 export function hex2(byte: number): string {

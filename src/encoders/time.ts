@@ -72,10 +72,10 @@ export function timeParts(epochSecond: number, local: boolean): TimeParts {
 }
 
 /** "+0100", "-0530", "+0000". */
-export function offsetHHMM(offset: number, colon = false): string {
+export function offsetHHMM(offset: number): string {
   const sign = offset < 0 ? '-' : '+';
   const a = Math.abs(offset);
-  return sign + pad2(Math.floor(a / 60)) + (colon ? ':' : '') + pad2(a % 60);
+  return sign + pad2(Math.floor(a / 60)) + pad2(a % 60);
 }
 
 /**
