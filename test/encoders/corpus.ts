@@ -172,13 +172,27 @@ export async function runCorpus(logs: Record<string, Record<string, unknown>>): 
   );
   const app = await Kflog.start(config);
   const port = Number(app.address('corpus').split(':').pop());
+  const listener = app.listeners[0]!;
   const sent = buildCorpus();
   try {
-    for (const s of sent) await sendRaw(port, s.raw);
+    for (const s of sent) {
+      await sendRaw(port, s.raw);
+      // The client saw the connection close; the proxy logs the exchange when its side closes. Wait for that, so
+      // the log lines come in the order the exchanges were sent.
+      await until(() => listener.inflight === 0, 5000);
+    }
   } finally {
     await app.stop(2000);
   }
   return { dir, sent, file: (name) => readFileSync(join(dir, name), 'utf8') };
+}
+
+async function until(done: () => boolean, deadlineMs: number): Promise<void> {
+  const deadline = Date.now() + deadlineMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error('condition not reached within ' + deadlineMs + ' ms');
+    await new Promise((r) => setImmediate(r));
+  }
 }
 
 /** Whether a program is installed; under CI a missing judge is a failure, elsewhere the test skips loudly. */
