@@ -79,6 +79,14 @@ export class Pipeline implements LogReporter {
     await Promise.all(this.logs.map((l) => l.close()));
   }
 
+  /**
+   * Resolves when every writer opened. A writer that must not start without its receiver (net/syslog with
+   * soft_start false) rejects here; every other writer retries on its own and resolves.
+   */
+  ready(): Promise<void> {
+    return this.pool.ready();
+  }
+
   /** SIGUSR1: reopen every file, for an external logrotate. */
   reopen(): Promise<void> {
     return this.pool.reopenAll();
@@ -105,7 +113,13 @@ export class Pipeline implements LogReporter {
       const before = this.lastDropCounts.get(s.name) ?? 0;
       if (s.dropped > before) {
         this.lastDropCounts.set(s.name, s.dropped);
-        this.kflog.warn('log queue full, entries dropped', { log: s.name, dropped: s.dropped - before, dropped_total: s.dropped });
+        this.kflog.warn('log queue full, entries dropped', {
+          log: s.name,
+          dropped: s.dropped - before,
+          dropped_total: s.dropped,
+          written: s.written,
+          failed: s.failed,
+        });
       }
     }
   }

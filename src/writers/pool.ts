@@ -1,5 +1,5 @@
 import { createWriter } from './registry.js';
-import type { Writer, WriterOptions } from './writer.js';
+import type { EntryBatch, Writer, WriterHealth, WriterOptions } from './writer.js';
 
 interface Slot {
   writer: Writer;
@@ -7,6 +7,10 @@ interface Slot {
   opening: Promise<void> | undefined;
   /** Writes from every log sharing the writer, one after another, so batches never interleave. */
   tail: Promise<void>;
+  /** Each sharing log's health listener: the writer reports once, every log hears it. */
+  watchers: Set<WriterHealth>;
+  /** The writer's current fault, so a log that starts sharing it late still hears about it. */
+  fault: Error | undefined;
 }
 
 /**
@@ -20,8 +24,19 @@ export class WriterPool {
     const candidate = createWriter(options);
     let slot = this.slots.get(candidate.key);
     if (!slot) {
-      slot = { writer: candidate, refs: 0, opening: undefined, tail: Promise.resolve() };
-      this.slots.set(candidate.key, slot);
+      const created: Slot = { writer: candidate, refs: 0, opening: undefined, tail: Promise.resolve(), watchers: new Set(), fault: undefined };
+      slot = created;
+      this.slots.set(candidate.key, created);
+      candidate.watch?.({
+        down(err) {
+          created.fault = err;
+          for (const w of created.watchers) w.down(err);
+        },
+        up() {
+          created.fault = undefined;
+          for (const w of created.watchers) w.up();
+        },
+      });
       slot.opening = this.open(slot);
     }
     slot.refs++;
@@ -37,11 +52,18 @@ export class WriterPool {
     return p;
   }
 
-  async release(slot: Slot): Promise<void> {
+  /** Resolves when every writer opened; rejects with the first that could not (a net writer without soft_start). */
+  async ready(): Promise<void> {
+    await Promise.all([...this.slots.values()].map((s) => this.ensureOpen(s)));
+  }
+
+  async release(slot: Slot, health: WriterHealth | undefined): Promise<void> {
+    if (health) slot.watchers.delete(health);
     slot.refs--;
     if (slot.refs > 0) return;
-    this.slots.delete(slot.writer.key);
+    if (this.slots.get(slot.writer.key) === slot) this.slots.delete(slot.writer.key);
     await slot.opening?.catch(() => undefined);
+    await slot.tail;
     await slot.writer.close();
   }
 
@@ -57,10 +79,17 @@ export class WriterPool {
 }
 
 class SharedWriter implements Writer {
+  private health: WriterHealth | undefined;
+  private released = false;
+  readonly writeEntries?: (batch: EntryBatch) => Promise<void>;
+
   constructor(
     private readonly slot: Slot,
     private readonly pool: WriterPool,
-  ) {}
+  ) {
+    // Offered only when the writer takes entries, so the queue keeps joining batches for every other writer.
+    if (slot.writer.writeEntries) this.writeEntries = (batch) => this.serialized(() => slot.writer.writeEntries!(batch));
+  }
   get key(): string {
     return this.slot.writer.key;
   }
@@ -74,12 +103,24 @@ class SharedWriter implements Writer {
     return this.pool.ensureOpen(this.slot);
   }
   write(batch: string | Buffer): Promise<void> {
-    const slot = this.slot;
-    const done = slot.tail.then(() => this.pool.ensureOpen(slot)).then(() => slot.writer.write(batch));
-    slot.tail = done.catch(() => undefined);
-    return done;
+    return this.serialized(() => this.slot.writer.write(batch));
+  }
+  watch(health: WriterHealth): void {
+    this.health = health;
+    this.slot.watchers.add(health);
+    if (this.slot.fault) health.down(this.slot.fault);
   }
   close(): Promise<void> {
-    return this.pool.release(this.slot);
+    if (this.released) return Promise.resolve();
+    this.released = true;
+    return this.pool.release(this.slot, this.health);
+  }
+
+  private serialized(write: () => Promise<void>): Promise<void> {
+    const slot = this.slot;
+    if (this.released) return Promise.reject(new Error(`${slot.writer.description} is closed`));
+    const done = slot.tail.then(() => this.pool.ensureOpen(slot)).then(write);
+    slot.tail = done.catch(() => undefined);
+    return done;
   }
 }
