@@ -11,8 +11,6 @@ interface Chunk {
 
 const BACKOFF_FIRST_MS = 200;
 const BACKOFF_MAX_MS = 5000;
-/** How long close() waits for buffered lines to go out when the receiver is slow or away. */
-const CLOSE_FLUSH_MIN_MS = 2000;
 
 /**
  * A TCP or Unix stream to a receiver (rsyslog, Vector, a collector). Lines are taken into a bounded buffer and
@@ -102,7 +100,8 @@ export class StreamWriter implements Writer {
     if (this.closing) return;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
-    const deadline = Math.max(this.settings.dialTimeoutMs, CLOSE_FLUSH_MIN_MS);
+    // Buffered lines get as long as a connection attempt to go out: the receiver may be slow, or just restarting.
+    const deadline = this.settings.dialTimeoutMs;
     if (this.held > 0) {
       // One last chance for what is buffered: redial now if the receiver is away, then let the socket drain.
       if (!this.connected && !this.socket && this.started) this.dial();
@@ -120,7 +119,8 @@ export class StreamWriter implements Writer {
     this.socket = undefined;
     this.connected = false;
     if (socket && !socket.destroyed) {
-      await withTimeout(new Promise<void>((resolve) => socket.end(resolve)), deadline);
+      // All sent: end politely (the receiver sees a clean close). Given up on: cut it.
+      if (unsent.length === 0) await withTimeout(new Promise<void>((resolve) => socket.end(resolve)), deadline);
       socket.destroy();
     }
     for (const w of this.outcomeWaiters.splice(0)) w(new Error(`${this.description} is closed`));
