@@ -31,6 +31,10 @@ export class DatagramWriter implements Writer {
     readonly description: string,
   ) {}
 
+  get strictStart(): boolean {
+    return !this.settings.softStart;
+  }
+
   watch(health: WriterHealth): void {
     this.health = health;
   }

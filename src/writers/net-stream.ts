@@ -51,6 +51,10 @@ export class StreamWriter implements Writer {
     readonly description: string,
   ) {}
 
+  get strictStart(): boolean {
+    return !this.settings.softStart;
+  }
+
   watch(health: WriterHealth): void {
     this.health = health;
   }

@@ -11,6 +11,18 @@ interface Slot {
   watchers: Set<WriterHealth>;
   /** The writer's current fault, so a log that starts sharing it late still hears about it. */
   fault: Error | undefined;
+  /** The last open() failed (reported as a fault until an open succeeds). */
+  openFailed: boolean;
+}
+
+function faulty(slot: Slot, err: Error): void {
+  slot.fault = err;
+  for (const w of slot.watchers) w.down(err);
+}
+
+function healthy(slot: Slot): void {
+  slot.fault = undefined;
+  for (const w of slot.watchers) w.up();
 }
 
 /**
@@ -24,37 +36,56 @@ export class WriterPool {
     const candidate = createWriter(options);
     let slot = this.slots.get(candidate.key);
     if (!slot) {
-      const created: Slot = { writer: candidate, refs: 0, opening: undefined, tail: Promise.resolve(), watchers: new Set(), fault: undefined };
+      const created: Slot = {
+        writer: candidate,
+        refs: 0,
+        opening: undefined,
+        tail: Promise.resolve(),
+        watchers: new Set(),
+        fault: undefined,
+        openFailed: false,
+      };
       slot = created;
       this.slots.set(candidate.key, created);
-      candidate.watch?.({
-        down(err) {
-          created.fault = err;
-          for (const w of created.watchers) w.down(err);
-        },
-        up() {
-          created.fault = undefined;
-          for (const w of created.watchers) w.up();
-        },
-      });
+      candidate.watch?.({ down: (err) => faulty(created, err), up: () => healthy(created) });
       slot.opening = this.open(slot);
     }
     slot.refs++;
     return new SharedWriter(slot, this);
   }
 
-  /** (Re)opens a slot's writer; a failed open is retried by the next write, so a fixed fault heals itself. */
+  /**
+   * (Re)opens a slot's writer. A failed open is reported at once (not at the first line) and retried by the next
+   * write, so a fixed fault heals itself; the open that works again reports the recovery.
+   */
   open(slot: Slot): Promise<void> {
     const p = slot.writer.open();
-    p.catch(() => {
-      if (slot.opening === p) slot.opening = undefined;
-    });
+    p.then(
+      () => {
+        if (slot.openFailed) {
+          slot.openFailed = false;
+          healthy(slot);
+        }
+      },
+      (err: Error) => {
+        if (slot.opening === p) slot.opening = undefined;
+        if (!slot.openFailed) {
+          slot.openFailed = true;
+          faulty(slot, err);
+        }
+      },
+    );
     return p;
   }
 
-  /** Resolves when every writer opened; rejects with the first that could not (a net writer without soft_start). */
+  /**
+   * Resolves once every writer that must be up to start (strictStart) opened; rejects with the first that could
+   * not. Every other writer's open is awaited too, but its failure only stays reported.
+   */
   async ready(): Promise<void> {
-    await Promise.all([...this.slots.values()].map((s) => this.ensureOpen(s)));
+    await Promise.all(
+      [...this.slots.values()].map((s) => (s.writer.strictStart ? this.ensureOpen(s) : this.ensureOpen(s).catch(() => undefined))),
+    );
   }
 
   async release(slot: Slot, health: WriterHealth | undefined): Promise<void> {

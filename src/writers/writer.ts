@@ -12,6 +12,11 @@ export interface Writer {
   /** True when the output is a terminal (encoders may colour). */
   readonly isTTY: boolean;
   open(): Promise<void>;
+  /**
+   * When true, an open() that fails keeps kflog from starting (net/syslog with soft_start off). Other writers let
+   * kflog start anyway: their fault is reported and they retry on every write until it clears.
+   */
+  readonly strictStart?: boolean;
   /** Resolves when the batch is handed to the OS (or the peer); rejects when it could not be written. */
   write(batch: string | Buffer): Promise<void>;
   /**

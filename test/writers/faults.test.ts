@@ -119,14 +119,14 @@ describe('file log faults under the real proxy', () => {
       access: { include: ['http.log.access'], writer: { output: 'file', filename: logFile }, encoder: { format: 'json' } },
       process: processLog(kflogFile),
     });
-    const during = await sendRequests(app, 0, 40);
-    expect(during.every((s) => s === 200)).toBe(true);
+    // Reported at start, before any line is due.
     const failures = await waitFor('the failure report', () => {
       const f = entriesAbout(kflogFile, 'log writer failed', 'access');
       return f.length > 0 && f;
     });
     expect(String(failures[0]!.error)).toMatch(/EEXIST|ENOTDIR/);
-
+    const during = await sendRequests(app, 0, 40);
+    expect(during.every((s) => s === 200)).toBe(true);
     await accountedFor(app, 'access', 40);
     unlinkSync(blocker);
     const after = await sendRequests(app, 40, 10);

@@ -6,7 +6,8 @@ import '../../src/writers/index.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import type { WriterHealth, WriterOptions } from '../../src/writers/writer.js';
-import { tempDir, waitFor } from './helpers.js';
+import { Pipeline } from '../../src/emit/pipeline.js';
+import { accessEntry, logConfig, tempDir, waitFor } from './helpers.js';
 
 function fileWriter(options: Omit<WriterOptions, 'output'>): FileWriter {
   return new FileWriter(fileSettings({ output: 'file', ...options }));
@@ -137,6 +138,26 @@ describe('file writer', () => {
     await w.close();
     expect(readFileSync(path + '.1', 'utf8')).toBe('before\nstill old\n');
     expect(readFileSync(path, 'utf8')).toBe('after\n');
+  });
+
+  it('SIGUSR1 (Pipeline.reopen) reopens every log file, after an external logrotate moved them', async () => {
+    const t = tempDir('file-reopen-all');
+    cleanup = t.cleanup;
+    const a = join(t.dir, 'a.log');
+    const b = join(t.dir, 'b.log');
+    const pipeline = new Pipeline([logConfig('a', { output: 'file', filename: a }), logConfig('b', { output: 'file', filename: b })]);
+    pipeline.emit(accessEntry(1));
+    await pipeline.flush();
+    renameSync(a, a + '.1');
+    renameSync(b, b + '.1');
+    await pipeline.reopen();
+    pipeline.emit(accessEntry(2));
+    await pipeline.close();
+    for (const f of [a, b]) {
+      expect(readFileSync(f + '.1', 'utf8')).toContain('n=1"');
+      expect(readFileSync(f, 'utf8')).toContain('n=2"');
+      expect(readFileSync(f, 'utf8')).not.toContain('n=1"');
+    }
   });
 
   it('a failed write (ENOSPC) rejects, leaves no partial bytes, and the writer recovers once the fault is gone', async () => {

@@ -7,6 +7,7 @@ import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import { createWriter } from '../../src/writers/registry.js';
 import type { Writer, WriterOptions } from '../../src/writers/writer.js';
 import { tempDir, waitFor } from './helpers.js';
+import { startKflog } from './proxy.js';
 
 /** A receiver that collects what it is sent, by connection; `paused` makes it stop reading. */
 class Receiver {
@@ -138,6 +139,12 @@ describe('net writer', () => {
     const w = createWriter({ output: 'net', address: `tcp/127.0.0.1:${port}`, soft_start: false, dial_timeout: '1s' });
     await expect(w.open()).rejects.toThrow(/cannot connect.*ECONNREFUSED/);
     await w.close();
+  });
+
+  it('keeps kflog from starting when its receiver is down and soft_start is off', async () => {
+    const port = await freePort();
+    const logs = { out: { include: ['http.log'], writer: { output: 'syslog', address: `tcp/127.0.0.1:${port}`, soft_start: false, dial_timeout: '500ms' } } };
+    await expect(startKflog(logs)).rejects.toThrow(/syslog rfc5424 tcp\/127\.0\.0\.1:\d+: cannot connect \(soft_start is off\)/);
   });
 
   it('starts without its receiver (soft_start), buffers, and delivers in order once the receiver is up', async () => {
