@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { importKftrayCommand } from './cli/import-kftray.js';
 import { runCommand } from './cli/run.js';
 import { validateCommand } from './cli/validate.js';
 
@@ -8,6 +9,7 @@ const program = new Command('kflog')
   .version('0.1.0')
   .addCommand(runCommand())
   .addCommand(validateCommand())
+  .addCommand(importKftrayCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

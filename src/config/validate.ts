@@ -29,7 +29,7 @@ let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (validator) return validator;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, allowUnionTypes: true });
+  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
   addFormats.default(ajv);
   ajv.addFormat('duration', { type: 'string', validate: (s: string) => parseDuration(s) !== undefined });
   ajv.addFormat('http-url', {
@@ -97,7 +97,10 @@ export function escapePointer(key: string): string {
 export function schemaProblems(doc: unknown): ConfigProblem[] {
   const validate = compile();
   if (validate(doc)) return [];
-  const errors = (validate.errors ?? []).filter((e) => e.keyword !== 'if');
+  // Inline oneOf branches that only say "this key is (not) required" restate the oneOf itself.
+  const errors = (validate.errors ?? []).filter(
+    (e) => e.keyword !== 'if' && !((e.keyword === 'required' || e.keyword === 'not') && /\/oneOf\/\d+\//.test(e.schemaPath)),
+  );
   const specific = errors.filter((e) => !GENERIC.has(e.keyword));
   const out: ConfigProblem[] = [];
   for (const e of errors) {

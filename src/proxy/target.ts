@@ -2,6 +2,7 @@ import { Pool, type Dispatcher } from 'undici';
 import type { ForwardConfig } from '../config/types.js';
 import type { ProcessLogger } from '../emit/pipeline.js';
 import { BuiltinEcho } from './builtin-echo.js';
+import { createKubeUpstream } from './kube/upstream.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
 export interface Target {
@@ -66,5 +67,19 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
       },
     };
   }
-  throw new Error(`forward "${f.id}": kube targets are not available in this build`);
+  // kube: the same Pool, its connections opened by port-forward streams (never fails here: no cluster needed to start).
+  const events = { emit: ctx.kubeLogger.log.bind(ctx.kubeLogger) };
+  const upstream = createKubeUpstream(f.id, t.kube, events, { connectTimeoutMs: f.timeouts.connectMs });
+  const dispatcher = pool('http://kube.invalid', f, { connect: upstream.connect });
+  return {
+    backend: upstream.backend,
+    dispatcher,
+    pathPrefix: '',
+    hostHeader: undefined,
+    address: `${upstream.backend}:${t.kube.port}`,
+    close: async () => {
+      await dispatcher.close();
+      await upstream.close();
+    },
+  };
 }

@@ -1,0 +1,227 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CLI, freePort, loadTool, median, runLoad, startProcess, table, waitHttp, which, ROOT, type LoadResult, type Proc } from './lib.js';
+
+/**
+ * Proxy throughput side by side, in interleaved rounds so drift (thermal, other load) hits every contestant alike:
+ * the direct upstream, kflog with logging off, kflog with four file logs (kftray, json, clf, haproxy), and Caddy,
+ * HAProxy and nginx with their access logs when they are installed.
+ */
+export interface ProxyBenchOptions {
+  seconds: number;
+  rounds: number;
+  connections: number;
+}
+
+interface Contestant {
+  name: string;
+  url: string;
+  proc?: Proc;
+}
+
+export interface ProxyBenchResult {
+  rows: Array<{ name: string } & LoadResult>;
+  notes: string[];
+  markdown: string;
+}
+
+function kflogConfig(port: number, upstream: number, dir: string, logs: boolean): object {
+  const forward = { id: 'bench', listen: `127.0.0.1:${port}`, target: { url: `http://127.0.0.1:${upstream}` } };
+  if (!logs) {
+    return { forwards: [{ ...forward, log: false }], logging: { logs: { default: { exclude: ['http.log'] } } } };
+  }
+  const file = (name: string): object => ({ output: 'file', filename: join(dir, name) });
+  return {
+    forwards: [forward],
+    logging: {
+      logs: {
+        default: { exclude: ['http.log'] },
+        kftray: { include: ['http.log'], writer: file('kftray.log'), encoder: { format: 'kftray' } },
+        json: { include: ['http.log.access'], writer: file('access.json'), encoder: { format: 'json' } },
+        clf: { include: ['http.log.access'], writer: file('access.clf'), encoder: { format: 'clf', variant: 'combined' } },
+        haproxy: { include: ['http.log.access'], writer: file('access.haproxy'), encoder: { format: 'haproxy' } },
+      },
+    },
+  };
+}
+
+async function startKflog(name: string, upstream: number, dir: string, logs: boolean): Promise<Contestant> {
+  const port = await freePort();
+  const cfg = join(dir, `${name}.json`);
+  writeFileSync(cfg, JSON.stringify(kflogConfig(port, upstream, dir, logs)));
+  const proc = startProcess(process.execPath, [CLI, 'run', '--config', cfg], { cwd: dir });
+  const url = `http://127.0.0.1:${port}/api/users`;
+  await waitHttp(url).catch((e: Error) => {
+    throw new Error(`${name}: ${e.message}\n${proc.output()}`);
+  });
+  return { name, url, proc };
+}
+
+async function startCaddy(upstream: number, dir: string): Promise<Contestant | undefined> {
+  const caddy = which('caddy');
+  if (!caddy) return undefined;
+  const port = await freePort();
+  const cfg = join(dir, 'caddy.json');
+  writeFileSync(
+    cfg,
+    JSON.stringify({
+      admin: { disabled: true },
+      logging: {
+        logs: {
+          default: { level: 'ERROR' },
+          access: { include: ['http.log.access'], writer: { output: 'file', filename: join(dir, 'caddy-access.log') }, encoder: { format: 'json' } },
+        },
+      },
+      apps: {
+        http: {
+          servers: {
+            bench: {
+              listen: [`127.0.0.1:${port}`],
+              automatic_https: { disable: true },
+              logs: {},
+              routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `127.0.0.1:${upstream}` }] }] }],
+            },
+          },
+        },
+      },
+    }),
+  );
+  const proc = startProcess(caddy, ['run', '--config', cfg], { cwd: dir });
+  const url = `http://127.0.0.1:${port}/api/users`;
+  await waitHttp(url);
+  return { name: 'Caddy (reverse_proxy + JSON access log)', url, proc };
+}
+
+async function startHaproxy(upstream: number, dir: string): Promise<Contestant | undefined> {
+  const haproxy = which('haproxy');
+  if (!haproxy) return undefined;
+  const port = await freePort();
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(
+    cfg,
+    [
+      'global',
+      `  log stdout format raw local0`,
+      'defaults',
+      '  mode http',
+      '  log global',
+      '  option httplog',
+      '  timeout connect 5s',
+      '  timeout client 30s',
+      '  timeout server 30s',
+      'frontend fe',
+      `  bind 127.0.0.1:${port}`,
+      '  default_backend be',
+      'backend be',
+      `  server app1 127.0.0.1:${upstream}`,
+      '',
+    ].join('\n'),
+  );
+  const proc = startProcess(haproxy, ['-db', '-f', cfg], { cwd: dir });
+  // HAProxy writes its log to stdout: drain it (into our bounded buffer) as a real log would be written.
+  const url = `http://127.0.0.1:${port}/api/users`;
+  await waitHttp(url);
+  return { name: 'HAProxy (option httplog)', url, proc };
+}
+
+async function startNginx(upstream: number, dir: string): Promise<Contestant | undefined> {
+  const nginx = which('nginx');
+  if (!nginx) return undefined;
+  const port = await freePort();
+  const cfg = join(dir, 'nginx.conf');
+  writeFileSync(
+    cfg,
+    `daemon off; worker_processes auto; pid ${dir}/nginx.pid; error_log ${dir}/nginx-error.log;
+events { worker_connections 1024; }
+http {
+  access_log ${dir}/nginx-access.log combined;
+  client_body_temp_path ${dir}; proxy_temp_path ${dir}; fastcgi_temp_path ${dir}; uwsgi_temp_path ${dir}; scgi_temp_path ${dir};
+  upstream up { server 127.0.0.1:${upstream}; keepalive 64; }
+  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }
+}
+`,
+  );
+  const proc = startProcess(nginx, ['-c', cfg, '-p', dir], { cwd: dir });
+  const url = `http://127.0.0.1:${port}/api/users`;
+  await waitHttp(url);
+  return { name: 'nginx (combined access log)', url, proc };
+}
+
+export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'kflog-bench-'));
+  const notes: string[] = [];
+  const upstreamPort = await freePort();
+  const upstream = startProcess(process.execPath, [join(ROOT, 'dist/bench/upstream.js'), String(upstreamPort)]);
+  const contestants: Contestant[] = [];
+  try {
+    await waitHttp(`http://127.0.0.1:${upstreamPort}/`);
+    contestants.push({ name: 'direct upstream', url: `http://127.0.0.1:${upstreamPort}/api/users` });
+    contestants.push(await startKflog('kflog, logging off', upstreamPort, dir, false));
+    contestants.push(await startKflog('kflog, four file logs', upstreamPort, dir, true));
+    for (const [label, start] of [
+      ['caddy', startCaddy],
+      ['haproxy', startHaproxy],
+      ['nginx', startNginx],
+    ] as const) {
+      try {
+        const c = await start(upstreamPort, dir);
+        if (c) contestants.push(c);
+        else notes.push(`${label} is not installed: not compared (apt-get install ${label})`);
+      } catch (err) {
+        notes.push(`${label} could not be started: ${(err as Error).message}`);
+      }
+    }
+    // Warm-up: JIT, connection pools.
+    for (const c of contestants) runLoad(c.url, 1, opts.connections);
+    const results = new Map<string, LoadResult[]>();
+    for (let r = 0; r < opts.rounds; r++) {
+      for (const c of contestants) {
+        const res = runLoad(c.url, opts.seconds, opts.connections);
+        results.set(c.name, [...(results.get(c.name) ?? []), res]);
+      }
+    }
+    const rows = contestants.map((c) => {
+      const rs = results.get(c.name)!;
+      return {
+        name: c.name,
+        rps: median(rs.map((x) => x.rps)),
+        p50ms: median(rs.map((x) => x.p50ms)),
+        p99ms: median(rs.map((x) => x.p99ms)),
+        errors: rs.reduce((a, x) => a + x.errors, 0),
+      };
+    });
+    const four = rows.find((r) => r.name === 'kflog, four file logs')!;
+    const off = rows.find((r) => r.name === 'kflog, logging off')!;
+    const caddy = rows.find((r) => r.name.startsWith('Caddy'));
+    const linesWritten = readFileSync(join(dir, 'access.json'), 'utf8').split('\n').length - 1;
+    notes.push(`kflog four-log run wrote ${linesWritten} json access lines (every request of every round, warm-up included)`);
+    const md =
+      table(
+        ['contestant', 'req/s', 'p50 ms', 'p99 ms', 'errors', '× kflog off', '× direct'],
+        rows.map((r) => [r.name, r.rps, r.p50ms, r.p99ms, r.errors, r.rps / off.rps, r.rps / rows[0]!.rps]),
+      ) +
+      '\n\n' +
+      table(
+        ['target', 'measured', 'goal', 'met'],
+        [
+          ['four logs vs logging off (req/s)', `${(four.rps / off.rps).toFixed(2)}×`, '≥ 0.90×', four.rps / off.rps >= 0.9 ? 'yes' : 'no'],
+          ['p99 added by logging', `${(four.p99ms - off.p99ms).toFixed(2)} ms`, '≤ 1 ms', four.p99ms - off.p99ms <= 1 ? 'yes' : 'no'],
+          caddy
+            ? ['four logs vs Caddy JSON log (req/s)', `${(four.rps / caddy.rps).toFixed(2)}×`, '≥ 1.20×', four.rps / caddy.rps >= 1.2 ? 'yes' : 'no']
+            : ['four logs vs Caddy JSON log', 'caddy not installed', '≥ 1.20×', 'n/a'],
+        ],
+      ) +
+      `\n\n${loadTool()} -c${opts.connections}, ${opts.rounds} interleaved rounds of ${opts.seconds}s each, medians; 34-byte JSON upstream in its own process.`;
+    return { rows, notes, markdown: md };
+  } finally {
+    for (const c of contestants) await c.proc?.stop();
+    await upstream.stop();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const r = await benchProxy({ seconds: Number(process.env.BENCH_SECONDS ?? 5), rounds: Number(process.env.BENCH_ROUNDS ?? 3), connections: 50 });
+  console.log(r.markdown);
+  for (const n of r.notes) console.log(`- ${n}`);
+}

@@ -1,0 +1,101 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+
+export function tempDir(prefix = 'kflog-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function writeConfig(dir: string, config: unknown, name = 'kflog.json'): string {
+  const path = join(dir, name);
+  writeFileSync(path, typeof config === 'string' ? config : JSON.stringify(config, null, 2));
+  return path;
+}
+
+export interface Exited {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** A real `kflog` process: node dist/src/cli.js with the given arguments, stderr and stdout collected. */
+export class KflogProcess {
+  readonly child: ChildProcess;
+  stdout = '';
+  stderr = '';
+  readonly exited: Promise<Exited>;
+  private waiters: Array<() => void> = [];
+
+  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+    this.child = spawn(process.execPath, [CLI, ...args], {
+      cwd: opts.cwd,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.poke();
+    });
+    this.child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.poke();
+    });
+    this.exited = new Promise((res) => this.child.once('exit', (code, signal) => {
+      this.poke();
+      res({ code, signal });
+    }));
+  }
+
+  private poke(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Waits (deadline, not sleep) until the collected output satisfies `test`. */
+  async waitFor<T>(test: () => T | undefined | false, what: string, timeoutMs = 15_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = test();
+      if (v) return v;
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        const again = test();
+        if (again) return again;
+        throw new Error(`kflog exited (${this.child.exitCode ?? this.child.signalCode}) before ${what}\nstderr:\n${this.stderr}`);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${what}\nstderr:\n${this.stderr}`);
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, Math.min(left, 1000));
+        this.waiters.push(() => {
+          clearTimeout(t);
+          res();
+        });
+      });
+    }
+  }
+
+  /** Address of each forward, from kflog's "listening" messages (console format on stderr). */
+  async listening(ids: string[]): Promise<Record<string, string>> {
+    return this.waitFor(() => {
+      const out: Record<string, string> = {};
+      for (const m of this.stderr.matchAll(/listening forward=(\S+) address=(\S+)/g)) out[m[1]!] = m[2]!;
+      return ids.every((id) => id in out) ? out : undefined;
+    }, `listening on ${ids.join(', ')}`);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<Exited> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    return this.exited;
+  }
+}
+
+/** Starts `kflog run --config` with the given config object and waits until every forward listens. */
+export async function startKflog(config: { forwards: Array<{ id: string }> } & Record<string, unknown>, dir = tempDir()) {
+  const path = writeConfig(dir, config);
+  const proc = new KflogProcess(['run', '--config', path], { cwd: dir });
+  const addresses = await proc.listening(config.forwards.map((f) => f.id));
+  return { proc, addresses, dir };
+}

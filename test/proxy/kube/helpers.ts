@@ -1,0 +1,84 @@
+import http from 'node:http';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { KubeEvents } from '../../../src/proxy/kube/upstream.js';
+
+/** A real HTTP server standing in for one pod's container port. */
+export interface PodServer {
+  readonly name: string;
+  readonly port: number;
+  /** TCP connections accepted so far (one per port-forward stream). */
+  connections: number;
+  close(): Promise<void>;
+}
+
+/** Answers every request with {"pod", "method", "url", "bytes"} and an x-pod header; echoes POST bodies' size. */
+export async function startPodServer(name: string): Promise<PodServer> {
+  const server = http.createServer((req, res) => {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      if (req.url?.startsWith('/bytes/')) {
+        const n = Number(req.url.slice('/bytes/'.length));
+        const body = Buffer.alloc(n, 'k');
+        res.writeHead(200, { 'x-pod': name, 'content-type': 'application/octet-stream', 'content-length': n });
+        res.end(body);
+        return;
+      }
+      const body = JSON.stringify({ pod: name, method: req.method, url: req.url, bytes });
+      res.writeHead(200, { 'x-pod': name, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  const state = { connections: 0 };
+  server.on('connection', () => state.connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as net.AddressInfo).port;
+  return {
+    name,
+    port,
+    get connections() {
+      return state.connections;
+    },
+    set connections(v: number) {
+      state.connections = v;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+export interface RecordedEvent {
+  level: string;
+  msg: string;
+  fields: Record<string, unknown>;
+}
+
+export function recorder(): KubeEvents & { events: RecordedEvent[] } {
+  const events: RecordedEvent[] = [];
+  return {
+    events,
+    emit(level, msg, fields) {
+      events.push({ level, msg, fields });
+    },
+  };
+}
+
+/** Poll `check` until it is true or the deadline passes (then fail with `what`). */
+export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'kflog-kube-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
