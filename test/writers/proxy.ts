@@ -1,17 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'undici';
-import { resolveConfig } from '../../src/config/load.js';
-import type { RawConfig } from '../../src/config/types.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { Kflog } from '../../src/kflog.js';
 
-/** A real kflog with one forward "t" to the builtin echo API. */
+/** A real kflog (its config validated against config.schema.json) with one forward "t" to the builtin echo API. */
 export async function startKflog(logs: Record<string, unknown>): Promise<Kflog> {
   const raw = {
     forwards: [{ id: 't', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],
     logging: { logs: { default: { writer: { output: 'discard' } }, ...logs } },
     shutdown_timeout: '5s',
   };
-  return Kflog.start(resolveConfig(raw as RawConfig, 'test config'));
+  return Kflog.start(parseConfigText(JSON.stringify(raw), 'test config'));
 }
 
 /** Sends `count` requests one after another (n = from…from+count-1), each must be answered; returns the statuses. */
