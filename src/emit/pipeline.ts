@@ -41,6 +41,7 @@ export class Pipeline implements LogReporter {
   private readonly kflog: ProcessLogger;
   private dropReport: NodeJS.Timeout | undefined;
   private lastDropCounts = new Map<string, number>();
+  private closing = false;
 
   constructor(configs: LogConfig[]) {
     this.kflog = new ProcessLogger(this, 'kflog');
@@ -75,7 +76,12 @@ export class Pipeline implements LogReporter {
   }
 
   async close(): Promise<void> {
-    if (this.dropReport) clearTimeout(this.dropReport);
+    this.closing = true;
+    if (this.dropReport) {
+      // Drops of the last second are still told, before the logs flush and close.
+      clearTimeout(this.dropReport);
+      this.reportDrops();
+    }
     await Promise.all(this.logs.map((l) => l.close()));
   }
 
@@ -101,8 +107,8 @@ export class Pipeline implements LogReporter {
   }
 
   dropped(_log: string): void {
-    // At most one warning a second, however many entries are dropped.
-    if (this.dropReport) return;
+    // At most one warning a second, however many entries are dropped; the last one is told at close.
+    if (this.dropReport || this.closing) return;
     this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
     this.dropReport.unref();
   }
