@@ -112,8 +112,18 @@ export class FileWriter implements Writer {
     const stream = this.stream;
     if (!stream) return; // the next write opens afresh
     await mkdir(dirname(this.settings.path), { recursive: true, mode: this.settings.dirMode });
-    stream.reopen();
-    await whenOpen(stream).catch(() => undefined);
+    if (stream.destroyed) return;
+    // SonicBoom reopens once its current write is done; 'ready' (or 'error', handled as any write fault) ends it.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('ready', done);
+        stream.off('error', done);
+        resolve();
+      };
+      stream.on('ready', done);
+      stream.on('error', done);
+      stream.reopen();
+    });
   }
 
   async close(): Promise<void> {
