@@ -93,7 +93,7 @@ export class KflogProcess {
 }
 
 /** Starts `kflog run --config` with the given config object and waits until every forward listens. */
-export async function startKflog(config: { forwards: Array<{ id: string }> } & Record<string, unknown>, dir = tempDir()) {
+export async function startKflog(config: { forwards: Array<{ id: string } & Record<string, unknown>> } & Record<string, unknown>, dir = tempDir()) {
   const path = writeConfig(dir, config);
   const proc = new KflogProcess(['run', '--config', path], { cwd: dir });
   const addresses = await proc.listening(config.forwards.map((f) => f.id));
