@@ -72,7 +72,9 @@ describe('file log faults under the real proxy', () => {
       ctx.skip();
       return;
     }
-    undo.push(() => execFileSync('umount', ['-l', disk]));
+    undo.push(() => {
+      execFileSync('umount', ['-l', disk]);
+    });
     const logFile = join(disk, 'access.log');
     const kflogFile = join(t.dir, 'kflog.log');
     const app = await run({
