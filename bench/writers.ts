@@ -141,7 +141,7 @@ export function formatWriterBench(rows: WriterBenchRow[]): string {
   return rows
     .map(
       (r) =>
-        `${r.name.padEnd(46)} ${r.megabytes.toFixed(0).padStart(5)} MiB ${r.seconds.toFixed(2).padStart(7)} s ` +
+        `${r.name.padEnd(50)} ${r.megabytes.toFixed(0).padStart(5)} MiB ${r.seconds.toFixed(2).padStart(7)} s ` +
         `${r.mbPerSecond.toFixed(0).padStart(6)} MiB/s  ${((r.mbPerSecond / raw) * 100).toFixed(0).padStart(4)}% of raw` +
         (r.dropped !== undefined ? `  dropped=${r.dropped}` : ''),
     )
