@@ -23,6 +23,8 @@ export class Kflog {
     const app = new Kflog(config);
     const env: ProxyEnv = { pipeline: app.pipeline, traceId: traceIdFactory(config.traceId), counters: { actconn: 0 } };
     try {
+      // A writer that must be up to start (net/syslog with soft_start off) fails the start here; others retry.
+      await app.pipeline.ready();
       for (const f of config.forwards) {
         const target = await createTarget({ forward: f, kubeLogger: app.pipeline.logger(`kube.portforward.${f.id}`) });
         app.targets.push(target);
