@@ -108,6 +108,8 @@ export class Kflog {
     const started: ForwardListener[] = [];
     const plan: Array<{ listener: ForwardListener; route: ForwardRoute; handover: boolean }> = [];
     try {
+      // A writer that must be up to start (net/syslog with soft_start off) fails the start (or reload) here.
+      await pipeline.ready();
       for (const f of next.forwards) {
         const key = backendKey(f);
         const backend = await this.acquireBackend(key, f, pipeline);

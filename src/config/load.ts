@@ -182,7 +182,7 @@ export const EMBEDDED_DEFAULT: RawConfig = {
       listen: '127.0.0.1:8080',
       target: { builtin: 'echo' },
       capture: { request_body: true, response_body: true, max_body_bytes: 65536 },
-      log: { format: 'json', filename: DEFAULT_FORWARD_LOG_FILE },
+      log: { format: 'kftray', filename: DEFAULT_FORWARD_LOG_FILE },
     },
   ],
 };

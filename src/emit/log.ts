@@ -76,7 +76,7 @@ export class Log {
       this.skipped++;
       return;
     }
-    this.sink(this.templated ? sinkKey(entry) : '').push(bytes);
+    this.sink(this.templated ? sinkKey(entry) : '').push(bytes, entry.level, entry.ts);
   }
 
   private sink(key: string): LogQueue {
@@ -108,9 +108,9 @@ export class Log {
     await Promise.all([...this.sinks.values()].map((q) => q.idle()));
   }
 
+  /** Writes what is queued, then closes each writer (a shared one really closes with its last user). */
   async close(): Promise<void> {
-    await this.flush();
-    await Promise.all([...this.sinks.values()].map((q) => q.writer.close()));
+    await Promise.all([...this.sinks.values()].map((q) => q.close()));
   }
 }
 

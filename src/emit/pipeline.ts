@@ -40,6 +40,7 @@ export class Pipeline implements LogReporter {
   private readonly kflog: ProcessLogger;
   private dropReport: NodeJS.Timeout | undefined;
   private lastDropCounts = new Map<string, number>();
+  private closing = false;
 
   /**
    * `pool` is shared by the pipelines of successive configs on reload: a file both configs write stays open
@@ -81,8 +82,21 @@ export class Pipeline implements LogReporter {
   }
 
   async close(): Promise<void> {
-    if (this.dropReport) clearTimeout(this.dropReport);
+    this.closing = true;
+    if (this.dropReport) {
+      // Drops of the last second are still told, before the logs flush and close.
+      clearTimeout(this.dropReport);
+      this.reportDrops();
+    }
     await Promise.all(this.logs.map((l) => l.close()));
+  }
+
+  /**
+   * Resolves when every writer opened. A writer that must not start without its receiver (net/syslog with
+   * soft_start false) rejects here; every other writer retries on its own and resolves.
+   */
+  ready(): Promise<void> {
+    return this.pool.ready();
   }
 
   /** SIGUSR1: reopen every file, for an external logrotate. */
@@ -99,8 +113,8 @@ export class Pipeline implements LogReporter {
   }
 
   dropped(_log: string): void {
-    // At most one warning a second, however many entries are dropped.
-    if (this.dropReport) return;
+    // At most one warning a second, however many entries are dropped; the last one is told at close.
+    if (this.dropReport || this.closing) return;
     this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
     this.dropReport.unref();
   }
@@ -111,7 +125,13 @@ export class Pipeline implements LogReporter {
       const before = this.lastDropCounts.get(s.name) ?? 0;
       if (s.dropped > before) {
         this.lastDropCounts.set(s.name, s.dropped);
-        this.kflog.warn('log queue full, entries dropped', { log: s.name, dropped: s.dropped - before, dropped_total: s.dropped });
+        this.kflog.warn('log queue full, entries dropped', {
+          log: s.name,
+          dropped: s.dropped - before,
+          dropped_total: s.dropped,
+          written: s.written,
+          failed: s.failed,
+        });
       }
     }
   }

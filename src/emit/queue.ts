@@ -1,11 +1,12 @@
-import type { Writer } from '../writers/writer.js';
+import type { Level } from './entry.js';
+import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../writers/writer.js';
 
 export interface QueueEvents {
-  /** A write failed after a success (or at first); reported once per change of state, not per batch. */
+  /** Writing stopped working (a write failed, or the writer reported a fault); once per change of state. */
   onFailure(err: Error): void;
   /** Writing works again after a failure. */
   onRecovery(): void;
-  /** Entries were dropped because the queue was full. */
+  /** Entries were dropped because the queue (or the writer's own buffer) was full. */
   onDrop(): void;
 }
 
@@ -13,13 +14,25 @@ export interface QueueEvents {
  * A bounded queue of encoded entries in front of one writer. The proxy only ever appends (O(1), never waits);
  * the queue hands the writer everything pending as one batch, and the next batch once that write settled.
  * When the bound is reached entries are dropped and counted, never silently.
+ *
+ * Every entry pushed ends up in exactly one count: written, dropped or failed (once the queue is idle).
  */
-export class LogQueue {
+export class LogQueue implements EntryAccount, WriterHealth {
   private pending: Array<string | Buffer> = [];
+  /** Level and time of each pending entry, kept only for writers that take entries (syslog needs the level). */
+  private levels: Level[] = [];
+  private times: number[] = [];
   private pendingSize = 0;
   private writing = false;
   private scheduled = false;
-  private failing = false;
+  private closed = false;
+  /** The last write was rejected. */
+  private writeFailing = false;
+  /** The writer said it is down (and has not said it is up again). */
+  private writerDown = false;
+  /** Entries of the batch in flight that the writer reported as dropped. */
+  private batchDropped = 0;
+  private readonly entryWise: boolean;
   private idleWaiters: Array<() => void> = [];
 
   written = 0;
@@ -30,15 +43,22 @@ export class LogQueue {
     readonly writer: Writer,
     private readonly maxBytes: number,
     private readonly events: QueueEvents,
-  ) {}
+  ) {
+    this.entryWise = typeof writer.writeEntries === 'function';
+    writer.watch?.(this);
+  }
 
-  push(chunk: string | Buffer): boolean {
-    if (this.pendingSize + chunk.length > this.maxBytes) {
+  push(chunk: string | Buffer, level: Level = 'info', ts = 0): boolean {
+    if (this.closed || this.pendingSize + chunk.length > this.maxBytes) {
       this.dropped++;
-      this.events.onDrop();
+      if (!this.closed) this.events.onDrop();
       return false;
     }
     this.pending.push(chunk);
+    if (this.entryWise) {
+      this.levels.push(level);
+      this.times.push(ts);
+    }
     this.pendingSize += chunk.length;
     if (!this.writing && !this.scheduled) {
       this.scheduled = true;
@@ -52,6 +72,13 @@ export class LogQueue {
   idle(): Promise<void> {
     if (!this.writing && !this.scheduled && this.pending.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Writes what is pending, then refuses (and counts as dropped) anything pushed later, and closes the writer. */
+  async close(): Promise<void> {
+    await this.idle();
+    this.closed = true;
+    await this.writer.close();
   }
 
   /** @internal */
@@ -69,25 +96,58 @@ export class LogQueue {
     this.pending = [];
     this.pendingSize = 0;
     this.writing = true;
-    const data = joinBatch(batch);
-    this.writer.write(data).then(
+    this.batchDropped = 0;
+    let done: Promise<void>;
+    if (this.entryWise) {
+      const entries: EntryBatch = { entries: batch, levels: this.levels, times: this.times, account: this };
+      this.levels = [];
+      this.times = [];
+      done = this.writer.writeEntries!(entries);
+    } else {
+      done = this.writer.write(joinBatch(batch));
+    }
+    done.then(
       () => {
-        this.written += count;
-        if (this.failing) {
-          this.failing = false;
-          this.events.onRecovery();
-        }
+        this.written += count - this.batchDropped;
+        if (this.writeFailing) this.setState(false, this.writerDown, undefined);
         this.afterWrite();
       },
       (err: Error) => {
-        this.failed += count;
-        if (!this.failing) {
-          this.failing = true;
-          this.events.onFailure(err);
-        }
+        this.failed += count - this.batchDropped;
+        this.setState(true, this.writerDown, err);
         this.afterWrite();
       },
     );
+  }
+
+  // EntryAccount: what the writer tells about entries it took.
+  overflow(n: number): void {
+    this.dropped += n;
+    this.batchDropped += n;
+    this.events.onDrop();
+  }
+
+  undelivered(n: number, _err: Error): void {
+    this.written -= n;
+    this.failed += n;
+  }
+
+  // WriterHealth: faults the writer reports on its own.
+  down(err: Error): void {
+    this.setState(this.writeFailing, true, err);
+  }
+
+  up(): void {
+    this.setState(this.writeFailing, false, undefined);
+  }
+
+  private setState(writeFailing: boolean, writerDown: boolean, err: Error | undefined): void {
+    const before = this.writeFailing || this.writerDown;
+    this.writeFailing = writeFailing;
+    this.writerDown = writerDown;
+    const after = writeFailing || writerDown;
+    if (!before && after) this.events.onFailure(err ?? new Error('writer failed'));
+    else if (before && !after) this.events.onRecovery();
   }
 
   private afterWrite(): void {

@@ -1,16 +1,44 @@
-import type { Entry } from '../emit/entry.js';
+import type { AccessEntry, Entry, Level, ProcessEntry } from '../emit/entry.js';
 import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { displayText, jsonText, logfmtKey, logfmtText } from './escape.js';
+import { jsonValue } from './json.js';
 import { registerEncoder } from './registry.js';
+import { NOT_PRINTABLE_ASCII, wireText } from './text.js';
+import { ConsoleTime } from './time.js';
 
-/** Control bytes would let a client forge a terminal line; JSON string escaping neutralises them. */
-function safe(s: string): string {
-  // eslint-disable-next-line no-control-regex
-  return /[\x00-\x1f\x7f"\\ ]/.test(s) ? JSON.stringify(s) : s;
+const LEVEL_LABEL: Readonly<Record<Level, string>> = { debug: 'DEBUG', info: 'INFO ', warn: 'WARN ', error: 'ERROR' };
+const LEVEL_COLOR: Readonly<Record<Level, string>> = { debug: '35', info: '34', warn: '33', error: '31' };
+
+/** A token safe for a terminal line: as is when plain, else JSON-quoted (control bytes, escapes, spaces visible). */
+function token(s: string, wire: boolean): string {
+  if (s === '') return '""';
+  if (!NOT_PRINTABLE_ASCII.test(s) && !s.includes(' ') && !s.includes('"')) return s;
+  return jsonText(wire ? wireText(s) : s);
 }
 
-/** One human line per exchange (and per kflog message) for a terminal. */
+function humanBytes(n: number): string {
+  if (n < 1024) return n + 'B';
+  if (n < 1024 * 1024) return (n / 1024).toFixed(1) + 'KiB';
+  if (n < 1024 * 1024 * 1024) return (n / 1024 / 1024).toFixed(1) + 'MiB';
+  return (n / 1024 / 1024 / 1024).toFixed(2) + 'GiB';
+}
+
+function humanDuration(seconds: number): string {
+  const ms = seconds * 1000;
+  if (ms < 10) return ms.toFixed(2) + 'ms';
+  if (ms < 1000) return ms.toFixed(1) + 'ms';
+  return seconds.toFixed(2) + 's';
+}
+
+/**
+ * One human line per exchange (from the access entry) and per kflog message, for a terminal:
+ *   2026-11-21 08:46:39.123 INFO  users GET /api/users → 200 34B 1.41ms trace=0193…
+ * Colours (level, status class) only when the writer is a terminal or `color: "always"`.
+ */
 export class ConsoleEncoder implements Encoder {
   private readonly color: boolean;
+  private readonly time = new ConsoleTime(true);
+
   constructor(options: EncoderOptions, ctx: EncoderContext) {
     const c = options.color ?? 'auto';
     this.color = c === 'always' || (c === 'auto' && ctx.isTTY);
@@ -18,29 +46,50 @@ export class ConsoleEncoder implements Encoder {
 
   encode(entry: Entry): string | null {
     if (entry.kind === 'request') return null;
-    const time = new Date(entry.ts).toISOString();
-    const level = this.paint(entry.level.toUpperCase().padEnd(5), entry.level);
-    if (entry.kind === 'process') {
-      let line = time + ' ' + level + ' ' + entry.logger + ' ' + entry.msg;
-      for (const k in entry.fields) {
-        const v = entry.fields[k];
-        line += ' ' + k + '=' + (typeof v === 'string' ? safe(v) : JSON.stringify(v));
-      }
-      return line + '\n';
-    }
-    const r = entry.request;
-    const status = entry.status === 0 ? '---' : String(entry.status);
-    let line = time + ' ' + level + ' ' + entry.forward.id + ' ' + safe(r.method) + ' ' + safe(r.uri) + ' → ' + status +
-      ' ' + entry.size + 'B ' + (entry.duration * 1000).toFixed(1) + 'ms trace=' + entry.trace_id;
-    if (entry.termination_state !== '----') line += ' term=' + entry.termination_state;
-    if (entry.error !== undefined) line += ' error=' + safe(entry.error);
-    return line + '\n';
+    const head = this.time.format(entry.ts) + ' ' + this.level(entry.level) + ' ';
+    if (entry.kind === 'process') return head + this.process(entry) + '\n';
+    return head + this.access(entry) + '\n';
   }
 
-  private paint(text: string, level: string): string {
+  private level(level: Level): string {
+    const label = LEVEL_LABEL[level] ?? token(String(level), false);
+    return this.color ? '\x1b[' + (LEVEL_COLOR[level] ?? '0') + 'm' + label + '\x1b[0m' : label;
+  }
+
+  private access(e: AccessEntry): string {
+    const r = e.request;
+    let s = token(e.forward?.id ?? '-', false) + ' ';
+    if (r?.raw_line !== undefined) s += '<BADREQ> ' + token(r.raw_line, true);
+    else s += token(r?.method ?? '-', true) + ' ' + token(r?.uri ?? '-', true);
+    s += ' → ' + this.status(e.status ?? 0) + ' ' + humanBytes(e.size ?? 0) + ' ' + humanDuration(e.duration ?? 0);
+    if (e.trace_id !== undefined) s += ' ' + this.dim('trace=' + token(e.trace_id, false));
+    if (e.termination_state !== undefined && e.termination_state !== '----') s += ' term=' + token(e.termination_state, false);
+    if (e.error !== undefined) s += ' error=' + token(e.error, false);
+    return s;
+  }
+
+  private status(status: number): string {
+    const text = status === 0 ? '---' : '' + status;
     if (!this.color) return text;
-    const code = level === 'error' ? 31 : level === 'warn' ? 33 : level === 'debug' ? 35 : 34;
+    const code = status >= 500 || status === 0 ? '31' : status >= 400 ? '33' : status >= 300 ? '36' : '32';
     return '\x1b[' + code + 'm' + text + '\x1b[0m';
+  }
+
+  private dim(text: string): string {
+    return this.color ? '\x1b[2m' + text + '\x1b[0m' : text;
+  }
+
+  private process(e: ProcessEntry): string {
+    let s = token(e.logger ?? '', false) + ' ' + displayText(e.msg ?? '');
+    const fields = e.fields;
+    if (fields !== undefined && fields !== null) {
+      for (const k in fields) {
+        const v = fields[k];
+        if (v === undefined) continue;
+        s += ' ' + logfmtKey(k) + '=' + logfmtText(typeof v === 'string' ? v : (jsonValue(v, 0, undefined) ?? ''));
+      }
+    }
+    return s;
   }
 }
 

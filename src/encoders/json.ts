@@ -1,57 +1,376 @@
-import type { AccessEntry, Entry, RequestInfo } from '../emit/entry.js';
-import type { Encoder, EncoderContext } from './encoder.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../emit/entry.js';
+import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { jsonText, jsonWire } from './escape.js';
+import { asList } from './headers.js';
+import { isCredentialHeader } from './redact.js';
 import { registerEncoder } from './registry.js';
-import { visibleHeaders } from './redact.js';
+import { GoLayout, goDuration } from './time.js';
 
-/** Caddy's access-log JSON, keys in Caddy's order, then kflog's own fields. */
-export class JsonEncoder implements Encoder {
-  constructor(private readonly ctx: EncoderContext) {}
+/** Caddy's named time formats (modules/logging encoder config), as Go layouts where they are layouts. */
+const TIME_LAYOUTS: Readonly<Record<string, string>> = {
+  iso8601: '2006-01-02T15:04:05.000Z0700', // zap's ISO8601TimeEncoder
+  rfc3339: '2006-01-02T15:04:05Z07:00',
+  rfc3339_nano: '2006-01-02T15:04:05.999999999Z07:00',
+  wall: '2006/01/02 15:04:05',
+  wall_milli: '2006/01/02 15:04:05.000',
+  wall_nano: '2006/01/02 15:04:05.000000000',
+  common_log: '02/Jan/2006:15:04:05 -0700',
+};
 
-  encode(entry: Entry): string {
-    const head = '{"level":"' + entry.level + '","ts":' + entry.ts / 1000 + ',"logger":' + JSON.stringify(entry.logger) + ',"msg":' + JSON.stringify(entry.msg);
-    if (entry.kind === 'process') {
-      const rest = JSON.stringify(entry.fields);
-      return head + (rest.length > 2 ? ',' + rest.slice(1) : '}') + '\n';
+/** Renders an epoch-ms time as a JSON value (a number or a quoted string). */
+type TimeValue = (ms: number) => string;
+
+export function timeValue(format: string, local: boolean): TimeValue {
+  switch (format) {
+    case '':
+    case 'unix_seconds_float':
+      return secondsFloat;
+    case 'unix_milli_float':
+      return (ms) => '' + ms;
+    case 'unix_nano':
+      // Exact integer text: entry times carry microseconds, beyond a double's integer range once in nanoseconds.
+      return (ms) => (BigInt(Math.round(ms * 1000)) * 1000n).toString();
+    default: {
+      const layout = new GoLayout(TIME_LAYOUTS[format] ?? format, local);
+      return (ms) => jsonText(layout.format(ms));
     }
-    const req = this.request(entry.request);
-    if (entry.kind === 'request') {
-      return head + ',"request":' + req + ',"trace_id":"' + entry.trace_id + '","forward":' + JSON.stringify(entry.forward.id) + '}\n';
-    }
-    return head + ',"request":' + req + this.access(entry) + '}\n';
-  }
-
-  private request(r: RequestInfo): string {
-    return JSON.stringify({
-      remote_ip: r.remote_ip,
-      remote_port: r.remote_port,
-      proto: r.proto,
-      method: r.method,
-      host: r.host,
-      uri: r.uri,
-      headers: visibleHeaders(r.headers, this.ctx.logCredentials),
-      body: r.body,
-    });
-  }
-
-  private access(e: AccessEntry): string {
-    return (
-      ',"bytes_read":' + e.bytes_read +
-      ',"user_id":' + JSON.stringify(e.user_id) +
-      ',"duration":' + e.duration +
-      ',"size":' + e.size +
-      ',"status":' + e.status +
-      ',"resp_headers":' + JSON.stringify(visibleHeaders(e.resp_headers, this.ctx.logCredentials)) +
-      ',"trace_id":"' + e.trace_id + '"' +
-      ',"forward":' + JSON.stringify(e.forward.id) +
-      ',"upstream":' + JSON.stringify(e.upstream) +
-      ',"timings":' + JSON.stringify(e.timings) +
-      ',"termination_state":"' + e.termination_state + '"' +
-      ',"conn":' + JSON.stringify(e.conn) +
-      (e.resp_body ? ',"resp_body":' + JSON.stringify(e.resp_body) : '') +
-      (e.tunnel ? ',"tunnel":' + JSON.stringify(e.tunnel) : '') +
-      (e.error !== undefined ? ',"error":' + JSON.stringify(e.error) : '')
-    );
   }
 }
 
-registerEncoder('json', (_options, ctx) => new JsonEncoder(ctx));
+const ZEROS = '000000000';
+
+/** whole.frac with `digits` fraction digits, trailing zeros trimmed (at least one kept when keepOne). */
+function decimal(whole: string, frac: number, digits: number, keepOne: boolean): string {
+  if (frac === 0) return keepOne ? whole + '.0' : whole;
+  const f = '' + frac;
+  let text = ZEROS.slice(0, digits - f.length) + f;
+  let end = text.length;
+  while (end > 1 && text.charCodeAt(end - 1) === 48) end--;
+  if (end !== text.length) text = text.slice(0, end);
+  return whole + '.' + text;
+}
+
+let cachedSecond = NaN;
+let cachedSecondText = '';
+
+/**
+ * Epoch seconds with microseconds, from integers (float-to-text conversion is the slowest part of a JSON line).
+ * Always with a fraction: GoAccess's CADDY format reads ts as `%x.%^` and rejects a bare integer.
+ */
+function secondsFloat(ms: number): string {
+  if (!(ms >= 0)) return '' + ms / 1000;
+  const us = Math.round(ms * 1000);
+  const second = Math.floor(us / 1e6);
+  if (second !== cachedSecond) {
+    cachedSecond = second;
+    cachedSecondText = '' + second;
+  }
+  return decimal(cachedSecondText, us - second * 1e6, 6, true);
+}
+
+/** Seconds to nanosecond precision, as Caddy prints a Go duration in seconds (0.00140379, not 0.0014037900000000001). */
+function durationSeconds(s: number): string {
+  if (!(s >= 0) || s > 1e9) return '' + s;
+  const ns = Math.round(s * 1e9);
+  const whole = Math.floor(ns / 1e9);
+  return decimal('' + whole, ns - whole * 1e9, 9, false);
+}
+
+function durationMillis(s: number): string {
+  if (!(s >= 0) || s > 1e9) return '' + s * 1000;
+  const ns = Math.round(s * 1e9);
+  const whole = Math.floor(ns / 1e6);
+  return decimal('' + whole, ns - whole * 1e6, 6, false);
+}
+
+/** Renders a duration in seconds as a JSON value. */
+type DurationValue = (seconds: number) => string;
+
+export function durationValue(format: string): DurationValue {
+  switch (format) {
+    case 'ms':
+    case 'milli':
+    case 'millis':
+      return durationMillis;
+    case 'ns':
+    case 'nano':
+    case 'nanos':
+      return (s) => '' + Math.round(s * 1e9);
+    case 'string':
+      return (s) => '"' + goDuration(s * 1e9) + '"';
+    default:
+      return durationSeconds;
+  }
+}
+
+/** zap's level encoders: lower, CAPITAL, and CAPITAL in ANSI colours. */
+const LEVEL_COLORS: Readonly<Record<Level, number>> = { debug: 35, info: 34, warn: 33, error: 31 };
+
+function levelText(level: Level, format: string): string {
+  if (format === 'upper') return level.toUpperCase();
+  if (format === 'color') return '\x1b[' + LEVEL_COLORS[level] + 'm' + level.toUpperCase() + '\x1b[0m';
+  return level;
+}
+
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+
+function str(options: EncoderOptions, key: string, dflt: string): string {
+  const v = options[key];
+  return typeof v === 'string' ? v : dflt;
+}
+
+/**
+ * Caddy's JSON access log: one object per line, Caddy's keys in Caddy's order (level, ts, logger, msg, request,
+ * bytes_read, user_id, duration, size, status, resp_headers), then kflog's own (resp_body, trace_id, forward,
+ * upstream, timings, termination_state, conn, error, tunnel). Built by hand, string by string: no JSON.stringify
+ * of whole objects on the hot path.
+ */
+export class JsonEncoder implements Encoder {
+  /** `"level":"info"` (or the renamed key; '' when removed) per level. */
+  private readonly levelField: Record<Level, string>;
+  /** `"level":` for a level the table lacks (a filter may rewrite the level). */
+  private readonly levelKey: string;
+  private readonly timeKey: string;
+  private readonly nameKey: string;
+  private readonly messageKey: string;
+  private readonly time: TimeValue;
+  private readonly duration: DurationValue;
+  private readonly base64Bodies: boolean;
+
+  constructor(
+    options: EncoderOptions,
+    private readonly ctx: EncoderContext,
+  ) {
+    const levelKey = str(options, 'level_key', 'level');
+    this.levelKey = levelKey === '' ? '' : jsonText(levelKey) + ':';
+    const levelFormat = str(options, 'level_format', 'lower');
+    const levelField = {} as Record<Level, string>;
+    for (const l of LEVELS) levelField[l] = levelKey === '' ? '' : jsonText(levelKey) + ':' + jsonText(levelText(l, levelFormat));
+    this.levelField = levelField;
+    const key = (k: string): string => (k === '' ? '' : jsonText(k) + ':');
+    this.timeKey = key(str(options, 'time_key', 'ts'));
+    this.nameKey = key(str(options, 'name_key', 'logger'));
+    this.messageKey = key(str(options, 'message_key', 'msg'));
+    this.time = timeValue(str(options, 'time_format', 'unix_seconds_float'), options.time_local === true);
+    this.duration = durationValue(str(options, 'duration_format', 's'));
+    this.base64Bodies = options.body_format === 'base64';
+  }
+
+  // Objects are built as '{' + first + ',' + next…: never by slicing a leading comma off, which would flatten the
+  // (rope) string built so far into a copy.
+  encode(entry: Entry): string {
+    let s = '{';
+    let c = '';
+    const level = this.levelField[entry.level] ?? (this.levelKey === '' || entry.level === undefined ? '' : this.levelKey + jsonText(String(entry.level)));
+    if (level !== '') {
+      s += level;
+      c = ',';
+    }
+    if (this.timeKey !== '' && entry.ts !== undefined) {
+      s += c + this.timeKey + this.time(entry.ts);
+      c = ',';
+    }
+    if (this.nameKey !== '' && entry.logger !== undefined) {
+      s += c + this.nameKey + jsonText(entry.logger);
+      c = ',';
+    }
+    if (this.messageKey !== '' && entry.msg !== undefined) {
+      s += c + this.messageKey + jsonText(entry.msg);
+      c = ',';
+    }
+    // The rest comes as ",key:value" pieces.
+    const rest = entry.kind === 'access' ? this.access(entry) : entry.kind === 'request' ? this.requestEntry(entry) : processFields(entry);
+    if (rest !== '') s += c === '' ? rest.slice(1) : rest;
+    return s + '}\n';
+  }
+
+  private requestEntry(e: RequestEntry): string {
+    let s = '';
+    if (e.request !== undefined) s += ',"request":' + this.request(e.request);
+    if (e.trace_id !== undefined) s += ',"trace_id":' + jsonText(e.trace_id);
+    if (e.forward !== undefined) s += ',"forward":' + forward(e);
+    return s;
+  }
+
+  private access(e: AccessEntry): string {
+    let s = '';
+    if (e.request !== undefined) s += ',"request":' + this.request(e.request);
+    if (e.bytes_read !== undefined) s += ',"bytes_read":' + e.bytes_read;
+    if (e.user_id !== undefined) s += ',"user_id":' + jsonWire(e.user_id);
+    if (e.duration !== undefined) s += ',"duration":' + this.duration(e.duration);
+    if (e.size !== undefined) s += ',"size":' + e.size;
+    if (e.status !== undefined) s += ',"status":' + e.status;
+    if (e.resp_headers !== undefined) s += ',"resp_headers":' + this.headers(e.resp_headers);
+    if (e.resp_body !== undefined) s += ',"resp_body":' + this.body(e.resp_body);
+    if (e.trace_id !== undefined) s += ',"trace_id":' + jsonText(e.trace_id);
+    if (e.forward !== undefined) s += ',"forward":' + forward(e);
+    const up = e.upstream;
+    if (up !== undefined) {
+      s += ',"upstream":{"address":' + jsonText(up.address ?? '');
+      if (up.pod !== undefined) s += ',"pod":' + jsonText(up.pod);
+      s += '}';
+    }
+    const t = e.timings;
+    if (t !== undefined) s += ',"timings":{"tq":' + t.tq + ',"tw":' + t.tw + ',"tc":' + t.tc + ',"tr":' + t.tr + ',"tt":' + t.tt + '}';
+    if (e.termination_state !== undefined) s += ',"termination_state":' + jsonText(e.termination_state);
+    const c = e.conn;
+    if (c !== undefined) {
+      s += ',"conn":{"actconn":' + c.actconn + ',"feconn":' + c.feconn + ',"beconn":' + c.beconn + ',"srv_conn":' + c.srv_conn + ',"retries":' + c.retries + '}';
+    }
+    if (e.start !== undefined) s += ',"start":' + this.time(e.start);
+    if (e.bytes_sent !== undefined) s += ',"bytes_sent":' + e.bytes_sent;
+    if (e.error !== undefined) s += ',"error":' + jsonText(e.error);
+    if (e.tunnel !== undefined) s += ',"tunnel":{"bytes_in":' + e.tunnel.bytes_in + ',"bytes_out":' + e.tunnel.bytes_out + '}';
+    return s;
+  }
+
+  /**
+   * Caddy's request object (remote_ip, remote_port, proto, method, host, uri, headers, as Caddy 2.6 and GoAccess 1.7
+   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as DESIGN §4 does), then body and raw_line.
+   */
+  private request(r: RequestInfo): string {
+    // remote_ip is there unless a filter deleted it; the comma logic only matters then.
+    let s = r.remote_ip !== undefined ? '{"remote_ip":' + jsonText(r.remote_ip) : '{';
+    let c = r.remote_ip !== undefined ? ',' : '';
+    if (r.remote_port !== undefined) {
+      s += c + '"remote_port":' + jsonText(r.remote_port);
+      c = ',';
+    }
+    if (r.proto !== undefined) {
+      s += c + '"proto":' + jsonWire(r.proto);
+      c = ',';
+    }
+    if (r.method !== undefined) {
+      s += c + '"method":' + jsonWire(r.method);
+      c = ',';
+    }
+    if (r.host !== undefined) {
+      s += c + '"host":' + jsonWire(r.host);
+      c = ',';
+    }
+    if (r.uri !== undefined) {
+      s += c + '"uri":' + jsonWire(r.uri);
+      c = ',';
+    }
+    if (r.headers !== undefined) {
+      s += c + '"headers":' + this.headers(r.headers);
+      c = ',';
+    }
+    if (r.body !== undefined) {
+      s += c + '"body":' + this.body(r.body);
+      c = ',';
+    }
+    if (r.raw_line !== undefined) s += c + '"raw_line":' + jsonWire(r.raw_line);
+    return s + '}';
+  }
+
+  private headers(h: HeaderMap): string {
+    let s = '{';
+    let c = '';
+    for (const name in h) {
+      s += c + jsonWire(name) + ':';
+      c = ',';
+      if (!this.ctx.logCredentials && isCredentialHeader(name)) {
+        s += '["REDACTED"]';
+        continue;
+      }
+      const values = asList(h[name]);
+      if (values.length === 1) {
+        s += '[' + jsonWire(values[0]!) + ']';
+        continue;
+      }
+      s += '[';
+      for (let i = 0; i < values.length; i++) s += (i === 0 ? '' : ',') + jsonWire(values[i]!);
+      s += ']';
+    }
+    return s + '}';
+  }
+
+  private body(b: CapturedBody): string {
+    let s = '{"bytes":' + b.bytes;
+    if (b.text !== undefined) {
+      s += this.base64Bodies ? ',"base64":"' + Buffer.from(b.text, 'utf8').toString('base64') + '"' : ',"text":' + jsonText(b.text);
+    } else if (b.base64 !== undefined) {
+      s += ',"base64":' + jsonText(b.base64);
+    }
+    s += ',"truncated":' + (b.truncated === true);
+    if (b.content_type !== undefined) s += ',"content_type":' + jsonWire(b.content_type);
+    if (b.decoded_from !== undefined) s += ',"decoded_from":' + jsonText(b.decoded_from);
+    return s + '}';
+  }
+}
+
+function forward(e: AccessEntry | RequestEntry): string {
+  const f = e.forward;
+  return '{"id":' + jsonText(f.id ?? '') + ',"listen_port":' + (f.listen_port ?? 0) + ',"backend":' + jsonText(f.backend ?? '') + '}';
+}
+
+function processFields(e: ProcessEntry): string {
+  let s = '';
+  const fields = e.fields;
+  if (fields === undefined || fields === null) return s;
+  for (const k in fields) {
+    const v = jsonValue(fields[k], 0, undefined);
+    if (v !== undefined) s += ',' + jsonText(k) + ':' + v;
+  }
+  return s;
+}
+
+const MAX_DEPTH = 16;
+
+/** Any value a process entry may carry (never throws: cycles, BigInt, errors, dates and NaN all become text). */
+export function jsonValue(v: unknown, depth: number, seen: Set<object> | undefined): string | undefined {
+  switch (typeof v) {
+    case 'string':
+      return jsonText(v);
+    case 'number':
+      return Number.isFinite(v) ? '' + v : jsonText('' + v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'bigint':
+      return v.toString();
+    case 'object': {
+      if (v === null) return 'null';
+      if (v instanceof Error) return jsonText(v.message);
+      if (v instanceof Date) return jsonText(Number.isNaN(v.getTime()) ? 'Invalid Date' : v.toISOString());
+      if (Buffer.isBuffer(v)) return jsonText(v.toString('base64'));
+      if (depth >= MAX_DEPTH) return '"[too deep]"';
+      seen ??= new Set();
+      if (seen.has(v)) return '"[circular]"';
+      seen.add(v);
+      let out: string;
+      try {
+        if (Array.isArray(v)) {
+          out = '[';
+          for (let i = 0; i < v.length; i++) out += (i === 0 ? '' : ',') + (jsonValue(v[i], depth + 1, seen) ?? 'null');
+          out += ']';
+        } else if (v instanceof Map) {
+          out = '';
+          for (const [k, val] of v) {
+            const j = jsonValue(val, depth + 1, seen);
+            if (j !== undefined) out += ',' + jsonText(String(k)) + ':' + j;
+          }
+          out = out === '' ? '{}' : '{' + out.substring(1) + '}';
+        } else {
+          const withToJSON = v as { toJSON?: () => unknown };
+          if (typeof withToJSON.toJSON === 'function') return jsonValue(withToJSON.toJSON(), depth + 1, seen);
+          out = '';
+          for (const k of Object.keys(v)) {
+            const j = jsonValue((v as Record<string, unknown>)[k], depth + 1, seen);
+            if (j !== undefined) out += ',' + jsonText(k) + ':' + j;
+          }
+          out = out === '' ? '{}' : '{' + out.substring(1) + '}';
+        }
+      } catch (err) {
+        out = jsonText('[unserialisable: ' + (err instanceof Error ? err.message : String(err)) + ']');
+      } finally {
+        seen.delete(v);
+      }
+      return out;
+    }
+    default:
+      return undefined; // undefined, functions, symbols: omitted, as JSON.stringify does
+  }
+}
+
+registerEncoder('json', (options, ctx) => new JsonEncoder(options, ctx));

@@ -1,49 +1,255 @@
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
+import { mkdir, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { parseDuration } from '../config/duration.js';
+import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
 import { expandHome, parseMode } from './paths.js';
 import { registerWriter } from './registry.js';
-import type { Writer, WriterOptions } from './writer.js';
+import { RolledFiles, type RetentionOptions } from './roll-files.js';
+import type { Writer, WriterHealth, WriterOptions } from './writer.js';
 
-/** A plain appending file, created 0600 in a 0700 directory by default (logs hold request data). */
-export class AppendFileWriter implements Writer {
+const MB = 1024 * 1024;
+/** When rolling is asked for with no limit at all: Caddy's defaults. */
+const DEFAULT_ROLL_SIZE_MB = 100;
+const DEFAULT_ROLL_KEEP = 10;
+
+export interface FileSettings {
+  path: string;
+  mode: number;
+  dirMode: number;
+  /** Absent: one plain file that grows (for an external logrotate, with SIGUSR1). */
+  roll?: RollSettings & Omit<RetentionOptions, 'mode'>;
+}
+
+/** Config → settings. Rolling is on with `roll: true` or any roll_* option, unless `roll: false`. */
+export function fileSettings(options: WriterOptions): FileSettings {
+  const path = expandHome(String(options.filename));
+  const mode = parseMode(options.mode, 0o600);
+  const dirMode = parseMode(options.dir_mode, 0o700);
+  const sizeMb = options.roll_size_mb as number | undefined;
+  const interval = options.roll_interval as string | undefined;
+  const keep = options.roll_keep as number | undefined;
+  const keepDays = options.roll_keep_days as number | undefined;
+  const gzip = options.roll_gzip === true;
+  const asked = sizeMb !== undefined || interval !== undefined || keep !== undefined || keepDays !== undefined || gzip;
+  if (options.roll === false || (options.roll !== true && !asked)) return { path, mode, dirMode };
+  let frequency: RollSettings['frequency'];
+  if (interval === 'hourly' || interval === 'daily') frequency = interval;
+  else if (interval !== undefined) {
+    const ms = parseDuration(interval);
+    if (ms === undefined || ms < 1000) throw new Error(`roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
+    frequency = ms;
+  }
+  const size = sizeMb !== undefined ? Math.round(sizeMb * MB) : frequency === undefined ? DEFAULT_ROLL_SIZE_MB * MB : undefined;
+  return { path, mode, dirMode, roll: { size, frequency, keep: keep ?? DEFAULT_ROLL_KEEP, keepDays, gzip } };
+}
+
+interface PendingWrite {
+  resolve(): void;
+  reject(err: Error): void;
+}
+
+/**
+ * A log file: plain and appending, or rolled by pino-roll (size and/or interval) with retention and background
+ * compression. Created 0600 in a 0700 directory by default: logs hold request data.
+ *
+ * Faults heal themselves: a write that fails (ENOSPC, EACCES, a directory replaced by a file…) rejects, its
+ * partial bytes are cut off again, and the stream is dropped; the next write recreates directory and file. A
+ * file deleted under the writer (rm -rf of its directory) is noticed after the batch that went to it, and that
+ * batch is written again to a recreated file, so nothing is lost to a deleted inode.
+ */
+export class FileWriter implements Writer {
   readonly key: string;
   readonly description: string;
   readonly isTTY = false;
-  private handle: FileHandle | undefined;
-  private readonly path: string;
-  private readonly mode: number;
-  private readonly dirMode: number;
+  private stream: FileStream | undefined;
+  private opening: Promise<FileStream> | undefined;
+  private pending: PendingWrite | undefined;
+  private readonly rolled: RolledFiles | undefined;
+  private health: WriterHealth | undefined;
+  private reportedDown = false;
+  /** Size of the open file as far as this writer wrote it, to cut off a failed batch's partial bytes. */
+  private offset = 0;
+  /** Bumped on every (re)open: a batch that straddles one cannot be cut back. */
+  private generation = 0;
+  private closed = false;
 
-  constructor(options: WriterOptions) {
-    this.path = expandHome(String(options.filename));
-    this.mode = parseMode(options.mode, 0o600);
-    this.dirMode = parseMode(options.dir_mode, 0o700);
-    this.key = 'file:' + this.path;
-    this.description = 'file ' + this.path;
+  constructor(private readonly settings: FileSettings) {
+    this.key = 'file:' + settings.path;
+    this.description = 'file ' + settings.path;
+    if (settings.roll) {
+      this.rolled = new RolledFiles(settings.path, { ...settings.roll, mode: settings.mode });
+      this.rolled.onError = (err) => this.down(err);
+    }
+  }
+
+  watch(health: WriterHealth): void {
+    this.health = health;
   }
 
   async open(): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true, mode: this.dirMode });
-    this.handle = await open(this.path, 'a', this.mode);
+    await this.current();
   }
 
   async write(batch: string | Buffer): Promise<void> {
-    if (!this.handle) await this.open();
-    await this.handle!.appendFile(batch);
+    const data = typeof batch === 'string' ? Buffer.from(batch) : batch;
+    if (data.length === 0) return;
+    const stream = await this.current();
+    await this.writeTo(stream, data);
+    if (this.unlinked(stream)) {
+      // Written to a file nobody can see any more: say so, recreate it, write the batch again.
+      this.down(new Error(`${this.settings.path} was deleted; recreating it`));
+      this.discard(stream);
+      await this.writeTo(await this.current(), data);
+    }
+    if (this.reportedDown) {
+      this.reportedDown = false;
+      this.health?.up();
+    }
   }
 
   async reopen(): Promise<void> {
-    const old = this.handle;
-    this.handle = undefined;
-    await old?.close();
-    await this.open();
+    const stream = this.stream;
+    if (!stream) return; // the next write opens afresh
+    await mkdir(dirname(this.settings.path), { recursive: true, mode: this.settings.dirMode });
+    if (stream.destroyed) return;
+    // SonicBoom reopens once its current write is done; 'ready' (or 'error', handled as any write fault) ends it.
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        stream.off('ready', done);
+        stream.off('error', done);
+        resolve();
+      };
+      stream.on('ready', done);
+      stream.on('error', done);
+      stream.reopen();
+    });
   }
 
   async close(): Promise<void> {
-    const h = this.handle;
-    this.handle = undefined;
-    await h?.close();
+    this.closed = true;
+    const stream = this.stream ?? (await this.opening?.catch(() => undefined));
+    this.stream = undefined;
+    if (stream && !stream.destroyed) {
+      await new Promise<void>((resolve) => {
+        stream.once('close', resolve);
+        stream.once('error', () => resolve());
+        stream.end();
+      });
+    }
+    await this.rolled?.settled();
+  }
+
+  /** The open stream, opening directory and file when there is none (at start, or after a fault). */
+  private current(): Promise<FileStream> {
+    if (this.stream) return Promise.resolve(this.stream);
+    if (this.closed) return Promise.reject(new Error(`${this.description} is closed`));
+    this.opening ??= this.create().finally(() => {
+      this.opening = undefined;
+    });
+    return this.opening;
+  }
+
+  private async create(): Promise<FileStream> {
+    const { path, mode, dirMode, roll } = this.settings;
+    if (this.rolled) {
+      // A pass over the old files must not run into the new ones (after a deleted directory, names repeat).
+      this.rolled.reset();
+      await this.rolled.settled();
+    }
+    await mkdir(dirname(path), { recursive: true, mode: dirMode });
+    const stream = roll ? await openRollingStream(path, mode, roll) : openPlainStream(path, mode);
+    try {
+      await whenOpen(stream);
+    } catch (err) {
+      // Never opened: nothing to close, but pino-roll's interval timer must stop, and late errors go nowhere.
+      stream.on('error', () => undefined);
+      stream.emit('close');
+      throw err;
+    }
+    stream.on('ready', () => this.onOpened(stream));
+    stream.on('write', (n: number) => {
+      this.offset += n;
+    });
+    stream.on('drain', () => this.settle(undefined));
+    stream.on('error', (err: Error) => this.onError(stream, err));
+    this.onOpened(stream);
+    this.stream = stream;
+    return stream;
+  }
+
+  private onOpened(stream: FileStream): void {
+    this.generation++;
+    try {
+      this.offset = fstatSync(stream.fd).size;
+    } catch {
+      this.offset = 0;
+    }
+    if (stream.file) this.rolled?.opened(stream.file);
+  }
+
+  private writeTo(stream: FileStream, data: Buffer): Promise<void> {
+    const start = this.offset;
+    const generation = this.generation;
+    const file = stream.file;
+    return new Promise<void>((resolve, reject) => {
+      this.pending = {
+        resolve,
+        reject: (err) => {
+          // Cut the failed batch's partial bytes off again, so a failed batch leaves no half line behind.
+          if (generation === this.generation && file) void cutBack(file, start).finally(() => reject(err));
+          else reject(err);
+        },
+      };
+      stream.write(data);
+    });
+  }
+
+  private settle(err: Error | undefined): void {
+    const p = this.pending;
+    this.pending = undefined;
+    if (!p) return;
+    if (err) p.reject(err);
+    else p.resolve();
+  }
+
+  private onError(stream: FileStream, err: Error): void {
+    this.discard(stream);
+    this.settle(err);
+  }
+
+  /** Forget a broken stream; SonicBoom would otherwise keep the failed bytes and write them later, uncounted. */
+  private discard(stream: FileStream): void {
+    if (this.stream === stream) this.stream = undefined;
+    stream.removeAllListeners('drain');
+    stream.removeAllListeners('write');
+    stream.removeAllListeners('ready');
+    stream.on('error', () => undefined);
+    if (!stream.destroyed && stream.fd >= 0) stream.destroy();
+  }
+
+  private unlinked(stream: FileStream): boolean {
+    try {
+      return fstatSync(stream.fd).nlink === 0;
+    } catch {
+      return false;
+    }
+  }
+
+  private down(err: Error): void {
+    this.reportedDown = true;
+    this.health?.down(err);
   }
 }
 
-registerWriter('file', (options) => new AppendFileWriter(options));
+/** Truncate `file` back to `size` when it grew past it (best effort: the fault may forbid even that). */
+async function cutBack(file: string, size: number): Promise<void> {
+  try {
+    const st = await stat(file);
+    if (st.size > size) await truncate(file, size);
+  } catch {
+    // nothing to cut, or not allowed to: the count already says the batch failed
+  }
+}
+
+registerWriter('file', (options) => new FileWriter(fileSettings(options)));

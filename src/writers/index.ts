@@ -2,3 +2,5 @@
 import './stdio.js';
 import './discard.js';
 import './file.js';
+import './net.js';
+import './syslog.js';

@@ -1,5 +1,5 @@
 import { createWriter } from './registry.js';
-import type { Writer, WriterOptions } from './writer.js';
+import type { EntryBatch, Writer, WriterHealth, WriterOptions } from './writer.js';
 
 interface Slot {
   writer: Writer;
@@ -7,6 +7,22 @@ interface Slot {
   opening: Promise<void> | undefined;
   /** Writes from every log sharing the writer, one after another, so batches never interleave. */
   tail: Promise<void>;
+  /** Each sharing log's health listener: the writer reports once, every log hears it. */
+  watchers: Set<WriterHealth>;
+  /** The writer's current fault, so a log that starts sharing it late still hears about it. */
+  fault: Error | undefined;
+  /** The last open() failed (reported as a fault until an open succeeds). */
+  openFailed: boolean;
+}
+
+function faulty(slot: Slot, err: Error): void {
+  slot.fault = err;
+  for (const w of slot.watchers) w.down(err);
+}
+
+function healthy(slot: Slot): void {
+  slot.fault = undefined;
+  for (const w of slot.watchers) w.up();
 }
 
 /**
@@ -20,28 +36,65 @@ export class WriterPool {
     const candidate = createWriter(options);
     let slot = this.slots.get(candidate.key);
     if (!slot) {
-      slot = { writer: candidate, refs: 0, opening: undefined, tail: Promise.resolve() };
-      this.slots.set(candidate.key, slot);
+      const created: Slot = {
+        writer: candidate,
+        refs: 0,
+        opening: undefined,
+        tail: Promise.resolve(),
+        watchers: new Set(),
+        fault: undefined,
+        openFailed: false,
+      };
+      slot = created;
+      this.slots.set(candidate.key, created);
+      candidate.watch?.({ down: (err) => faulty(created, err), up: () => healthy(created) });
       slot.opening = this.open(slot);
     }
     slot.refs++;
     return new SharedWriter(slot, this);
   }
 
-  /** (Re)opens a slot's writer; a failed open is retried by the next write, so a fixed fault heals itself. */
+  /**
+   * (Re)opens a slot's writer. A failed open is reported at once (not at the first line) and retried by the next
+   * write, so a fixed fault heals itself; the open that works again reports the recovery.
+   */
   open(slot: Slot): Promise<void> {
     const p = slot.writer.open();
-    p.catch(() => {
-      if (slot.opening === p) slot.opening = undefined;
-    });
+    p.then(
+      () => {
+        if (slot.openFailed) {
+          slot.openFailed = false;
+          healthy(slot);
+        }
+      },
+      (err: Error) => {
+        if (slot.opening === p) slot.opening = undefined;
+        if (!slot.openFailed) {
+          slot.openFailed = true;
+          faulty(slot, err);
+        }
+      },
+    );
     return p;
   }
 
-  async release(slot: Slot): Promise<void> {
+  /**
+   * Resolves once every writer that must be up to start (strictStart) opened; rejects with the first that could
+   * not. Every other writer's open is awaited too, but its failure only stays reported.
+   */
+  async ready(): Promise<void> {
+    await Promise.all(
+      [...this.slots.values()].map((s) => (s.writer.strictStart ? this.ensureOpen(s) : this.ensureOpen(s).catch(() => undefined))),
+    );
+  }
+
+  async release(slot: Slot, health: WriterHealth | undefined): Promise<void> {
+    if (health) slot.watchers.delete(health);
     slot.refs--;
     if (slot.refs > 0) return;
-    this.slots.delete(slot.writer.key);
+    if (this.slots.get(slot.writer.key) === slot) this.slots.delete(slot.writer.key);
     await slot.opening?.catch(() => undefined);
+    await slot.tail;
     await slot.writer.close();
   }
 
@@ -57,10 +110,17 @@ export class WriterPool {
 }
 
 class SharedWriter implements Writer {
+  private health: WriterHealth | undefined;
+  private released = false;
+  readonly writeEntries?: (batch: EntryBatch) => Promise<void>;
+
   constructor(
     private readonly slot: Slot,
     private readonly pool: WriterPool,
-  ) {}
+  ) {
+    // Offered only when the writer takes entries, so the queue keeps joining batches for every other writer.
+    if (slot.writer.writeEntries) this.writeEntries = (batch) => this.serialized(() => slot.writer.writeEntries!(batch));
+  }
   get key(): string {
     return this.slot.writer.key;
   }
@@ -74,12 +134,24 @@ class SharedWriter implements Writer {
     return this.pool.ensureOpen(this.slot);
   }
   write(batch: string | Buffer): Promise<void> {
-    const slot = this.slot;
-    const done = slot.tail.then(() => this.pool.ensureOpen(slot)).then(() => slot.writer.write(batch));
-    slot.tail = done.catch(() => undefined);
-    return done;
+    return this.serialized(() => this.slot.writer.write(batch));
+  }
+  watch(health: WriterHealth): void {
+    this.health = health;
+    this.slot.watchers.add(health);
+    if (this.slot.fault) health.down(this.slot.fault);
   }
   close(): Promise<void> {
-    return this.pool.release(this.slot);
+    if (this.released) return Promise.resolve();
+    this.released = true;
+    return this.pool.release(this.slot, this.health);
+  }
+
+  private serialized(write: () => Promise<void>): Promise<void> {
+    const slot = this.slot;
+    if (this.released) return Promise.reject(new Error(`${slot.writer.description} is closed`));
+    const done = slot.tail.then(() => this.pool.ensureOpen(slot)).then(write);
+    slot.tail = done.catch(() => undefined);
+    return done;
   }
 }

@@ -1,3 +1,5 @@
+import type { Level } from '../emit/entry.js';
+
 /**
  * One output. The pipeline hands a writer whole batches (many encoded entries joined), never single entries, and
  * never calls write() again before the previous write() settled — so a writer needs no queue of its own.
@@ -10,11 +12,55 @@ export interface Writer {
   /** True when the output is a terminal (encoders may colour). */
   readonly isTTY: boolean;
   open(): Promise<void>;
+  /**
+   * When true, an open() that fails keeps kflog from starting (net/syslog with soft_start off). Other writers let
+   * kflog start anyway: their fault is reported and they retry on every write until it clears.
+   */
+  readonly strictStart?: boolean;
   /** Resolves when the batch is handed to the OS (or the peer); rejects when it could not be written. */
   write(batch: string | Buffer): Promise<void>;
+  /**
+   * Optional, for writers that frame or label each entry (net, syslog): called instead of write() with the batch
+   * still split into entries, each with its level and time. Resolves when the writer has taken the batch; what
+   * becomes of entries it could not take or later could not deliver is told through batch.account.
+   */
+  writeEntries?(batch: EntryBatch): Promise<void>;
+  /**
+   * Optional: the writer reports faults no write() rejection shows (a receiver that went away while lines are
+   * buffered, a file deleted under it), and their end — once per change of state.
+   */
+  watch?(health: WriterHealth): void;
   /** Reopen the underlying resource (SIGUSR1, for an external logrotate). Optional. */
   reopen?(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A batch as entries, for writers that need entry boundaries (framing) or levels (syslog severity). */
+export interface EntryBatch {
+  readonly entries: ReadonlyArray<string | Buffer>;
+  /** Level of each entry, same index. */
+  readonly levels: ReadonlyArray<Level>;
+  /** Time of each entry, epoch milliseconds, same index. */
+  readonly times: ReadonlyArray<number>;
+  readonly account: EntryAccount;
+}
+
+/** How a writer that keeps entries past writeEntries() accounts for them, so no loss goes uncounted. */
+export interface EntryAccount {
+  /**
+   * n entries of the batch being written were not taken — the writer's own bounded buffer was full — and are
+   * counted as dropped. Only called before that writeEntries() settles.
+   */
+  overflow(n: number): void;
+  /** n entries taken earlier were never delivered (receiver unreachable at shutdown, datagram refused). */
+  undelivered(n: number, err: Error): void;
+}
+
+export interface WriterHealth {
+  /** The output stopped working; reported once until up(). */
+  down(err: Error): void;
+  /** The output works again. */
+  up(): void;
 }
 
 /** Options as validated by config.schema.json, placeholders already substituted. */

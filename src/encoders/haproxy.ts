@@ -1,0 +1,115 @@
+import { hostname } from 'node:os';
+import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
+import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { haproxyHeaderEscape, haproxyNameEscape, haproxyUrlEscape } from './escape.js';
+import { lastHeader } from './headers.js';
+import { isCredentialHeader, REDACTED } from './redact.js';
+import { registerEncoder } from './registry.js';
+import { HaproxyDate, SyslogTime } from './time.js';
+
+/** One `capture request|response header NAME len N`. */
+export interface HeaderCapture {
+  name: string;
+  len: number;
+}
+
+/**
+ * HAProxy's `option httplog` line, field for field:
+ *   %ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc %sq/%bq %hr %hs %{+Q}r
+ * frontend = forward id, backend = target name, server = pod or upstream host:port. Captured headers are escaped
+ * with HAProxy's hdr_encode_map and the request line with its url_encode_map (#XX), so no request can add a line,
+ * a field or a quote. With `syslog_header`, the RFC 3164 prefix lnav needs to recognise haproxy_log.
+ */
+export class HaproxyEncoder implements Encoder {
+  private readonly date: HaproxyDate;
+  private readonly syslogTime: SyslogTime | undefined;
+  private readonly syslogTail: string;
+  private readonly requestCaptures: HeaderCapture[] | undefined;
+  private readonly responseCaptures: HeaderCapture[] | undefined;
+
+  constructor(
+    options: EncoderOptions,
+    private readonly ctx: EncoderContext,
+  ) {
+    const local = options.time_local !== false;
+    this.date = new HaproxyDate(local);
+    this.syslogTime = options.syslog_header === true ? new SyslogTime(local) : undefined;
+    const host = typeof options.hostname === 'string' && options.hostname !== '' ? options.hostname : hostname().split('.')[0] || 'localhost';
+    this.syslogTail = ' ' + haproxyNameEscape(host) + ' kflog[' + process.pid + ']: ';
+    this.requestCaptures = captures(options.capture_request_headers);
+    this.responseCaptures = captures(options.capture_response_headers);
+  }
+
+  encode(entry: Entry): string | null {
+    if (entry.kind !== 'access') return null;
+    return this.line(entry);
+  }
+
+  private line(e: AccessEntry): string {
+    const r = e.request ?? EMPTY_REQUEST;
+    const badRequest = r.raw_line !== undefined;
+    const frontend = haproxyNameEscape(e.forward?.id ?? '-');
+    let backend: string;
+    let server: string;
+    if (badRequest) {
+      // HAProxy never chose a backend for a request it could not parse: the frontend stands in, with no server.
+      backend = frontend;
+      server = '<NOSRV>';
+    } else {
+      backend = haproxyNameEscape(e.forward?.backend || '-');
+      const up = e.upstream;
+      server = up?.pod ? haproxyNameEscape(up.pod) : up?.address ? haproxyNameEscape(up.address) : '<NOSRV>';
+    }
+    const t = e.timings ?? NO_TIMINGS;
+    const c = e.conn ?? NO_CONN;
+    let s = this.syslogTime ? this.syslogTime.format(e.ts) + this.syslogTail : '';
+    s += (r.remote_ip || '-') + ':' + (r.remote_port || '0') + ' [' + this.date.format(e.start ?? e.ts) + '] ' + frontend + ' ' + backend + '/' + server +
+      ' ' + t.tq + '/' + t.tw + '/' + t.tc + '/' + t.tr + '/' + Math.max(0, t.tt) +
+      ' ' + (e.status ? e.status : -1) + ' ' + (e.bytes_sent ?? 0) + ' - - ' + terminationState(e.termination_state) +
+      ' ' + c.actconn + '/' + c.feconn + '/' + c.beconn + '/' + c.srv_conn + '/' + c.retries + ' 0/0 ';
+    if (badRequest) return s + '"<BADREQ>"\n';
+    if (this.requestCaptures) s += this.captured(this.requestCaptures, r.headers);
+    if (this.responseCaptures) s += this.captured(this.responseCaptures, e.resp_headers);
+    return s + '"' + haproxyUrlEscape(requestLine(r)) + '"\n';
+  }
+
+  /** `{v1|v2} `: the last occurrence of each header, cut to its len, empty when absent. */
+  private captured(list: HeaderCapture[], headers: HeaderMap | undefined): string {
+    let s = '{';
+    for (let i = 0; i < list.length; i++) {
+      if (i > 0) s += '|';
+      const cap = list[i]!;
+      const value = lastHeader(headers, cap.name);
+      if (value === undefined) continue;
+      if (!this.ctx.logCredentials && isCredentialHeader(cap.name)) s += REDACTED;
+      else s += haproxyHeaderEscape(value.length > cap.len ? value.slice(0, cap.len) : value);
+    }
+    return s + '} ';
+  }
+}
+
+const EMPTY_REQUEST: RequestInfo = { remote_ip: '', remote_port: '', proto: '', method: '', host: '', uri: '', headers: {} };
+const NO_TIMINGS = { tq: -1, tw: -1, tc: -1, tr: -1, tt: 0 };
+const NO_CONN = { actconn: 0, feconn: 0, beconn: 0, srv_conn: 0, retries: 0 };
+
+function captures(v: unknown): HeaderCapture[] | undefined {
+  if (!Array.isArray(v)) return undefined;
+  return v.map((c: { name?: unknown; len?: unknown }) => ({
+    name: String(c.name ?? ''),
+    len: typeof c.len === 'number' && c.len > 0 ? Math.floor(c.len) : 64,
+  }));
+}
+
+function requestLine(r: RequestInfo): string {
+  const method = r.method ?? '';
+  return r.proto ? method + ' ' + (r.uri ?? '') + ' ' + r.proto : method + ' ' + (r.uri ?? '');
+}
+
+/** Always four characters: readers split the line on spaces and lnav expects exactly four. */
+function terminationState(s: string | undefined): string {
+  if (s === undefined) return '----';
+  const clean = haproxyNameEscape(s);
+  return clean.length === 4 ? clean : (clean + '----').slice(0, 4);
+}
+
+registerEncoder('haproxy', (options, ctx) => new HaproxyEncoder(options, ctx));

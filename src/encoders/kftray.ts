@@ -1,0 +1,161 @@
+import { STATUS_CODES } from 'node:http';
+import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
+import { viewBody, type BodyView } from './body.js';
+import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { displayBlock, displayText, displayWire } from './escape.js';
+import { asList, firstHeader, headerValues } from './headers.js';
+import { isCredentialHeader, REDACTED } from './redact.js';
+import { registerEncoder } from './registry.js';
+import { Rfc3339Micro } from './time.js';
+
+const SEPARATOR = '----------------------------------------';
+const EMPTY_MARKER = '<empty>';
+
+/**
+ * A content line that a reader could take for block structure: kftray's separator, a `Trace ID:` line, REST
+ * Client's `###`, or their `# `-commented forms (any case, after leading blanks and any backslashes already added).
+ * Such a line gets one more leading backslash, which keeps the escape reversible (as mbox's >From quoting).
+ */
+const FORGED_LINE = /^[ \t]*\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/im;
+const FORGED_LINE_ALL = /^[ \t]*\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/gim;
+
+/** Display text safe to embed as content lines of a block. */
+function guard(text: string): string {
+  return FORGED_LINE.test(text) ? text.replace(FORGED_LINE_ALL, '\\$&') : text;
+}
+
+type Style = 'classic' | 'rest-client';
+
+/**
+ * kftray's HTTP log. A request block is written when the request entry arrives, a response block (with `Took:`)
+ * when the access entry arrives. A request whose body is still on its way when its head is logged (or a malformed
+ * request, which has no request entry) is written whole with its response, so its body is shown, not `<empty>`.
+ */
+export class KftrayEncoder implements Encoder {
+  private readonly style: Style;
+  private readonly time = new Rfc3339Micro();
+
+  constructor(
+    options: EncoderOptions,
+    private readonly ctx: EncoderContext,
+  ) {
+    this.style = options.style === 'rest-client' ? 'rest-client' : 'classic';
+  }
+
+  encode(entry: Entry): string | null {
+    if (entry.kind === 'process') return null;
+    const request = entry.request ?? EMPTY_REQUEST;
+    if (entry.kind === 'request') {
+      if (deferred(request)) return null;
+      return this.requestBlock(entry.trace_id, entry.ts, request, viewBody(request.body, request.headers, 0));
+    }
+    const head = deferred(request)
+      ? this.requestBlock(entry.trace_id, entry.ts - (entry.duration ?? 0) * 1000, request, viewBody(request.body, request.headers, entry.bytes_read ?? 0))
+      : '';
+    return head + this.responseBlock(entry);
+  }
+
+  private requestBlock(traceId: string | undefined, ts: number, r: RequestInfo, body: BodyView): string {
+    const id = displayText(traceId ?? '');
+    const at = this.time.format(ts);
+    const headers = this.headerLines(r.headers, '');
+    if (this.style === 'classic') {
+      let s = SEPARATOR + '\nTrace ID: ' + id + '\nRequest at: ' + at +
+        '\nMethod: ' + orDash(displayWire(r.method ?? '')) +
+        '\nPath: ' + orDash(displayWire(r.uri ?? '')) +
+        '\nVersion: ' + version(r.proto ?? '') + '\n';
+      if (r.raw_line !== undefined) s += 'Request line: ' + displayWire(r.raw_line) + '\n';
+      return s + '\nHeaders:\n' + headers + '\nBody:\n' + this.classicBody(body) + '\n';
+    }
+    let s = '\n# ' + SEPARATOR + '\n# Trace ID: ' + id + '\n# Request at: ' + at + '\n';
+    if (body.marker !== undefined && body.marker !== EMPTY_MARKER) s += '# Body: ' + displayWire(body.marker) + '\n';
+    if (r.raw_line !== undefined) {
+      // Nothing REST Client could replay: the whole request stays a comment.
+      return s + '# Malformed request line: ' + displayWire(r.raw_line) + '\n\n###\n';
+    }
+    s += guard(displayWire(r.method ?? '') + ' ' + requestUrl(r) + ' ' + displayWire(r.proto || 'HTTP/1.1')) + '\n' + headers + '\n';
+    if (body.text !== undefined) s += guard(displayBlock(body.text)) + '\n\n';
+    return s + '###\n';
+  }
+
+  private responseBlock(e: AccessEntry): string {
+    const id = displayText(e.trace_id ?? '');
+    const at = this.time.format(e.ts);
+    const took = Math.max(0, Math.floor((e.duration ?? 0) * 1000));
+    const status = e.status ?? 0;
+    const body = viewBody(e.resp_body, e.resp_headers, e.size ?? 0);
+    if (this.style === 'classic') {
+      let s = SEPARATOR + '\nTrace ID: ' + id + '\nResponse at: ' + at + '\nTook: ' + took + ' ms\nStatus: ' + status + '\n';
+      if (e.error !== undefined) s += 'Error: ' + displayText(e.error) + '\n';
+      return s + '\nHeaders:\n' + this.headerLines(e.resp_headers, '') + '\nBody:\n' + this.classicBody(body) + '\n';
+    }
+    // The response is all comments: the file stays a list of requests REST Client can replay.
+    let s = '\n# ' + SEPARATOR + '\n# Trace ID: ' + id + '\n# Response at: ' + at + '\n# Took: ' + took + ' ms\n';
+    if (e.error !== undefined) s += '# Error: ' + displayText(e.error) + '\n';
+    s += status === 0 ? '# (no response)\n' : '# HTTP/1.1 ' + status + ' ' + (STATUS_CODES[status] ?? 'Unknown Status') + '\n';
+    s += this.headerLines(e.resp_headers, '# ') + '#\n';
+    if (body.text !== undefined) s += commented(guard(displayBlock(body.text)));
+    if (body.marker !== undefined) s += '# ' + displayWire(body.marker) + '\n';
+    return s + '\n###\n';
+  }
+
+  private classicBody(body: BodyView): string {
+    let s = '';
+    if (body.text !== undefined) s += guard(displayBlock(body.text)) + '\n';
+    // A marker quotes the content type, which the client or upstream chose.
+    if (body.marker !== undefined) s += displayWire(body.marker) + '\n';
+    return s;
+  }
+
+  private headerLines(headers: HeaderMap | undefined, prefix: string): string {
+    if (headers === undefined) return '';
+    let s = '';
+    for (const name in headers) {
+      const shownName = displayWire(name);
+      if (!this.ctx.logCredentials && isCredentialHeader(name)) {
+        s += prefix + shownName + ': ' + REDACTED + '\n';
+        continue;
+      }
+      const values = asList(headers[name]);
+      for (let i = 0; i < values.length; i++) s += prefix + shownName + ': ' + displayWire(values[i]!) + '\n';
+    }
+    return guard(s);
+  }
+}
+
+const EMPTY_REQUEST: RequestInfo = { remote_ip: '', remote_port: '', proto: '', method: '', host: '', uri: '', headers: {} };
+
+function orDash(s: string): string {
+  return s === '' ? '-' : s;
+}
+
+/** kftray prints httparse's version number: 1 for HTTP/1.1, 0 for HTTP/1.0. */
+function version(proto: string): string {
+  if (proto === 'HTTP/1.1') return '1';
+  if (proto === 'HTTP/1.0') return '0';
+  return proto === '' ? '-' : displayWire(proto);
+}
+
+/** A request whose body may still be arriving when its head is logged, or one that could not be parsed. */
+function deferred(r: RequestInfo): boolean {
+  // Decided from the head alone, so the request entry and the access entry always agree (the proxy attaches the
+  // captured body to the same request object by the time the access entry is emitted).
+  if (r.raw_line !== undefined) return true;
+  if (headerValues(r.headers, 'Transfer-Encoding') !== undefined) return true;
+  const cl = firstHeader(r.headers, 'Content-Length');
+  return cl !== undefined && cl.trim() !== '0' && cl.trim() !== '';
+}
+
+/** REST Client replays through kflog itself when the URL is the Host the client used. */
+function requestUrl(r: RequestInfo): string {
+  const uri = displayWire(r.uri ?? '');
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) return uri.replace(/ /g, '%20');
+  const host = displayWire(firstHeader(r.headers, 'Host') ?? r.host ?? '').replace(/ /g, '%20');
+  return 'http://' + host + (uri === '*' ? '' : uri);
+}
+
+function commented(text: string): string {
+  return '# ' + text.replace(/\n/g, '\n# ') + '\n';
+}
+
+registerEncoder('kftray', (options, ctx) => new KftrayEncoder(options, ctx));

@@ -1,0 +1,63 @@
+import type { EventEmitter } from 'node:events';
+import pinoRoll from 'pino-roll';
+import sonicBoom from 'sonic-boom';
+
+/**
+ * The part of a SonicBoom stream the file writer relies on (its published types lack fd, file and Buffer writes).
+ * Events: 'ready' after every (re)open, 'write' (bytes) per write(2), 'drain' when its buffer is empty,
+ * 'error', 'close'.
+ */
+export interface FileStream extends EventEmitter {
+  readonly fd: number;
+  /** The file currently written (pino-roll changes it on every roll). */
+  readonly file: string | null;
+  readonly destroyed: boolean;
+  write(data: Buffer): boolean;
+  reopen(file?: string): void;
+  end(): void;
+  destroy(): void;
+}
+
+export interface RollSettings {
+  /** Bytes; undefined = no size limit. */
+  size?: number;
+  /** "hourly", "daily" or milliseconds. */
+  frequency?: 'hourly' | 'daily' | number;
+}
+
+/**
+ * Buffer content mode (exact bytes, known lengths for accounting); one write(2) up to 1 MiB instead of
+ * SonicBoom's 16 KiB default, which is sized for pipes, not files.
+ */
+const STREAM_OPTIONS = { contentMode: 'buffer', append: true, maxWrite: 1024 * 1024, minLength: 0 } as const;
+
+/** A plain appending file. */
+export function openPlainStream(path: string, mode: number): FileStream {
+  return new sonicBoom.default({ ...STREAM_OPTIONS, dest: path, mode }) as unknown as FileStream;
+}
+
+/**
+ * A file rolled by pino-roll: `dir/name.log` is written as `dir/name.<n>.log`, n growing with each roll. The
+ * directory must exist (pino-roll's own mkdir, combined with its symlink, fails with ENOENT).
+ */
+export async function openRollingStream(path: string, mode: number, roll: RollSettings): Promise<FileStream> {
+  const stream = await pinoRoll({ ...STREAM_OPTIONS, file: path, mode, size: roll.size !== undefined ? roll.size + 'b' : undefined, frequency: roll.frequency });
+  return stream as unknown as FileStream;
+}
+
+/** Resolves once the stream's file is open; rejects (and destroys the stream) when it cannot be. */
+export function whenOpen(stream: FileStream): Promise<FileStream> {
+  if (stream.fd >= 0) return Promise.resolve(stream);
+  return new Promise((resolve, reject) => {
+    const onReady = (): void => {
+      stream.off('error', onError);
+      resolve(stream);
+    };
+    const onError = (err: Error): void => {
+      stream.off('ready', onReady);
+      reject(err);
+    };
+    stream.once('ready', onReady);
+    stream.once('error', onError);
+  });
+}

@@ -1,0 +1,26 @@
+/** Where a net or syslog writer sends: Caddy's network address syntax, as in the config. */
+export type NetAddress =
+  | { transport: 'tcp' | 'udp'; host: string; port: number; text: string }
+  | { transport: 'unix'; path: string; text: string };
+
+/** "tcp/host:port", "udp/[::1]:514", "unix//run/app.sock" → address; throws with a hint otherwise. */
+export function parseNetAddress(text: string): NetAddress {
+  const slash = text.indexOf('/');
+  const transport = slash > 0 ? text.slice(0, slash) : '';
+  const rest = text.slice(slash + 1);
+  if (transport === 'unix') {
+    if (!rest.startsWith('/') || rest.length < 2) throw new Error(`address "${text}": unix//path needs an absolute path`);
+    return { transport, path: rest, text };
+  }
+  if (transport !== 'tcp' && transport !== 'udp') {
+    throw new Error(`address "${text}" must start with tcp/, udp/ or unix//`);
+  }
+  const colon = rest.lastIndexOf(':');
+  let host = colon > 0 ? rest.slice(0, colon) : '';
+  const port = Number(rest.slice(colon + 1));
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  if (host === '' || !Number.isInteger(port) || port < 1 || port > 65535) {
+    throw new Error(`address "${text}" must be ${transport}/host:port with a port from 1 to 65535`);
+  }
+  return { transport, host, port, text };
+}

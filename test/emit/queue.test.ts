@@ -1,0 +1,162 @@
+import { describe, expect, it } from 'vitest';
+import type { Level } from '../../src/emit/entry.js';
+import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
+import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../../src/writers/writer.js';
+
+/** A writer whose every write waits for the test to answer it. */
+class ManualWriter implements Writer {
+  readonly key = 'manual';
+  readonly description = 'manual writer';
+  readonly isTTY = false;
+  batches: string[] = [];
+  private answers: Array<{ resolve(): void; reject(e: Error): void }> = [];
+  async open(): Promise<void> {}
+  write(batch: string | Buffer): Promise<void> {
+    this.batches.push(batch.toString());
+    return new Promise((resolve, reject) => this.answers.push({ resolve, reject }));
+  }
+  get waiting(): number {
+    return this.answers.length;
+  }
+  succeed(): void {
+    this.answers.shift()!.resolve();
+  }
+  fail(message: string): void {
+    this.answers.shift()!.reject(new Error(message));
+  }
+  async close(): Promise<void> {}
+}
+
+/** A writer that takes entries (as net and syslog do) and reports through the account and health it was given. */
+class EntryWriter implements Writer {
+  readonly key = 'entries';
+  readonly description = 'entry writer';
+  readonly isTTY = false;
+  batches: EntryBatch[] = [];
+  health: WriterHealth | undefined;
+  overflowNext = 0;
+  async open(): Promise<void> {}
+  async write(): Promise<void> {
+    throw new Error('write() must not be used for a writer that takes entries');
+  }
+  async writeEntries(batch: EntryBatch): Promise<void> {
+    this.batches.push(batch);
+    if (this.overflowNext > 0) batch.account.overflow(this.overflowNext);
+    this.overflowNext = 0;
+  }
+  watch(health: WriterHealth): void {
+    this.health = health;
+  }
+  async close(): Promise<void> {}
+}
+
+function recorder(): QueueEvents & { events: string[] } {
+  const events: string[] = [];
+  return {
+    events,
+    onFailure: (err) => events.push('failure: ' + err.message),
+    onRecovery: () => events.push('recovery'),
+    onDrop: () => events.push('drop'),
+  };
+}
+
+const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+
+describe('LogQueue', () => {
+  it('never makes the caller wait: with the writer stuck, it takes entries up to its bound, then drops and counts', async () => {
+    const writer = new ManualWriter();
+    const ev = recorder();
+    const q = new LogQueue(writer, 1000, ev);
+    const line = 'x'.repeat(99) + '\n';
+    let accepted = 0;
+    for (let i = 0; i < 50; i++) if (q.push(line)) accepted++;
+    expect(accepted).toBe(10);
+    expect(q.dropped).toBe(40);
+    expect(ev.events.filter((e) => e === 'drop')).toHaveLength(40);
+    await nextTurn();
+    expect(writer.waiting).toBe(1); // one batch of the 10, handed over in one write
+    expect(writer.batches[0]).toBe(line.repeat(10));
+    // While that write hangs, the queue takes again up to its bound.
+    for (let i = 0; i < 20; i++) q.push(line);
+    expect(q.dropped).toBe(50);
+    writer.succeed();
+    await nextTurn();
+    writer.succeed();
+    await q.idle();
+    expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 20, dropped: 50, failed: 0 });
+  });
+
+  it('reports a failure once per change of state, however many writes fail, and the recovery once', async () => {
+    const writer = new ManualWriter();
+    const ev = recorder();
+    const q = new LogQueue(writer, 1 << 20, ev);
+    for (let round = 0; round < 3; round++) {
+      q.push('a\n');
+      q.push('b\n');
+      await nextTurn();
+      writer.fail('ENOSPC: no space left on device');
+      await q.idle();
+    }
+    q.push('c\n');
+    await nextTurn();
+    writer.succeed();
+    await q.idle();
+    q.push('d\n');
+    await nextTurn();
+    writer.succeed();
+    await q.idle();
+    expect(ev.events).toEqual(['failure: ENOSPC: no space left on device', 'recovery']);
+    expect({ written: q.written, failed: q.failed }).toEqual({ written: 2, failed: 6 });
+  });
+
+  it('hands a writer that takes entries each entry with its level and time', async () => {
+    const writer = new EntryWriter();
+    const q = new LogQueue(writer, 1 << 20, recorder());
+    const levels: Level[] = ['info', 'error', 'warn'];
+    levels.forEach((l, i) => q.push(`line ${i}\n`, l, 1000 + i));
+    await q.idle();
+    expect(writer.batches).toHaveLength(1);
+    const b = writer.batches[0]!;
+    expect(b.entries).toEqual(['line 0\n', 'line 1\n', 'line 2\n']);
+    expect(b.levels).toEqual(levels);
+    expect(b.times).toEqual([1000, 1001, 1002]);
+  });
+
+  it('counts entries the writer could not take as dropped, and entries it later could not deliver as failed', async () => {
+    const writer = new EntryWriter();
+    const ev = recorder();
+    const q = new LogQueue(writer, 1 << 20, ev);
+    writer.overflowNext = 2;
+    for (let i = 0; i < 5; i++) q.push(`${i}\n`);
+    await q.idle();
+    expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 3, dropped: 2, failed: 0 });
+    expect(ev.events).toEqual(['drop']); // one overflow report, the count says how many
+    const account: EntryAccount = writer.batches[0]!.account;
+    account.undelivered(1, new Error('receiver gone'));
+    expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 2, dropped: 2, failed: 1 });
+  });
+
+  it("reports the writer's own fault once, keeps it while writes are merely buffered, and reports its end", async () => {
+    const writer = new EntryWriter();
+    const ev = recorder();
+    const q = new LogQueue(writer, 1 << 20, ev);
+    writer.health!.down(new Error('tcp/127.0.0.1:514: connect ECONNREFUSED'));
+    writer.health!.down(new Error('tcp/127.0.0.1:514: connect ECONNREFUSED'));
+    q.push('buffered\n');
+    await q.idle();
+    expect(ev.events).toEqual(['failure: tcp/127.0.0.1:514: connect ECONNREFUSED']);
+    writer.health!.up();
+    expect(ev.events).toEqual(['failure: tcp/127.0.0.1:514: connect ECONNREFUSED', 'recovery']);
+  });
+
+  it('counts entries pushed after close as dropped, without writing them', async () => {
+    const writer = new EntryWriter();
+    const q = new LogQueue(writer, 1 << 20, recorder());
+    q.push('in time\n');
+    await q.close();
+    expect(q.push('too late\n')).toBe(false);
+    await q.idle();
+    expect({ written: q.written, dropped: q.dropped }).toEqual({ written: 1, dropped: 1 });
+    expect(writer.batches.flatMap((b) => b.entries)).toEqual(['in time\n']);
+  });
+});

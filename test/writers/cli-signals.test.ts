@@ -1,0 +1,65 @@
+import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
+import { waitFor } from './helpers.js';
+
+// The real CLI (`kflog run --config`, dist build) in its own process, driven by real signals and HTTP requests.
+
+function lines(path: string): string[] {
+  try {
+    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
+  } catch {
+    return [];
+  }
+}
+
+async function get(address: string, n: number): Promise<number> {
+  const res = await request(`http://${address}/api/users?n=${n}`);
+  await res.body.text();
+  return res.statusCode;
+}
+
+describe('kflog run: log files and signals', () => {
+  const procs: KflogProcess[] = [];
+  const dirs: string[] = [];
+  afterEach(async () => {
+    for (const p of procs.splice(0)) await p.stop('SIGKILL');
+    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+  });
+
+  it('reopens every log file on SIGUSR1, and its exit summary counts what each log wrote', async () => {
+    const config = {
+      forwards: [{ id: 'api', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],
+      logging: {
+        logs: {
+          access: { include: ['http.log.access'], writer: { output: 'file', filename: 'logs/access.log' }, encoder: { format: 'json' } },
+          both: { include: ['http.log'], writer: { output: 'file', filename: 'logs/both.log' }, encoder: { format: 'json' } },
+        },
+      },
+    };
+    const { proc, addresses, dir } = await startKflog(config);
+    procs.push(proc);
+    dirs.push(dir);
+    const access = join(dir, 'logs', 'access.log');
+    const both = join(dir, 'logs', 'both.log');
+    for (let n = 0; n < 3; n++) expect(await get(addresses.api!, n)).toBe(200);
+    await waitFor('3 access lines', () => lines(access).length === 3 && lines(both).length === 6);
+
+    // What logrotate does: move the files away, then tell kflog.
+    renameSync(access, access + '.1');
+    renameSync(both, both + '.1');
+    proc.child.kill('SIGUSR1');
+    await waitFor('both files created anew', () => existsSync(access) && existsSync(both));
+    for (let n = 3; n < 5; n++) expect(await get(addresses.api!, n)).toBe(200);
+    await waitFor('new lines in the new files', () => lines(access).length === 2 && lines(both).length === 4);
+    expect(lines(access + '.1')).toHaveLength(3);
+    expect(lines(access).every((l) => /n=[34]"/.test(l))).toBe(true);
+
+    const exited = await proc.stop('SIGTERM');
+    expect(exited.code).toBe(0);
+    expect(proc.stderr).toMatch(/log "access" written=5 sampled_out=0 dropped=0 failed=0/);
+    expect(proc.stderr).toMatch(/log "both" written=10 sampled_out=0 dropped=0 failed=0/);
+  });
+});
