@@ -17,6 +17,11 @@ export interface QueueEvents {
  *
  * Every entry pushed ends up in exactly one count: written, dropped or failed (once the queue is idle).
  */
+/** Longest time an entry waits before its batch is written (the delay a reader of the log can notice). */
+export const FLUSH_DELAY_MS = 10;
+/** Pending bytes that trigger a write at once. */
+const BATCH_BYTES = 256 * 1024;
+
 export class LogQueue implements EntryAccount, WriterHealth {
   private pending: Array<string | Buffer> = [];
   /** Level and time of each pending entry, kept only for writers that take entries (syslog needs the level). */
@@ -60,18 +65,27 @@ export class LogQueue implements EntryAccount, WriterHealth {
       this.times.push(ts);
     }
     this.pendingSize += chunk.length;
-    if (!this.writing && !this.scheduled) {
-      this.scheduled = true;
-      // Batch everything appended during this turn of the event loop into one write.
-      setImmediate(drain, this);
-    }
+    if (!this.writing && !this.scheduled) this.schedule();
     return true;
+  }
+
+  /**
+   * Coalesce: a write costs a syscall (and a thread-pool round trip for files) whatever its size, so under load
+   * entries are gathered for up to FLUSH_DELAY_MS, or until BATCH_BYTES are pending, and written at once.
+   */
+  private schedule(): void {
+    this.scheduled = true;
+    if (this.pendingSize >= BATCH_BYTES) setImmediate(drain, this);
+    else setTimeout(drain, FLUSH_DELAY_MS, this);
   }
 
   /** Resolves when everything pushed so far has been handed to the writer (or counted as failed). */
   idle(): Promise<void> {
     if (!this.writing && !this.scheduled && this.pending.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    const p = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    // Someone is waiting (flush, shutdown): no reason to let the coalescing delay run out.
+    if (!this.writing) this.drainNow();
+    return p;
   }
 
   /** Writes what is pending, then refuses (and counts as dropped) anything pushed later, and closes the writer. */
@@ -152,7 +166,8 @@ export class LogQueue implements EntryAccount, WriterHealth {
 
   private afterWrite(): void {
     this.writing = false;
-    this.drainNow();
+    if (this.pending.length === 0 || this.idleWaiters.length > 0) this.drainNow();
+    else if (!this.scheduled) this.schedule();
   }
 }
 

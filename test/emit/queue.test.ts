@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Level } from '../../src/emit/entry.js';
-import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
+import { FLUSH_DELAY_MS, LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../../src/writers/writer.js';
 
 /** A writer whose every write waits for the test to answer it. */
@@ -60,7 +60,12 @@ function recorder(): QueueEvents & { events: string[] } {
   };
 }
 
-const nextTurn = (): Promise<void> => new Promise((r) => setImmediate(r));
+/**
+ * The queue coalesces writes on a FLUSH_DELAY_MS timer; a timer armed after it with a longer delay fires after it
+ * (Node orders timers by due time), and the extra turn lets the write's promise callbacks run.
+ */
+const nextTurn = (): Promise<void> =>
+  new Promise((r) => setTimeout(() => setImmediate(r), FLUSH_DELAY_MS + 1));
 
 describe('LogQueue', () => {
   it('never makes the caller wait: with the writer stuck, it takes entries up to its bound, then drops and counts', async () => {
