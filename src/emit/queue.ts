@@ -175,10 +175,23 @@ function drain(q: LogQueue): void {
   q.drainNow();
 }
 
+/**
+ * One buffer for the whole batch. Encoders build lines by concatenation (V8 ropes); join('') then Buffer.from()
+ * flattens and copies every line twice, which profiled at ~3 µs an entry. Writing each line straight into a
+ * buffer sized for the worst case (3 UTF-8 bytes per UTF-16 unit) copies once.
+ */
 function joinBatch(batch: Array<string | Buffer>): string | Buffer {
   if (batch.length === 1) return batch[0]!;
-  let allStrings = true;
-  for (const c of batch) if (typeof c !== 'string') allStrings = false;
-  if (allStrings) return (batch as string[]).join('');
-  return Buffer.concat(batch.map((c) => (typeof c === 'string' ? Buffer.from(c) : c)));
+  let bound = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const c = batch[i]!;
+    bound += typeof c === 'string' ? c.length * 3 : c.length;
+  }
+  const out = Buffer.allocUnsafe(bound);
+  let off = 0;
+  for (let i = 0; i < batch.length; i++) {
+    const c = batch[i]!;
+    off += typeof c === 'string' ? out.write(c, off) : c.copy(out, off);
+  }
+  return out.subarray(0, off);
 }
