@@ -43,6 +43,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private tHeaders = -1;
   private abortUpstream: ((err?: Error) => void) | undefined;
   private resumeUpstream: (() => void) | undefined;
+  /** Pod that served this exchange (Kubernetes targets), learnt from the upstream socket. */
+  private pod: string | undefined;
   /** An access entry will be built (some log wants it and no skip rule matched the head). */
   private readonly logAccess: boolean;
   private traceId = '';
@@ -134,6 +136,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
       yield chunk;
     }
     this.reqBodyDone = true;
+  }
+
+  /** Called (through undici's diagnostics channel) with the socket that carries the request upstream. */
+  upstreamSocket(socket: object): void {
+    this.pod = this.route.target.podOf?.(socket);
   }
 
   onConnect(abort: (err?: Error) => void): void {
@@ -314,7 +321,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       bytes_sent: status === 0 ? 0 : this.overhead + this.size,
       status,
       resp_headers: this.respHeaders ?? {},
-      upstream: { address: route.target.address },
+      upstream: this.pod === undefined ? { address: route.target.address } : { address: route.target.address, pod: this.pod },
       timings: {
         tq: this.tq,
         tw: this.tDispatch >= 0 ? 0 : -1,

@@ -1,6 +1,7 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { ForwardConfig } from '../config/types.js';
 import type { ProcessLogger } from '../emit/pipeline.js';
+import { trackUpstreamSockets } from './upstream-socket.js';
 import { BuiltinEcho } from './builtin-echo.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
@@ -14,6 +15,8 @@ export interface Target {
   readonly hostHeader: string | undefined;
   /** host:port dialled, for logs. */
   readonly address: string;
+  /** The pod an upstream socket reaches (Kubernetes targets only). */
+  podOf?(socket: object): string | undefined;
   close(): Promise<void>;
 }
 
@@ -68,7 +71,8 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
   }
   // kube: the same Pool, its connections opened by port-forward streams (never fails here: no cluster needed to start).
   // Loaded only when a kube target exists: @kubernetes/client-node alone costs ~65 MB of resident memory.
-  const { createKubeUpstream } = await import('./kube/upstream.js');
+  const { createKubeUpstream, podOfSocket } = await import('./kube/upstream.js');
+  trackUpstreamSockets();
   const events = { emit: ctx.kubeLogger.log.bind(ctx.kubeLogger) };
   const upstream = createKubeUpstream(f.id, t.kube, events, { connectTimeoutMs: f.timeouts.connectMs });
   const dispatcher = pool('http://kube.invalid', f, { connect: upstream.connect });
@@ -78,6 +82,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     pathPrefix: '',
     hostHeader: undefined,
     address: `${upstream.backend}:${t.kube.port}`,
+    podOf: podOfSocket,
     close: async () => {
       await dispatcher.close();
       await upstream.close();

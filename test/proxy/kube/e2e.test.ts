@@ -90,6 +90,20 @@ describe('kflog with a kube target', () => {
     expect(lines).toContainEqual(expect.objectContaining({ logger: 'kube.portforward.users', msg: 'pod chosen', pod: 'api-1' }));
   });
 
+  it('names the pod that served each exchange in upstream.pod', async () => {
+    const { api, kubeconfig } = await cluster();
+    const a = await pod('api-7');
+    api.addPod({ name: 'api-7', labels: { app: 'api' }, listeners: { 8080: a.port } });
+    api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+    const k = await startKflog({ kubeconfig, service: 'api', port: 'http' });
+    await get(`${k.url}/one`);
+    await get(`${k.url}/two`);
+    const lines = await k.stop();
+    const access = lines.filter((l) => l.logger === 'http.log.access.users');
+    expect(access).toHaveLength(2);
+    for (const e of access) expect((e as { upstream: { pod?: string } }).upstream.pod).toBe('api-7');
+  });
+
   it('listens without a cluster, answers 502 SC-- with the reason, and serves once the API server is up', async () => {
     const port = await FakeApiServer.reservePort();
     const api = new FakeApiServer();
