@@ -21,3 +21,9 @@ export function markAccepted(socket: Socket): ConnState {
 export function connState(socket: Socket): ConnState {
   return (socket as SocketWithState)[kState] ?? markAccepted(socket);
 }
+
+/** HAProxy's Tq: from accept for the first request on a connection, ~0 for the next ones on it. Counts the request. */
+export function requestTq(socket: Socket, t0: number): number {
+  const state = connState(socket);
+  return state.requests++ === 0 ? Math.max(0, Math.round(t0 - state.acceptPerf)) : 0;
+}

@@ -11,11 +11,11 @@ import {
 } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
-import { connState } from './conn-state.js';
+import { requestTq } from './conn-state.js';
 import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
-import type { ForwardRoute } from './route.js';
+import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
 
 const kExchange = Symbol('kflog.exchange');
@@ -73,16 +73,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   ) {
     const route = listener.route;
     this.route = route;
-    const state = connState(req.socket);
-    // HAProxy's Tq: from accept for the first request on a connection, ~0 for the next ones on it.
-    this.tq = state.requests++ === 0 ? Math.max(0, Math.round(this.t0 - state.acceptPerf)) : 0;
+    this.tq = requestTq(req.socket, this.t0);
     this.hasReqBody = hasBody(req);
-    let logRequest = route.logRequest;
-    let logAccess = route.logAccess;
-    if ((logRequest || logAccess) && route.skip.any && route.skip.skipsRequest(req.method ?? '', req.url ?? '')) {
-      logRequest = false;
-      logAccess = false;
-    }
+    const entries = route.entriesFor(req.method ?? '', req.url ?? '');
+    const logRequest = (entries & LOG_REQUEST) !== 0;
+    const logAccess = (entries & LOG_ACCESS) !== 0;
     this.logAccess = logAccess;
     if (logRequest || logAccess) {
       this.traceId = route.gen.traceId();

@@ -54,6 +54,9 @@ export class Backend {
 }
 
 /** Everything an exchange needs to know about its forward under one config: built once, read per request. */
+export const LOG_REQUEST = 1;
+export const LOG_ACCESS = 2;
+
 export class ForwardRoute {
   readonly info: ForwardInfo;
   readonly requestLogger: string;
@@ -78,6 +81,16 @@ export class ForwardRoute {
     this.logRequest = cfg.logEnabled && gen.pipeline.route(this.requestLogger).length > 0;
     this.logAccess = cfg.logEnabled && gen.pipeline.route(this.accessLogger).length > 0;
     this.skip = new SkipRules(cfg.skip);
+  }
+
+  /**
+   * Which entries an exchange with this request head gets: none when no log wants them or a skip rule matches.
+   * Returned as a bit set (1 = request entry, 2 = access entry) so the hot path allocates nothing.
+   */
+  entriesFor(method: string, url: string): number {
+    if (!this.logRequest && !this.logAccess) return 0;
+    if (this.skip.any && this.skip.skipsRequest(method, url)) return 0;
+    return (this.logRequest ? LOG_REQUEST : 0) | (this.logAccess ? LOG_ACCESS : 0);
   }
 
   /** The port became known (listen on port 0): entries must carry the real one. */

@@ -5,12 +5,12 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type HeaderMap, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
-import { connState } from './conn-state.js';
+import { requestTq } from './conn-state.js';
 import { reasonPhrase, requestInfo } from './exchange.js';
 import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
-import type { ForwardRoute } from './route.js';
+import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
 
 const kUpgrade = Symbol('kflog.upgrade');
@@ -58,15 +58,11 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
   ) {
     const route = listener.route;
     this.route = route;
-    const state = connState(client);
     this.tDispatch = performance.now();
-    this.tq = state.requests++ === 0 ? Math.max(0, Math.round(this.t0 - state.acceptPerf)) : 0;
-    let logRequest = route.logRequest;
-    let logAccess = route.logAccess;
-    if ((logRequest || logAccess) && route.skip.any && route.skip.skipsRequest(req.method ?? '', req.url ?? '')) {
-      logRequest = false;
-      logAccess = false;
-    }
+    this.tq = requestTq(client, this.t0);
+    const entries = route.entriesFor(req.method ?? '', req.url ?? '');
+    const logRequest = (entries & LOG_REQUEST) !== 0;
+    const logAccess = (entries & LOG_ACCESS) !== 0;
     this.logAccess = logAccess;
     if (logRequest || logAccess) {
       this.traceId = route.gen.traceId();
