@@ -3,7 +3,9 @@ import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } f
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { parseDuration } from './duration.js';
-import { parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
+import '../encoders/index.js';
+import { createEncoder } from '../encoders/registry.js';
+import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 
 export const DEFAULT_FORWARD_LOG_FILE = '~/.kflog/http_logs/{forward.id}_{listen.port}.log';
@@ -46,7 +48,28 @@ export function parseConfigText(text: string, source: string): Config {
   const problems = [...schemaProblems(doc)];
   if (doc && typeof doc === 'object') problems.push(...semanticProblems(doc as Parameters<typeof semanticProblems>[0]));
   if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
-  return resolveConfig(doc as RawConfig, source);
+  const config = resolveConfig(doc as RawConfig, source);
+  const encoderErrors = encoderProblems(config, doc as RawConfig);
+  if (encoderErrors.length > 0) throw new ConfigError(source, locate(text, encoderErrors));
+  return config;
+}
+
+/**
+ * Options the schema cannot judge (a filter's field path, a regexp, a Go time layout) are judged by building
+ * each log's encoder once, so `kflog validate` and `kflog run` reject them with their place before anything starts.
+ */
+function encoderProblems(config: Config, raw: RawConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const log of config.logs) {
+    try {
+      createEncoder(log.encoder, { logCredentials: log.logCredentials, isTTY: false });
+    } catch (err) {
+      const shorthand = log.name.startsWith('forward.') ? raw.forwards.findIndex((f) => `forward.${f.id}` === log.name && f.log) : -1;
+      const pointer = shorthand >= 0 ? `/forwards/${shorthand}/log` : `/logging/logs/${escapePointer(log.name)}/encoder`;
+      out.push({ pointer, reason: (err as Error).message });
+    }
+  }
+  return out;
 }
 
 /** V8's JSON errors do not always give a position; jsonc-parser does, so it says where. */
