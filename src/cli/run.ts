@@ -3,7 +3,6 @@ import { Command } from 'commander';
 import { ConfigError, embeddedDefault, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { formatSummary, Kflog } from '../kflog.js';
-import { ListenError } from '../proxy/listener.js';
 
 export function chooseConfig(path: string | undefined): Config {
   if (path) return loadConfigFile(path);
@@ -67,8 +66,8 @@ export function runCommand(): Command {
       try {
         app = await Kflog.start(config);
       } catch (err) {
-        const msg = err instanceof ListenError ? err.message : (err as Error).message;
-        process.stderr.write(`kflog: ${msg}\n`);
+        // ListenError and friends carry a sentence meant for people: no stack trace.
+        process.stderr.write(`kflog: ${(err as Error).message}\n`);
         process.exit(1);
       }
       const shutdown = (signal: string): void => {
