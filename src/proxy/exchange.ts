@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import {
   ACCESS_MSG,
   REQUEST_MSG,
+  accessLevel,
   type AccessEntry,
   type HeaderMap,
   type RequestEntry,
@@ -302,7 +303,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const entry: AccessEntry = {
       kind: 'access',
       ts: nowMs(),
-      level: status >= 500 || status === 0 ? 'error' : 'info',
+      level: accessLevel(status),
       logger: route.accessLogger,
       msg: ACCESS_MSG,
       trace_id: this.traceId,

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type HeaderMap, type RequestEntry, type RequestInfo } from '../emit/entry.js';
+import { ACCESS_MSG, REQUEST_MSG, accessLevel, type AccessEntry, type HeaderMap, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { requestTq } from './conn-state.js';
 import { reasonPhrase, requestInfo } from './exchange.js';
@@ -268,7 +268,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     const entry: AccessEntry = {
       kind: 'access',
       ts: nowMs(),
-      level: status >= 500 || status === 0 ? 'error' : 'info',
+      level: accessLevel(status),
       logger: route.accessLogger,
       msg: ACCESS_MSG,
       trace_id: this.traceId,
