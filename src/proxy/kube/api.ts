@@ -1,5 +1,6 @@
 import http from 'node:http';
 import https from 'node:https';
+import type WebSocket from 'ws';
 import type { LoadedKubeConfig } from './kubeconfig.js';
 import { KubeError, statusError, timeoutError, unreachableError } from './errors.js';
 
@@ -10,6 +11,22 @@ const MAX_BODY = 16 * 1024 * 1024;
  * exactly as client-node applies them to its own requests (applyToHTTPSOptions: tokens, exec plugins, OIDC, proxy
  * agents). Failures become KubeErrors that carry the Kubernetes Status reason and message.
  */
+/**
+ * Puts the context's credentials (token, client certificate, CA) on request options, for the JSON API and the
+ * port-forward WebSocket alike. A failure — an exec credential plugin that fails, an unreadable client
+ * certificate, plain http without skip-TLS… — becomes a CredentialsUnavailable KubeError naming the context.
+ */
+export async function applyCredentials(loaded: LoadedKubeConfig, opts: https.RequestOptions | WebSocket.ClientOptions): Promise<void> {
+  try {
+    await loaded.kc.applyToHTTPSOptions(opts);
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    throw new KubeError(`kubeconfig context "${loaded.context}": credentials unavailable: ${why}`, 'CredentialsUnavailable', {
+      cause: err,
+    });
+  }
+}
+
 export async function getJson<T>(
   loaded: LoadedKubeConfig,
   path: string,
@@ -18,15 +35,7 @@ export async function getJson<T>(
   aboutPod = false,
 ): Promise<T> {
   const opts: https.RequestOptions = { method: 'GET', headers: {} };
-  try {
-    await loaded.kc.applyToHTTPSOptions(opts);
-  } catch (err) {
-    // An exec credential plugin that fails, an unreadable client certificate, plain http without skip-TLS…
-    const why = err instanceof Error ? err.message : String(err);
-    throw new KubeError(`kubeconfig context "${loaded.context}": credentials unavailable: ${why}`, 'CredentialsUnavailable', {
-      cause: err,
-    });
-  }
+  await applyCredentials(loaded, opts);
   (opts.headers as http.OutgoingHttpHeaders).Accept = 'application/json';
   const url = new URL(loaded.server + path);
   const request = url.protocol === 'http:' ? http.request : https.request;

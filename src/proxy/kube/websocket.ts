@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { PortForward } from '@kubernetes/client-node';
 import WebSocket from 'ws';
+import { applyCredentials } from './api.js';
 import { KubeError, statusError, timeoutError, unreachableError } from './errors.js';
 import type { LoadedKubeConfig } from './kubeconfig.js';
 
@@ -46,14 +47,7 @@ export class PortForwardWebSocket implements WebSocketInterface {
   ): Promise<WebSocket> {
     const { loaded, what, timeoutMs } = this;
     const opts: WebSocket.ClientOptions = { handshakeTimeout: timeoutMs, perMessageDeflate: false };
-    try {
-      await loaded.kc.applyToHTTPSOptions(opts);
-    } catch (err) {
-      const why = err instanceof Error ? err.message : String(err);
-      throw new KubeError(`kubeconfig context "${loaded.context}": credentials unavailable: ${why}`, 'CredentialsUnavailable', {
-        cause: err,
-      });
-    }
+    await applyCredentials(loaded, opts);
     const url = loaded.server.replace(/^http/, 'ws') + path;
     return new Promise<WebSocket>((resolve, reject) => {
       const ws = new WebSocket(url, PROTOCOLS, opts);
