@@ -91,6 +91,30 @@ describe('LogQueue', () => {
     expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 20, dropped: 50, failed: 0 });
   });
 
+  it('hands over the exact UTF-8 bytes of every line, in order, across batches far larger than its first buffer', async () => {
+    const writer = new ManualWriter();
+    const raw: Buffer[] = [];
+    writer.write = function (batch: string | Buffer): Promise<void> {
+      raw.push(Buffer.from(batch));
+      return Promise.resolve();
+    };
+    const q = new LogQueue(writer, 64 * 1024 * 1024, recorder());
+    // Multi-byte text (é: 2 bytes, €: 3, 🙂: a surrogate pair, 4) and Buffers, mixed; ~1.6 MiB in all.
+    const lines: Array<string | Buffer> = [];
+    for (let i = 0; i < 20_000; i++) {
+      lines.push(i % 5 === 4 ? Buffer.from(`buffer ${i} ü\n`) : `line ${i} é € 🙂 ${'x'.repeat(i % 97)}\n`);
+    }
+    for (let i = 0; i < lines.length; i++) {
+      expect(q.push(lines[i]!)).toBe(true);
+      if (i % 5000 === 4999) await new Promise((r) => setImmediate(r)); // the pending 256 KiB+ go out now
+    }
+    await q.idle();
+    const expected = Buffer.concat(lines.map((l) => (typeof l === 'string' ? Buffer.from(l) : l)));
+    expect(Buffer.concat(raw).equals(expected)).toBe(true);
+    expect(raw.length).toBeGreaterThan(3); // written as it passed BATCH_BYTES, from fresh buffers each time
+    expect(q.written).toBe(lines.length);
+  });
+
   it('reports a failure once per change of state, however many writes fail, and the recovery once', async () => {
     const writer = new ManualWriter();
     const ev = recorder();
