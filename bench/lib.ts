@@ -1,5 +1,5 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -73,6 +73,8 @@ export function startProcess(cmd: string, args: string[], opts: { cwd?: string; 
 
 export interface LoadResult {
   rps: number;
+  /** Requests completed in the run. */
+  requests: number;
   p50ms: number;
   p99ms: number;
   errors: number;
@@ -97,12 +99,40 @@ export function runLoad(url: string, seconds: number, connections = 50): LoadRes
     const errLine = /Non-2xx or 3xx responses: (\d+)/.exec(out);
     const sockErr = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
     const errors = Number(errLine?.[1] ?? 0) + (sockErr ? sockErr.slice(1).reduce((a, b) => a + Number(b), 0) : 0);
-    return { rps, p50ms: wrkMs(out, '50'), p99ms: wrkMs(out, '99'), errors };
+    const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? NaN);
+    return { rps, requests, p50ms: wrkMs(out, '50'), p99ms: wrkMs(out, '99'), errors };
   }
   const bin = join(ROOT, 'node_modules/.bin/autocannon');
   const out = execFileSync(bin, ['-j', '-c', String(connections), '-d', String(seconds), url], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const r = JSON.parse(out) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { rps: r.requests.average, p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx };
+  const r = JSON.parse(out) as { requests: { average: number; total: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
+  return { rps: r.requests.average, requests: r.requests.total, p50ms: r.latency.p50, p99ms: r.latency.p99, errors: r.errors + r.non2xx };
+}
+
+/**
+ * CPU time (user + system, in µs) a process and its direct children have used so far, from Linux /proc: nginx
+ * serves from worker processes. NaN where /proc is missing.
+ */
+export function cpuMicros(pid: number): number {
+  const usPerTick = 1e6 / 100; // USER_HZ is 100 on Linux
+  const own = (p: number): { ppid: number; ticks: number } | undefined => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      // Fields after the command (which may hold spaces) — state is field 3, ppid 4, utime 14, stime 15.
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) };
+    } catch {
+      return undefined;
+    }
+  };
+  const self = own(pid);
+  if (!self) return NaN;
+  let ticks = self.ticks;
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const child = own(Number(name));
+    if (child && child.ppid === pid) ticks += child.ticks;
+  }
+  return ticks * usPerTick;
 }
 
 export function median(xs: number[]): number {

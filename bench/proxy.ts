@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, freePort, loadTool, median, runLoad, startProcess, table, waitHttp, which, ROOT, type LoadResult, type Proc } from './lib.js';
+import { CLI, cpuMicros, fmt, freePort, loadTool, median, runLoad, startProcess, table, waitHttp, which, ROOT, type LoadResult, type Proc } from './lib.js';
 
 /**
  * Proxy throughput side by side, in interleaved rounds so drift (thermal, other load) hits every contestant alike:
@@ -21,7 +21,7 @@ interface Contestant {
 }
 
 export interface ProxyBenchResult {
-  rows: Array<{ name: string } & LoadResult>;
+  rows: Array<{ name: string; cpuUs: number } & Omit<LoadResult, 'requests'>>;
   notes: string[];
   markdown: string;
 }
@@ -175,11 +175,15 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     // Warm-up: JIT and connection pools. Node processes keep speeding up for several seconds of load (seen:
     // 5.3k → 9.3k req/s over four 3 s rounds), so each contestant gets a full round's worth first.
     for (const c of contestants) runLoad(c.url, Math.max(3, opts.seconds), opts.connections);
-    const results = new Map<string, LoadResult[]>();
+    const results = new Map<string, Array<LoadResult & { cpuUs: number }>>();
     for (let r = 0; r < opts.rounds; r++) {
       for (const c of contestants) {
+        // CPU per request is the steadier figure on a shared machine: req/s moves with what the neighbours do.
+        const pid = (c.proc ?? upstream).child.pid!;
+        const cpu0 = cpuMicros(pid);
         const res = runLoad(c.url, opts.seconds, opts.connections);
-        results.set(c.name, [...(results.get(c.name) ?? []), res]);
+        const cpuUs = (cpuMicros(pid) - cpu0) / res.requests;
+        results.set(c.name, [...(results.get(c.name) ?? []), { ...res, cpuUs }]);
       }
     }
     const rows = contestants.map((c) => {
@@ -189,6 +193,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         rps: median(rs.map((x) => x.rps)),
         p50ms: median(rs.map((x) => x.p50ms)),
         p99ms: median(rs.map((x) => x.p99ms)),
+        cpuUs: median(rs.map((x) => x.cpuUs)),
         errors: rs.reduce((a, x) => a + x.errors, 0),
       };
     });
@@ -197,10 +202,15 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     const caddy = rows.find((r) => r.name.startsWith('Caddy'));
     const linesWritten = readFileSync(join(dir, 'access.json'), 'utf8').split('\n').length - 1;
     notes.push(`kflog four-log run wrote ${linesWritten} json access lines (every request of every round, warm-up included)`);
+    notes.push(
+      `CPU µs/req: user + system time of the contestant's processes (the upstream's for "direct") per request; ` +
+        `the four logs cost kflog ${fmt(four.cpuUs - off.cpuUs)} µs of CPU per exchange, so at full load one thread ` +
+        `serves at most ${fmt(off.cpuUs / four.cpuUs)}× as many requests with them as with logging off`,
+    );
     const md =
       table(
-        ['contestant', 'req/s', 'p50 ms', 'p99 ms', 'errors', '× kflog off', '× direct'],
-        rows.map((r) => [r.name, r.rps, r.p50ms, r.p99ms, r.errors, r.rps / off.rps, r.rps / rows[0]!.rps]),
+        ['contestant', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors', '× kflog off', '× direct'],
+        rows.map((r) => [r.name, r.rps, r.p50ms, r.p99ms, r.cpuUs, r.errors, r.rps / off.rps, r.rps / rows[0]!.rps]),
       ) +
       '\n\n' +
       table(
@@ -222,7 +232,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await benchProxy({ seconds: Number(process.env.BENCH_SECONDS ?? 5), rounds: Number(process.env.BENCH_ROUNDS ?? 3), connections: 50 });
+  const r = await benchProxy({ seconds: Number(process.env.BENCH_SECONDS ?? 5), rounds: Number(process.env.BENCH_ROUNDS ?? 5), connections: 50 });
   console.log(r.markdown);
   for (const n of r.notes) console.log(`- ${n}`);
 }
