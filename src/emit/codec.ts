@@ -1,0 +1,498 @@
+import { deserialize, serialize } from 'node:v8';
+import type {
+  AccessEntry,
+  CapturedBody,
+  Entry,
+  ForwardInfo,
+  HeaderMap,
+  Level,
+  ProcessEntry,
+  RequestEntry,
+  RequestInfo,
+} from './entry.js';
+
+/**
+ * A compact binary form of entries, for handing them from the proxy's thread to the log thread. It costs the
+ * proxy a fraction of what encoding four formats would (strings are copied as UTF-8, numbers as doubles, nothing
+ * is escaped or formatted), and is far cheaper than structured clone, which walks every object generically.
+ *
+ * The stream is stateful: logger names, messages and forwards are defined once and then referred to by number,
+ * so batches must be decoded in the order they were encoded, by one decoder.
+ */
+
+const TAG_REQUEST = 1;
+const TAG_ACCESS = 2;
+const TAG_PROCESS = 3;
+const TAG_DEFINE_STRING = 4;
+const TAG_DEFINE_FORWARD = 5;
+
+const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
+const LEVEL_CODE: Readonly<Record<Level, number>> = { debug: 0, info: 1, warn: 2, error: 3 };
+
+const BODY_TEXT = 1;
+const BODY_BASE64 = 2;
+const BODY_TRUNCATED = 4;
+const BODY_CONTENT_TYPE = 8;
+const BODY_DECODED_FROM = 16;
+
+const REQ_BODY = 1;
+const REQ_RAW_LINE = 2;
+/** The request was sent with the request entry before: only its number (and a body captured since) follow. */
+const REQ_SENT_BEFORE = 4;
+
+/**
+ * Requests the decoder remembers, by sequence number modulo this: an access entry refers to its request entry's
+ * request instead of repeating it, when the request is still among the last RECENT_REQUESTS sent.
+ */
+const RECENT_REQUESTS = 4096;
+
+const ACC_RESP_BODY = 1;
+const ACC_ERROR = 2;
+const ACC_TUNNEL = 4;
+const ACC_POD = 8;
+
+/** Interned strings (logger names, messages) are few and fixed by the config; this only guards against a leak. */
+const MAX_INTERNED = 65_536;
+const MIN_BUFFER = 64 * 1024;
+/** Below this length a string is copied by a JS loop (when ASCII), above it by Buffer.write. */
+const SHORT_STRING = 64;
+/** High bit of a string's length: its bytes are UTF-16LE (it has a lone surrogate), not UTF-8. */
+const UTF16 = 0x80000000;
+
+/** Appends entries to a growing buffer; take() hands the bytes over (the buffer is never reused after). */
+export class EntryEncoder {
+  private buf = Buffer.allocUnsafeSlow(MIN_BUFFER);
+  private pos = 0;
+  private readonly strings = new Map<string, number>();
+  private readonly forwards = new Map<ForwardInfo, number>();
+  /** Sequence number of each request sent in full (the decoder keeps the last RECENT_REQUESTS of them). */
+  private readonly sentRequests = new WeakMap<RequestInfo, number>();
+  private requestSeq = 0;
+  /** Entries in the pending bytes. */
+  count = 0;
+
+  get size(): number {
+    return this.pos;
+  }
+
+  /** The pending bytes, or undefined when there are none; the encoder continues with a fresh buffer. */
+  take(): Buffer | undefined {
+    if (this.pos === 0) return undefined;
+    const out = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, Math.min(this.pos * 2, 4 << 20)));
+    this.pos = 0;
+    this.count = 0;
+    return out;
+  }
+
+  /** Appends one entry for pipeline `pipe`. */
+  write(pipe: number, entry: Entry): void {
+    if (entry.kind === 'process') {
+      this.writeProcess(pipe, entry);
+    } else {
+      const logger = this.intern(entry.logger);
+      const msg = this.intern(entry.msg);
+      const forward = this.forward(entry.forward);
+      this.u8(entry.kind === 'request' ? TAG_REQUEST : TAG_ACCESS);
+      this.u32(pipe);
+      this.f64(entry.ts);
+      this.u8(LEVEL_CODE[entry.level]);
+      this.u32(logger);
+      this.u32(msg);
+      this.str(entry.trace_id);
+      this.u32(forward);
+      this.request(entry.request);
+      if (entry.kind === 'access') this.access(entry);
+    }
+    this.count++;
+  }
+
+  private writeProcess(pipe: number, entry: ProcessEntry): void {
+    const logger = this.intern(entry.logger);
+    const msg = this.intern(entry.msg);
+    // Rare and free-form: v8's serializer keeps what JSON would lose (undefined, Error, bigint).
+    const fields = serialize(entry.fields);
+    this.u8(TAG_PROCESS);
+    this.u32(pipe);
+    this.f64(entry.ts);
+    this.u8(LEVEL_CODE[entry.level]);
+    this.u32(logger);
+    this.u32(msg);
+    this.room(4 + fields.length);
+    this.u32(fields.length);
+    this.pos += fields.copy(this.buf, this.pos);
+  }
+
+  private request(r: RequestInfo): void {
+    const seq = this.sentRequests.get(r);
+    if (seq !== undefined && this.requestSeq - seq < RECENT_REQUESTS) {
+      // The access entry of an exchange whose request entry went before: the same object, possibly with the
+      // request body captured since.
+      this.u8(REQ_SENT_BEFORE | (r.body !== undefined ? REQ_BODY : 0));
+      this.u32(seq % RECENT_REQUESTS);
+      if (r.body !== undefined) this.body(r.body);
+      return;
+    }
+    this.u8((r.body !== undefined ? REQ_BODY : 0) | (r.raw_line !== undefined ? REQ_RAW_LINE : 0));
+    this.sentRequests.set(r, ++this.requestSeq);
+    this.str(r.remote_ip);
+    this.str(r.remote_port);
+    this.str(r.proto);
+    this.str(r.method);
+    this.str(r.host);
+    this.str(r.uri);
+    this.headers(r.headers);
+    if (r.body !== undefined) this.body(r.body);
+    if (r.raw_line !== undefined) this.str(r.raw_line);
+  }
+
+  private access(e: AccessEntry): void {
+    this.f64(e.start);
+    this.f64(e.bytes_read);
+    this.str(e.user_id);
+    this.f64(e.duration);
+    this.f64(e.size);
+    this.f64(e.bytes_sent);
+    this.f64(e.status);
+    this.headers(e.resp_headers);
+    this.str(e.upstream.address);
+    const t = e.timings;
+    this.f64(t.tq);
+    this.f64(t.tw);
+    this.f64(t.tc);
+    this.f64(t.tr);
+    this.f64(t.tt);
+    this.str(e.termination_state);
+    const c = e.conn;
+    this.f64(c.actconn);
+    this.f64(c.feconn);
+    this.f64(c.beconn);
+    this.f64(c.srv_conn);
+    this.f64(c.retries);
+    const flags =
+      (e.resp_body !== undefined ? ACC_RESP_BODY : 0) |
+      (e.error !== undefined ? ACC_ERROR : 0) |
+      (e.tunnel !== undefined ? ACC_TUNNEL : 0) |
+      (e.upstream.pod !== undefined ? ACC_POD : 0);
+    this.u8(flags);
+    if (e.resp_body !== undefined) this.body(e.resp_body);
+    if (e.error !== undefined) this.str(e.error);
+    if (e.tunnel !== undefined) {
+      this.f64(e.tunnel.bytes_in);
+      this.f64(e.tunnel.bytes_out);
+    }
+    if (e.upstream.pod !== undefined) this.str(e.upstream.pod);
+  }
+
+  private headers(h: HeaderMap): void {
+    // The count goes first but is known only at the end: a for-in walk allocates no key array.
+    const at = this.pos;
+    this.u32(0);
+    let names = 0;
+    for (const name in h) {
+      const values = h[name]!;
+      this.str(name);
+      this.u32(values.length);
+      for (let j = 0; j < values.length; j++) this.str(values[j]!);
+      names++;
+    }
+    this.buf.writeUInt32LE(names, at);
+  }
+
+  private body(b: CapturedBody): void {
+    this.f64(b.bytes);
+    this.u8(
+      (b.text !== undefined ? BODY_TEXT : 0) |
+        (b.base64 !== undefined ? BODY_BASE64 : 0) |
+        (b.truncated ? BODY_TRUNCATED : 0) |
+        (b.content_type !== undefined ? BODY_CONTENT_TYPE : 0) |
+        (b.decoded_from !== undefined ? BODY_DECODED_FROM : 0),
+    );
+    if (b.text !== undefined) this.str(b.text);
+    if (b.base64 !== undefined) this.str(b.base64);
+    if (b.content_type !== undefined) this.str(b.content_type);
+    if (b.decoded_from !== undefined) this.str(b.decoded_from);
+  }
+
+  /** A number for a string that recurs in every entry; defined in the stream the first time it is seen. */
+  private intern(s: string): number {
+    let id = this.strings.get(s);
+    if (id !== undefined) return id;
+    if (this.strings.size >= MAX_INTERNED) this.strings.clear();
+    id = this.strings.size;
+    this.strings.set(s, id);
+    this.u8(TAG_DEFINE_STRING);
+    this.u32(id);
+    this.str(s);
+    return id;
+  }
+
+  /** Forwards are static per config; sent once each (a reload brings new ForwardInfo objects). */
+  private forward(f: ForwardInfo): number {
+    let id = this.forwards.get(f);
+    if (id !== undefined) return id;
+    if (this.forwards.size >= MAX_INTERNED) this.forwards.clear();
+    id = this.forwards.size;
+    this.forwards.set(f, id);
+    this.u8(TAG_DEFINE_FORWARD);
+    this.u32(id);
+    this.str(f.id);
+    this.f64(f.listen_port);
+    this.str(f.backend);
+    return id;
+  }
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+
+  private u8(v: number): void {
+    this.room(1);
+    this.buf[this.pos++] = v;
+  }
+
+  private u32(v: number): void {
+    this.room(4);
+    this.pos = this.buf.writeUInt32LE(v, this.pos);
+  }
+
+  private f64(v: number): void {
+    this.room(8);
+    this.pos = this.buf.writeDoubleLE(v, this.pos);
+  }
+
+  private str(s: string): void {
+    const len = s.length;
+    // Worst case 3 bytes a UTF-16 unit; the length is written after the bytes are.
+    this.room(4 + len * 3);
+    const buf = this.buf;
+    const start = this.pos + 4;
+    let n = 0;
+    if (len < SHORT_STRING) {
+      // Most fields are short ASCII: a loop here beats a call into C++ per string.
+      for (; n < len; n++) {
+        const c = s.charCodeAt(n);
+        if (c >= 0x80) break;
+        buf[start + n] = c;
+      }
+    }
+    let length: number;
+    if (n === len) {
+      length = n;
+    } else if ((s as unknown as WellFormedCheck).isWellFormed()) {
+      length = n = buf.write(s, start);
+    } else {
+      // A lone surrogate has no UTF-8 form: such a string goes as UTF-16, so it comes out exactly as it went in.
+      n = buf.write(s, start, 'utf16le');
+      length = n | UTF16;
+    }
+    buf[this.pos] = length & 0xff;
+    buf[this.pos + 1] = (length >>> 8) & 0xff;
+    buf[this.pos + 2] = (length >>> 16) & 0xff;
+    buf[this.pos + 3] = length >>> 24;
+    this.pos = start + n;
+  }
+}
+
+/** String#isWellFormed (Node 20; typed from lib es2024, newer than this project's target). */
+interface WellFormedCheck {
+  isWellFormed(): boolean;
+}
+
+/** Buffer's own decoding method (public since Node 0.x, missing from @types/node). */
+interface SliceableBuffer extends Buffer {
+  utf8Slice(start: number, end: number): string;
+}
+
+/** Reads what EntryEncoder wrote, in order. */
+export class EntryDecoder {
+  private readonly strings: string[] = [];
+  private readonly forwards: ForwardInfo[] = [];
+  private readonly recent: RequestInfo[] = new Array<RequestInfo>(RECENT_REQUESTS);
+  private requestSeq = 0;
+  private buf: Buffer = Buffer.alloc(0);
+  private pos = 0;
+
+  /** Calls `each` for every entry of the batch, with the pipeline number it was written for. */
+  decode(batch: Buffer, each: (pipe: number, entry: Entry) => void): void {
+    this.buf = batch;
+    this.pos = 0;
+    while (this.pos < batch.length) {
+      const tag = this.u8();
+      switch (tag) {
+        case TAG_DEFINE_STRING: {
+          const id = this.u32();
+          this.strings[id] = this.str();
+          break;
+        }
+        case TAG_DEFINE_FORWARD: {
+          const id = this.u32();
+          this.forwards[id] = { id: this.str(), listen_port: this.f64(), backend: this.str() };
+          break;
+        }
+        case TAG_REQUEST:
+        case TAG_ACCESS: {
+          const pipe = this.u32();
+          const ts = this.f64();
+          const level = LEVELS[this.u8()]!;
+          const logger = this.strings[this.u32()]!;
+          const msg = this.strings[this.u32()]!;
+          const trace_id = this.str();
+          const forward = this.forwards[this.u32()]!;
+          const request = this.request();
+          if (tag === TAG_REQUEST) {
+            const entry: RequestEntry = { kind: 'request', ts, level, logger, msg, trace_id, forward, request };
+            each(pipe, entry);
+          } else {
+            each(pipe, this.access(ts, level, logger, msg, trace_id, forward, request));
+          }
+          break;
+        }
+        case TAG_PROCESS: {
+          const pipe = this.u32();
+          const ts = this.f64();
+          const level = LEVELS[this.u8()]!;
+          const logger = this.strings[this.u32()]!;
+          const msg = this.strings[this.u32()]!;
+          const n = this.u32();
+          const fields = deserialize(this.buf.subarray(this.pos, this.pos + n)) as Record<string, unknown>;
+          this.pos += n;
+          each(pipe, { kind: 'process', ts, level, logger, msg, fields });
+          break;
+        }
+        default:
+          throw new Error(`entry stream corrupt: tag ${tag} at byte ${this.pos - 1}`);
+      }
+    }
+  }
+
+  private request(): RequestInfo {
+    const flags = this.u8();
+    if (flags & REQ_SENT_BEFORE) {
+      const r = this.recent[this.u32()]!;
+      return flags & REQ_BODY ? { ...r, body: this.body() } : r;
+    }
+    const r: RequestInfo = {
+      remote_ip: this.str(),
+      remote_port: this.str(),
+      proto: this.str(),
+      method: this.str(),
+      host: this.str(),
+      uri: this.str(),
+      headers: this.headers(),
+    };
+    if (flags & REQ_BODY) r.body = this.body();
+    if (flags & REQ_RAW_LINE) r.raw_line = this.str();
+    this.recent[++this.requestSeq % RECENT_REQUESTS] = r;
+    return r;
+  }
+
+  private access(
+    ts: number,
+    level: Level,
+    logger: string,
+    msg: string,
+    trace_id: string,
+    forward: ForwardInfo,
+    request: RequestInfo,
+  ): AccessEntry {
+    const start = this.f64();
+    const bytes_read = this.f64();
+    const user_id = this.str();
+    const duration = this.f64();
+    const size = this.f64();
+    const bytes_sent = this.f64();
+    const status = this.f64();
+    const resp_headers = this.headers();
+    const address = this.str();
+    const timings = { tq: this.f64(), tw: this.f64(), tc: this.f64(), tr: this.f64(), tt: this.f64() };
+    const termination_state = this.str();
+    const conn = { actconn: this.f64(), feconn: this.f64(), beconn: this.f64(), srv_conn: this.f64(), retries: this.f64() };
+    const e: AccessEntry = {
+      kind: 'access',
+      ts,
+      level,
+      logger,
+      msg,
+      trace_id,
+      forward,
+      request,
+      start,
+      bytes_read,
+      user_id,
+      duration,
+      size,
+      bytes_sent,
+      status,
+      resp_headers,
+      upstream: { address },
+      timings,
+      termination_state,
+      conn,
+    };
+    const flags = this.u8();
+    if (flags & ACC_RESP_BODY) e.resp_body = this.body();
+    if (flags & ACC_ERROR) e.error = this.str();
+    if (flags & ACC_TUNNEL) e.tunnel = { bytes_in: this.f64(), bytes_out: this.f64() };
+    if (flags & ACC_POD) e.upstream.pod = this.str();
+    return e;
+  }
+
+  private headers(): HeaderMap {
+    const h: HeaderMap = {};
+    const n = this.u32();
+    for (let i = 0; i < n; i++) {
+      const name = this.str();
+      const count = this.u32();
+      const values: string[] = new Array<string>(count);
+      for (let j = 0; j < count; j++) values[j] = this.str();
+      h[name] = values;
+    }
+    return h;
+  }
+
+  private body(): CapturedBody {
+    const bytes = this.f64();
+    const flags = this.u8();
+    const b: CapturedBody = { bytes, truncated: (flags & BODY_TRUNCATED) !== 0 };
+    if (flags & BODY_TEXT) b.text = this.str();
+    if (flags & BODY_BASE64) b.base64 = this.str();
+    if (flags & BODY_CONTENT_TYPE) b.content_type = this.str();
+    if (flags & BODY_DECODED_FROM) b.decoded_from = this.str();
+    return b;
+  }
+
+  private u8(): number {
+    return this.buf[this.pos++]!;
+  }
+
+  private u32(): number {
+    const v = this.buf.readUInt32LE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  private f64(): number {
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  private str(): string {
+    const length = this.u32();
+    if (length & UTF16) {
+      const bytes = length & ~UTF16;
+      const s = this.buf.toString('utf16le', this.pos, this.pos + bytes);
+      this.pos += bytes;
+      return s;
+    }
+    const n = length;
+    // Straight to the binding: Buffer#toString's argument checks cost as much as the copy of a short string.
+    const s = (this.buf as SliceableBuffer).utf8Slice(this.pos, this.pos + n);
+    this.pos += n;
+    return s;
+  }
+}
