@@ -4,7 +4,8 @@ import type { Config, ForwardConfig } from './config/types.js';
 import { nowMs } from './emit/clock.js';
 import type { Level } from './emit/entry.js';
 import type { LogStats } from './emit/log.js';
-import { Pipeline, ProcessLogger } from './emit/pipeline.js';
+import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
+import { LogThread, ThreadedPipeline } from './emit/threaded-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
 import { createTarget } from './proxy/target.js';
@@ -47,7 +48,10 @@ export class Kflog {
   /** Current listeners, in config order. */
   listeners: ForwardListener[] = [];
   private current: Loaded | undefined;
+  /** Writers of pipelines on this thread (logging.thread false), shared across reloads. */
   private readonly pool = new WriterPool();
+  /** The log thread, started with the first config that wants it, shared across reloads. */
+  private logThread: LogThread | undefined;
   private readonly counters: ProcessCounters = { actconn: 0 };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
@@ -68,12 +72,12 @@ export class Kflog {
     return this.loaded.config;
   }
 
-  get pipeline(): Pipeline {
+  get pipeline(): EntrySink {
     return this.loaded.gen.pipeline;
   }
 
   /** @internal The current pipeline, undefined before the first config is running. */
-  livePipeline(): Pipeline | undefined {
+  livePipeline(): EntrySink | undefined {
     return this.current?.gen.pipeline;
   }
 
@@ -102,7 +106,7 @@ export class Kflog {
 
   private async apply(next: Config): Promise<ReloadSummary> {
     const prev = this.current;
-    const pipeline = new Pipeline(next.logs, this.pool);
+    const pipeline = this.pipelineFor(next);
     const gen = new Generation(pipeline, traceIdFactory(next.traceId), this.counters);
     const backendKeys: string[] = [];
     const started: ForwardListener[] = [];
@@ -129,6 +133,7 @@ export class Kflog {
       await Promise.all(started.map((l) => l.close(0).catch(() => undefined)));
       await this.releaseBackends(backendKeys);
       await pipeline.close().catch(() => undefined);
+      if (!prev) await this.stopLogThread();
       throw err;
     }
 
@@ -160,6 +165,19 @@ export class Kflog {
     return summary;
   }
 
+  private pipelineFor(config: Config): EntrySink {
+    if (!config.logThread) return new Pipeline(config.logs, this.pool);
+    this.logThread ??= new LogThread();
+    return new ThreadedPipeline(config.logs, this.logThread);
+  }
+
+  /** The log thread ends with the last pipeline that used it. */
+  private async stopLogThread(): Promise<void> {
+    const t = this.logThread;
+    this.logThread = undefined;
+    await t?.stop();
+  }
+
   /** The running listener a forward of the new config takes over: same bound address (or same id on port 0). */
   private listenerFor(f: ForwardConfig, taken: ForwardListener[]): ForwardListener | undefined {
     return this.listeners.find((l) => {
@@ -177,7 +195,7 @@ export class Kflog {
     await this.releaseBackends(old.backendKeys);
   }
 
-  private async acquireBackend(key: string, f: ForwardConfig, pipeline: Pipeline): Promise<Backend> {
+  private async acquireBackend(key: string, f: ForwardConfig, pipeline: EntrySink): Promise<Backend> {
     const slot = this.backends.get(key);
     if (slot) {
       slot.refs++;
@@ -215,6 +233,7 @@ export class Kflog {
       await Promise.race([loaded.gen.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
       await Promise.all([...this.retiring]);
       await loaded.gen.pipeline.close();
+      await this.stopLogThread();
       await this.releaseBackends(loaded.backendKeys);
       return mergeStats([...this.retiredStats, ...loaded.gen.pipeline.stats()]);
     })();
@@ -248,7 +267,7 @@ function mergeStats(all: LogStats[]): LogStats[] {
 class CurrentPipelineLogger extends ProcessLogger {
   constructor(
     private readonly app: Kflog,
-    private readonly first: Pipeline,
+    private readonly first: EntrySink,
     name: string,
   ) {
     super(first, name);

@@ -190,6 +190,7 @@ export function resolveConfig(raw: RawConfig, source: string): Config {
     logs,
     shutdownTimeoutMs: ms(raw.shutdown_timeout, '10s'),
     traceId: raw.trace_id ?? 'v7',
+    logThread: raw.logging?.thread ?? true,
     source,
   };
 }

@@ -6,7 +6,7 @@ import type { WriterOptions } from '../writers/writer.js';
 export interface RawConfig {
   $schema?: string;
   forwards: RawForward[];
-  logging?: { logs?: Record<string, RawLog> };
+  logging?: { logs?: Record<string, RawLog>; thread?: boolean };
   shutdown_timeout?: string;
   trace_id?: 'v7' | 'v4';
 }
@@ -83,6 +83,8 @@ export interface Config {
   logs: LogConfig[];
   shutdownTimeoutMs: number;
   traceId: 'v7' | 'v4';
+  /** Encode and write on the log thread (true) or on the proxy's own thread. */
+  logThread: boolean;
   /** Where the config came from, for messages: a path or "embedded default". */
   source: string;
 }

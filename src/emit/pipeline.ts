@@ -4,10 +4,31 @@ import { nowMs } from './clock.js';
 import type { Entry, Level, ProcessEntry } from './entry.js';
 import { Log, type LogReporter, type LogStats } from './log.js';
 
+/**
+ * What the proxy logs through: the pipeline on the proxy's own thread (Pipeline) or on the log thread
+ * (ThreadedPipeline). emit() is synchronous and never waits.
+ */
+export interface EntrySink {
+  /** Whether some log may admit entries of this logger name (if not, the proxy need not build them). */
+  wants(logger: string): boolean;
+  emit(entry: Entry): void;
+  logger(name: string): ProcessLogger;
+  /** Resolves when every writer opened (rejects when one that must be up to start could not). */
+  ready(): Promise<void>;
+  /** Resolves when everything emitted so far has been handed to its writer (or counted). */
+  flush(): Promise<void>;
+  /** Writes what is pending, closes the writers (shared ones with their last user). */
+  close(): Promise<void>;
+  /** Per-log counts: exact after flush() or close(), at most a moment old otherwise. */
+  stats(): LogStats[];
+  /** SIGUSR1: reopen every file, for an external logrotate. */
+  reopen(): Promise<void>;
+}
+
 /** A named source of process entries (logger "kflog", "kube.portforward.<id>"). */
 export class ProcessLogger {
   constructor(
-    private readonly pipeline: Pipeline,
+    private readonly pipeline: Pick<EntrySink, 'emit'>,
     readonly name: string,
   ) {}
   log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
@@ -34,7 +55,7 @@ const DROP_REPORT_INTERVAL_MS = 1000;
  * The configured logs. emit() is synchronous and never waits: each admitting log encodes the entry and appends
  * it to its bounded queue. Routing by logger name is computed once per name.
  */
-export class Pipeline implements LogReporter {
+export class Pipeline implements EntrySink, LogReporter {
   readonly logs: Log[];
   private readonly routes = new Map<string, Log[]>();
   private readonly kflog: ProcessLogger;
@@ -66,6 +87,10 @@ export class Pipeline implements LogReporter {
       this.routes.set(logger, r);
     }
     return r;
+  }
+
+  wants(logger: string): boolean {
+    return this.route(logger).length > 0;
   }
 
   emit(entry: Entry): void {

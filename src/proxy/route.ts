@@ -1,6 +1,6 @@
 import type { ForwardConfig } from '../config/types.js';
 import type { ForwardInfo } from '../emit/entry.js';
-import type { Pipeline } from '../emit/pipeline.js';
+import type { EntrySink } from '../emit/pipeline.js';
 import { SkipRules } from './skip.js';
 import type { Target } from './target.js';
 import type { TraceIdFactory } from './trace.js';
@@ -22,7 +22,7 @@ export class Generation {
   private idleWaiters: Array<() => void> = [];
 
   constructor(
-    readonly pipeline: Pipeline,
+    readonly pipeline: EntrySink,
     readonly traceId: TraceIdFactory,
     readonly counters: ProcessCounters,
   ) {}
@@ -78,8 +78,8 @@ export class ForwardRoute {
     this.info = { id: cfg.id, listen_port: listenPort, backend: backend.target.backend };
     this.requestLogger = `http.log.request.${cfg.id}`;
     this.accessLogger = `http.log.access.${cfg.id}`;
-    this.logRequest = cfg.logEnabled && gen.pipeline.route(this.requestLogger).length > 0;
-    this.logAccess = cfg.logEnabled && gen.pipeline.route(this.accessLogger).length > 0;
+    this.logRequest = cfg.logEnabled && gen.pipeline.wants(this.requestLogger);
+    this.logAccess = cfg.logEnabled && gen.pipeline.wants(this.accessLogger);
     this.skip = new SkipRules(cfg.skip);
   }
 

@@ -1,30 +1,58 @@
+import { write as fsWrite } from 'node:fs';
+import { isatty } from 'node:tty';
+import { isMainThread } from 'node:worker_threads';
 import { registerWriter } from './registry.js';
 import type { Writer } from './writer.js';
 
-/** stdout or stderr. kflog's own messages default to stderr, so `kflog run | jq` sees only what a log sends here. */
+/** How long to wait before trying again when a non-blocking stdout pipe is full. */
+const EAGAIN_RETRY_MS = 1;
+
+/**
+ * stdout or stderr. kflog's own messages default to stderr, so `kflog run | jq` sees only what a log sends here.
+ *
+ * On the main thread it writes through process.stdout/stderr. On the log thread those are only relays through
+ * the main thread (whose own work they would then add to, and which drops what is still relayed at exit), so
+ * there it writes the file descriptor itself.
+ */
 export class StdioWriter implements Writer {
   readonly key: string;
   readonly description: string;
+  readonly isTTY: boolean;
 
-  constructor(private readonly stream: NodeJS.WriteStream) {
-    this.key = stream === process.stdout ? 'stdout' : 'stderr';
+  constructor(private readonly fd: 1 | 2) {
+    this.key = fd === 1 ? 'stdout' : 'stderr';
     this.description = this.key;
-  }
-
-  get isTTY(): boolean {
-    return this.stream.isTTY === true;
+    this.isTTY = isatty(fd);
   }
 
   async open(): Promise<void> {}
 
   write(batch: string | Buffer): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.stream.write(batch, (err) => (err ? reject(err) : resolve()));
-    });
+    if (isMainThread) {
+      const stream = this.fd === 1 ? process.stdout : process.stderr;
+      return new Promise((resolve, reject) => {
+        stream.write(batch, (err) => (err ? reject(err) : resolve()));
+      });
+    }
+    return writeAll(this.fd, typeof batch === 'string' ? Buffer.from(batch) : batch);
   }
 
   async close(): Promise<void> {}
 }
 
-registerWriter('stdout', () => new StdioWriter(process.stdout));
-registerWriter('stderr', () => new StdioWriter(process.stderr));
+function writeAll(fd: number, buf: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const next = (offset: number): void => {
+      fsWrite(fd, buf, offset, buf.length - offset, null, (err, n) => {
+        if (err && err.code === 'EAGAIN') setTimeout(next, EAGAIN_RETRY_MS, offset);
+        else if (err) reject(err);
+        else if (offset + n < buf.length) next(offset + n);
+        else resolve();
+      });
+    };
+    next(0);
+  });
+}
+
+registerWriter('stdout', () => new StdioWriter(1));
+registerWriter('stderr', () => new StdioWriter(2));

@@ -67,8 +67,12 @@ export async function startProxy(forward: ForwardSpec, extra: Partial<RawConfig>
   };
 }
 
-/** Adds a collecting log (level debug, admits everything) to a resolved config. */
+/**
+ * Adds a collecting log (level debug, admits everything) to a resolved config. The collector keeps typed entries
+ * in this thread's memory, so the config's pipeline runs on this thread (the log thread has its own registry).
+ */
 export function withCollector(config: Config): Config {
+  config.logThread = false;
   const sink = `s${++sinkSeq}`;
   sinks.set(sink, []);
   config.logs.push({

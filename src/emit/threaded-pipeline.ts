@@ -1,0 +1,275 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { LogConfig } from '../config/types.js';
+import { EntryEncoder } from './codec.js';
+import { LEVEL_RANK, type Entry } from './entry.js';
+import type { LogStats } from './log.js';
+import { loggerAllowed } from './match.js';
+import { ProcessLogger, type EntrySink } from './pipeline.js';
+import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protocol.js';
+
+/**
+ * Longest time an entry waits on the proxy's thread before its batch goes to the log thread. Batching keeps the
+ * hand-over (a postMessage and a wake-up of the other thread) to a few hundred a second under any load.
+ */
+const BATCH_DELAY_MS = 5;
+/** A batch this big goes at once. */
+const BATCH_BYTES = 256 * 1024;
+/**
+ * Bytes sent and not yet taken by the log thread. Past this the log thread is not keeping up (each log's own
+ * queue bound then applies there): further entries are dropped here, and counted, rather than piling up.
+ */
+const MAX_IN_FLIGHT = 64 * 1024 * 1024;
+const DROP_REPORT_INTERVAL_MS = 1000;
+
+interface Waiter {
+  resolve(reply: { error?: string; stats?: LogStats[] }): void;
+}
+
+/** The log thread's script: next to this module when built; from dist/ when the sources run untranspiled (tests). */
+function threadScript(): URL {
+  const beside = new URL('./log-thread.js', import.meta.url);
+  if (existsSync(fileURLToPath(beside))) return beside;
+  return new URL('../../dist/src/emit/log-thread.js', import.meta.url);
+}
+
+/**
+ * The proxy's side of the log thread: entries are written into a compact binary batch (EntryEncoder), handed
+ * over every few milliseconds, and encoded and written there. One per process, shared by the pipelines of
+ * successive configs so their files stay open across a reload.
+ *
+ * The thread does not keep the process alive on its own: only while an answer is awaited.
+ */
+export class LogThread {
+  private readonly worker: Worker;
+  private readonly encoder = new EntryEncoder();
+  private readonly consumed: BigInt64Array;
+  private readonly waiters = new Map<number, Waiter>();
+  private readonly pipes = new Map<number, ThreadedPipeline>();
+  private nextId = 1;
+  private nextPipe = 1;
+  private sent = 0;
+  /** Bytes the current batch may grow to before entries are dropped (recomputed at each hand-over). */
+  private room = MAX_IN_FLIGHT;
+  private timer: NodeJS.Timeout | undefined;
+  private refs = 0;
+  /** Set when the thread died: entries from then on are counted as failed. */
+  private failure: Error | undefined;
+  private exited: Promise<void>;
+
+  constructor() {
+    const shared = new SharedArrayBuffer(8);
+    this.consumed = new BigInt64Array(shared);
+    const data: LogThreadData = { consumed: shared };
+    this.worker = new Worker(threadScript(), { workerData: data, stdout: false, stderr: false });
+    this.worker.unref();
+    this.worker.on('message', (msg: FromLogThread) => this.received(msg));
+    this.worker.on('error', (err) => this.died(err));
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.once('exit', (code) => this.died(new Error(`log thread exited with code ${code}`)));
+  }
+
+  get failed(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** @internal A pipeline for one config; `open` is answered when its writers are open. */
+  register(pipeline: ThreadedPipeline, logs: LogConfig[]): { pipe: number; opened: Promise<{ error?: string }> } {
+    const pipe = this.nextPipe++;
+    this.pipes.set(pipe, pipeline);
+    return { pipe, opened: this.request((id) => ({ op: 'open', id, pipe, logs })) };
+  }
+
+  /** @internal Appends an entry to the batch; false (nothing sent) when the log thread is too far behind or dead. */
+  send(pipe: number, entry: Entry): boolean {
+    if (this.failure !== undefined || this.encoder.size > this.room) return false;
+    this.encoder.write(pipe, entry);
+    if (this.encoder.size >= BATCH_BYTES) this.handOver();
+    else this.timer ??= setTimeout(handOver, BATCH_DELAY_MS, this);
+    return true;
+  }
+
+  /** @internal Sends the pending batch now. */
+  handOver(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    const batch = this.encoder.take();
+    if (batch !== undefined && this.failure === undefined) {
+      const msg: ToLogThread = { op: 'entries', bytes: batch };
+      this.worker.postMessage(msg, [batch.buffer as ArrayBuffer]);
+      this.sent += batch.length;
+    }
+    this.room = MAX_IN_FLIGHT - (this.sent - Number(Atomics.load(this.consumed, 0)));
+  }
+
+  /** @internal Sends what is pending, then the request; resolves with the thread's answer. */
+  request(make: (id: number) => ToLogThread): Promise<{ error?: string; stats?: LogStats[] }> {
+    this.handOver();
+    if (this.failure !== undefined) return Promise.resolve({ error: this.failure.message });
+    const id = this.nextId++;
+    const answered = new Promise<{ error?: string; stats?: LogStats[] }>((resolve) => this.waiters.set(id, { resolve }));
+    if (this.refs++ === 0) this.worker.ref();
+    this.worker.postMessage(make(id));
+    return answered;
+  }
+
+  /** @internal The last pipeline closed: the thread ends (its writers are closed already). */
+  async stop(): Promise<void> {
+    this.handOver();
+    this.failure ??= new Error('the log thread was stopped');
+    await this.worker.terminate();
+    await this.exited;
+  }
+
+  private received(msg: FromLogThread): void {
+    if (msg.op === 'stats') {
+      this.pipes.get(msg.pipe)?.counted(msg.stats);
+      return;
+    }
+    const w = this.waiters.get(msg.id);
+    if (w === undefined) return;
+    this.waiters.delete(msg.id);
+    if (--this.refs === 0) this.worker.unref();
+    w.resolve(msg);
+  }
+
+  private died(err: Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = err;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.encoder.take();
+    process.stderr.write(`kflog: the log thread stopped (${err.message}); entries are counted as failed from now on\n`);
+    for (const w of this.waiters.values()) w.resolve({ error: err.message });
+    this.waiters.clear();
+    if (this.refs > 0) this.worker.unref();
+    this.refs = 0;
+  }
+}
+
+function handOver(t: LogThread): void {
+  t.handOver();
+}
+
+/**
+ * One config's pipeline, run on the log thread. Admission by logger name is decided here too (it decides whether
+ * the proxy builds an entry at all); level, sampling, encoding and writing happen there.
+ */
+export class ThreadedPipeline implements EntrySink {
+  private readonly pipe: number;
+  private readonly opened: Promise<{ error?: string }>;
+  private readonly kflog: ProcessLogger;
+  private readonly wanted = new Map<string, LogConfig[]>();
+  /** The log thread's last counts. */
+  private remote: LogStats[];
+  /** Entries that never reached the log thread (it was behind, or dead), per log. */
+  private readonly droppedHere = new Map<string, number>();
+  private readonly failedHere = new Map<string, number>();
+  private lastReportedDrops = 0;
+  private dropReport: NodeJS.Timeout | undefined;
+  private closing = false;
+  private closed: Promise<void> | undefined;
+
+  constructor(
+    private readonly configs: LogConfig[],
+    private readonly thread: LogThread,
+  ) {
+    this.kflog = new ProcessLogger(this, 'kflog');
+    this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0 }));
+    const r = thread.register(this, configs);
+    this.pipe = r.pipe;
+    this.opened = r.opened;
+  }
+
+  logger(name: string): ProcessLogger {
+    return name === 'kflog' ? this.kflog : new ProcessLogger(this, name);
+  }
+
+  wants(logger: string): boolean {
+    return this.admitting(logger).length > 0;
+  }
+
+  emit(entry: Entry): void {
+    const logs = this.admitting(entry.logger);
+    if (logs.length === 0) return;
+    if (!this.closing && this.thread.send(this.pipe, entry)) return;
+    // Not sent: counted against every log that would have taken it (sampling aside), as its queue would.
+    const failed = !this.closing && this.thread.failed;
+    const rank = LEVEL_RANK[entry.level];
+    for (const l of logs) {
+      if (rank < LEVEL_RANK[l.level]) continue;
+      const counts = failed ? this.failedHere : this.droppedHere;
+      counts.set(l.name, (counts.get(l.name) ?? 0) + 1);
+    }
+    if (!failed) this.scheduleDropReport();
+  }
+
+  async ready(): Promise<void> {
+    const r = await this.opened;
+    if (r.error !== undefined) throw new Error(r.error);
+  }
+
+  async flush(): Promise<void> {
+    const r = await this.thread.request((id) => ({ op: 'flush', id, pipe: this.pipe }));
+    if (r.stats) this.remote = r.stats;
+  }
+
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      if (this.dropReport) {
+        clearTimeout(this.dropReport);
+        this.reportDrops();
+      }
+      this.closing = true;
+      await this.opened;
+      const r = await this.thread.request((id) => ({ op: 'close', id, pipe: this.pipe }));
+      if (r.stats) this.remote = r.stats;
+    })();
+    return this.closed;
+  }
+
+  stats(): LogStats[] {
+    return this.remote.map((s) => ({
+      ...s,
+      dropped: s.dropped + (this.droppedHere.get(s.name) ?? 0),
+      failed: s.failed + (this.failedHere.get(s.name) ?? 0),
+    }));
+  }
+
+  async reopen(): Promise<void> {
+    const r = await this.thread.request((id) => ({ op: 'reopen', id }));
+    if (r.error !== undefined) throw new Error(r.error);
+  }
+
+  /** @internal Counts from the log thread. */
+  counted(stats: LogStats[]): void {
+    if (!this.closed) this.remote = stats;
+  }
+
+  private admitting(logger: string): LogConfig[] {
+    let logs = this.wanted.get(logger);
+    if (logs === undefined) {
+      logs = this.configs.filter((c) => loggerAllowed(logger, c.include, c.exclude));
+      this.wanted.set(logger, logs);
+    }
+    return logs;
+  }
+
+  private scheduleDropReport(): void {
+    if (this.dropReport || this.closing) return;
+    this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
+    this.dropReport.unref();
+  }
+
+  private reportDrops(): void {
+    this.dropReport = undefined;
+    let total = 0;
+    for (const n of this.droppedHere.values()) total += n;
+    if (total <= this.lastReportedDrops) return;
+    this.kflog.warn('log thread behind, entries dropped', { dropped: total - this.lastReportedDrops, dropped_total: total });
+    this.lastReportedDrops = total;
+  }
+}
