@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, cpuMicros, fmt, freePort, loadTool, median, runLoad, startProcess, table, waitHttp, which, ROOT, type LoadResult, type Proc } from './lib.js';
@@ -26,15 +26,19 @@ export interface ProxyBenchResult {
   markdown: string;
 }
 
-function kflogConfig(port: number, upstream: number, dir: string, logs: boolean): object {
+/** Logging off; four file logs on the log thread (the default); the same four on the proxy's own thread. */
+type KflogLogs = 'off' | 'thread' | 'inline';
+
+function kflogConfig(port: number, upstream: number, dir: string, logs: KflogLogs): object {
   const forward = { id: 'bench', listen: `127.0.0.1:${port}`, target: { url: `http://127.0.0.1:${upstream}` } };
-  if (!logs) {
+  if (logs === 'off') {
     return { forwards: [{ ...forward, log: false }], logging: { logs: { default: { exclude: ['http.log'] } } } };
   }
   const file = (name: string): object => ({ output: 'file', filename: join(dir, name) });
   return {
     forwards: [forward],
     logging: {
+      thread: logs === 'thread',
       logs: {
         default: { exclude: ['http.log'] },
         kftray: { include: ['http.log'], writer: file('kftray.log'), encoder: { format: 'kftray' } },
@@ -46,8 +50,9 @@ function kflogConfig(port: number, upstream: number, dir: string, logs: boolean)
   };
 }
 
-async function startKflog(name: string, upstream: number, dir: string, logs: boolean): Promise<Contestant> {
+async function startKflog(name: string, upstream: number, dir: string, logs: KflogLogs): Promise<Contestant> {
   const port = await freePort();
+  mkdirSync(dir, { recursive: true });
   const cfg = join(dir, `${name}.json`);
   writeFileSync(cfg, JSON.stringify(kflogConfig(port, upstream, dir, logs)));
   const proc = startProcess(process.execPath, [CLI, 'run', '--config', cfg], { cwd: dir });
@@ -157,8 +162,9 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
   try {
     await waitHttp(`http://127.0.0.1:${upstreamPort}/`);
     contestants.push({ name: 'direct upstream', url: `http://127.0.0.1:${upstreamPort}/api/users` });
-    contestants.push(await startKflog('kflog, logging off', upstreamPort, dir, false));
-    contestants.push(await startKflog('kflog, four file logs', upstreamPort, dir, true));
+    contestants.push(await startKflog('kflog, logging off', upstreamPort, dir, 'off'));
+    contestants.push(await startKflog('kflog, four file logs', upstreamPort, dir, 'thread'));
+    contestants.push(await startKflog('kflog, four file logs, logging.thread false', upstreamPort, join(dir, 'inline'), 'inline'));
     for (const [label, start] of [
       ['caddy', startCaddy],
       ['haproxy', startHaproxy],
