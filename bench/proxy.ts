@@ -210,8 +210,9 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     notes.push(`kflog four-log run wrote ${linesWritten} json access lines (every request of every round, warm-up included)`);
     notes.push(
       `CPU µs/req: user + system time of the contestant's processes (the upstream's for "direct") per request; ` +
-        `the four logs cost kflog ${fmt(four.cpuUs - off.cpuUs)} µs of CPU per exchange, so at full load one thread ` +
-        `serves at most ${fmt(off.cpuUs / four.cpuUs)}× as many requests with them as with logging off`,
+        `the four logs cost kflog ${fmt(four.cpuUs - off.cpuUs)} µs of CPU per exchange (the proxy's thread and the log ` +
+        `thread together); on a machine whose cores are all busy that bounds four logs at ${fmt(off.cpuUs / four.cpuUs)}× ` +
+        `the requests of logging off`,
     );
     const md =
       table(
