@@ -81,6 +81,14 @@ export class LogThread {
     return { pipe, opened: this.request((id) => ({ op: 'open', id, pipe, logs })) };
   }
 
+  /** @internal Closes a pipeline's logs on the thread; its final counts come with the answer. */
+  async close(pipe: number): Promise<{ error?: string; stats?: LogStats[] }> {
+    const r = await this.request((id) => ({ op: 'close', id, pipe }));
+    // Reloads register a pipeline each: a closed one is forgotten, not kept for the life of the process.
+    this.pipes.delete(pipe);
+    return r;
+  }
+
   /** @internal Appends an entry to the batch; false (nothing sent) when the log thread is too far behind or dead. */
   send(pipe: number, entry: Entry): boolean {
     if (this.failure !== undefined || this.encoder.size > this.room) return false;
@@ -225,7 +233,7 @@ export class ThreadedPipeline implements EntrySink {
       }
       this.closing = true;
       await this.opened;
-      const r = await this.thread.request((id) => ({ op: 'close', id, pipe: this.pipe }));
+      const r = await this.thread.close(this.pipe);
       if (r.stats) this.remote = r.stats;
     })();
     return this.closed;
