@@ -1,5 +1,4 @@
 import type { EventEmitter } from 'node:events';
-import pinoRoll from 'pino-roll';
 import sonicBoom from 'sonic-boom';
 
 /**
@@ -41,6 +40,9 @@ export function openPlainStream(path: string, mode: number): FileStream {
  * directory must exist (pino-roll's own mkdir, combined with its symlink, fails with ENOENT).
  */
 export async function openRollingStream(path: string, mode: number, roll: RollSettings): Promise<FileStream> {
+  // Loaded on first use: pino-roll brings date-fns, ~5 MB of heap in every thread that loads it, and most logs
+  // never roll.
+  const { default: pinoRoll } = await import('pino-roll');
   const stream = await pinoRoll({ ...STREAM_OPTIONS, file: path, mode, size: roll.size !== undefined ? roll.size + 'b' : undefined, frequency: roll.frequency });
   return stream as unknown as FileStream;
 }
