@@ -135,6 +135,36 @@ export function cpuMicros(pid: number): number {
   return ticks * usPerTick;
 }
 
+/** Whole-machine CPU ticks from /proc/stat's first line; undefined where /proc is missing. */
+export interface MachineTicks {
+  busy: number;
+  idle: number;
+  steal: number;
+}
+
+export function machineTicks(): MachineTicks | undefined {
+  try {
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = f;
+    return { busy: user + nice + system + irq + softirq, idle: idle + iowait, steal };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Percentages of the machine's time between two readings. */
+export function machineShare(a: MachineTicks | undefined, b: MachineTicks | undefined): MachineTicks | undefined {
+  if (!a || !b) return undefined;
+  const busy = b.busy - a.busy;
+  const idle = b.idle - a.idle;
+  const steal = b.steal - a.steal;
+  const total = busy + idle + steal;
+  if (total <= 0) return undefined;
+  const pct = (x: number): number => Math.round((x * 100) / total);
+  return { busy: pct(busy), idle: pct(idle), steal: pct(steal) };
+}
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;

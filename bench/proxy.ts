@@ -1,7 +1,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CLI, cpuMicros, fmt, freePort, loadTool, median, runLoad, startProcess, table, waitHttp, which, ROOT, type LoadResult, type Proc } from './lib.js';
+import { CLI, cpuMicros, machineShare, machineTicks, fmt, freePort, loadTool, median, runLoad, startProcess, table, waitHttp, which, ROOT, type LoadResult, type Proc } from './lib.js';
 
 /**
  * Proxy throughput side by side, in interleaved rounds so drift (thermal, other load) hits every contestant alike:
@@ -62,6 +62,17 @@ async function startKflog(name: string, upstream: number, dir: string, logs: Kfl
   });
   return { name, url, proc };
 }
+
+async function startBareProxy(upstream: number, processes: number): Promise<Contestant> {
+  const port = await freePort();
+  const proc = startProcess(process.execPath, [join(ROOT, 'dist/bench/bare-proxy.js'), String(port), String(upstream), String(processes)]);
+  const url = `http://127.0.0.1:${port}/api/users`;
+  await waitHttp(url);
+  const name = processes === 1 ? BARE : `bare Node proxy, ${processes} processes (node:cluster)`;
+  return { name, url, proc };
+}
+
+const BARE = 'bare Node proxy (node:http + undici Pool, no logging)';
 
 async function startCaddy(upstream: number, dir: string): Promise<Contestant | undefined> {
   const caddy = which('caddy');
@@ -165,6 +176,8 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     contestants.push(await startKflog('kflog, logging off', upstreamPort, dir, 'off'));
     contestants.push(await startKflog('kflog, four file logs', upstreamPort, dir, 'thread'));
     contestants.push(await startKflog('kflog, four file logs, logging.thread false', upstreamPort, join(dir, 'inline'), 'inline'));
+    contestants.push(await startBareProxy(upstreamPort, 1));
+    contestants.push(await startBareProxy(upstreamPort, 2));
     for (const [label, start] of [
       ['caddy', startCaddy],
       ['haproxy', startHaproxy],
@@ -182,6 +195,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     // 5.3k → 9.3k req/s over four 3 s rounds), so each contestant gets a full round's worth first.
     for (const c of contestants) runLoad(c.url, Math.max(3, opts.seconds), opts.connections);
     const results = new Map<string, Array<LoadResult & { cpuUs: number }>>();
+    const machine0 = machineTicks();
     for (let r = 0; r < opts.rounds; r++) {
       for (const c of contestants) {
         // CPU per request is the steadier figure on a shared machine: req/s moves with what the neighbours do.
@@ -192,6 +206,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         results.set(c.name, [...(results.get(c.name) ?? []), { ...res, cpuUs }]);
       }
     }
+    const machine = machineShare(machine0, machineTicks());
     const rows = contestants.map((c) => {
       const rs = results.get(c.name)!;
       return {
@@ -206,6 +221,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     const four = rows.find((r) => r.name === 'kflog, four file logs')!;
     const off = rows.find((r) => r.name === 'kflog, logging off')!;
     const caddy = rows.find((r) => r.name.startsWith('Caddy'));
+    const bare = rows.find((r) => r.name === BARE)!;
     const linesWritten = readFileSync(join(dir, 'access.json'), 'utf8').split('\n').length - 1;
     notes.push(`kflog four-log run wrote ${linesWritten} json access lines (every request of every round, warm-up included)`);
     notes.push(
@@ -214,6 +230,16 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         `thread together); on a machine whose cores are all busy that bounds four logs at ${fmt(off.cpuUs / four.cpuUs)}× ` +
         `the requests of logging off`,
     );
+    notes.push(
+      `kflog with logging off serves ${fmt(off.rps / bare.rps)}× the requests of a bare Node proxy` +
+        (caddy ? `; the bare Node proxy serves ${fmt(bare.rps / caddy.rps)}× Caddy's, the most any logging Node proxy with one event loop could reach here` : ''),
+    );
+    if (machine) {
+      notes.push(
+        `while the rounds ran, the machine's CPUs were ${machine.busy}% busy, ${machine.idle}% idle and ${machine.steal}% ` +
+          `stolen by the hypervisor (from /proc/stat; steal is time a virtual CPU wanted and did not get)`,
+      );
+    }
     const md =
       table(
         ['contestant', 'req/s', 'p50 ms', 'p99 ms', 'CPU µs/req', 'errors', '× kflog off', '× direct'],
