@@ -230,9 +230,12 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         `thread together); on a machine whose cores are all busy that bounds four logs at ${fmt(off.cpuUs / four.cpuUs)}× ` +
         `the requests of logging off`,
     );
+    const bare2 = rows.find((r) => r.name !== BARE && r.name.startsWith('bare Node proxy'))!;
     notes.push(
-      `kflog with logging off serves ${fmt(off.rps / bare.rps)}× the requests of a bare Node proxy` +
-        (caddy ? `; the bare Node proxy serves ${fmt(bare.rps / caddy.rps)}× Caddy's, the most any logging Node proxy with one event loop could reach here` : ''),
+      `kflog with logging off serves ${fmt(off.rps / bare.rps)}× the requests of a bare Node proxy (kflog is undici's ` +
+        `dispatch handler itself, with no body streams); a bare Node proxy in two processes serves ${fmt(bare2.rps / off.rps)}× ` +
+        `kflog off: a second event loop buys little where wrk and the upstream share the two cores` +
+        (caddy ? `; kflog off serves ${fmt(off.rps / caddy.rps)}× Caddy's, the ceiling for four logs on one event loop` : ''),
     );
     if (machine) {
       notes.push(
