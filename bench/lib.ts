@@ -135,13 +135,14 @@ export function cpuMicros(pid: number): number {
   return ticks * usPerTick;
 }
 
-/** Whole-machine CPU ticks from /proc/stat's first line; undefined where /proc is missing. */
+/** The whole machine's CPU time, split three ways: ticks as read, or the percentages between two readings. */
 export interface MachineTicks {
   busy: number;
   idle: number;
   steal: number;
 }
 
+/** Ticks so far, from /proc/stat's first line; undefined where /proc is missing. */
 export function machineTicks(): MachineTicks | undefined {
   try {
     // cpu user nice system idle iowait irq softirq steal guest guest_nice

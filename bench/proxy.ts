@@ -68,11 +68,12 @@ async function startBareProxy(upstream: number, processes: number): Promise<Cont
   const proc = startProcess(process.execPath, [join(ROOT, 'dist/bench/bare-proxy.js'), String(port), String(upstream), String(processes)]);
   const url = `http://127.0.0.1:${port}/api/users`;
   await waitHttp(url);
-  const name = processes === 1 ? BARE : `bare Node proxy, ${processes} processes (node:cluster)`;
-  return { name, url, proc };
+  return { name: bareName(processes), url, proc };
 }
 
-const BARE = 'bare Node proxy (node:http + undici Pool, no logging)';
+function bareName(processes: number): string {
+  return processes === 1 ? 'bare Node proxy (node:http + undici Pool, no logging)' : `bare Node proxy, ${processes} processes (node:cluster)`;
+}
 
 async function startCaddy(upstream: number, dir: string): Promise<Contestant | undefined> {
   const caddy = which('caddy');
@@ -221,7 +222,8 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     const four = rows.find((r) => r.name === 'kflog, four file logs')!;
     const off = rows.find((r) => r.name === 'kflog, logging off')!;
     const caddy = rows.find((r) => r.name.startsWith('Caddy'));
-    const bare = rows.find((r) => r.name === BARE)!;
+    const bare = rows.find((r) => r.name === bareName(1))!;
+    const bare2 = rows.find((r) => r.name === bareName(2))!;
     const linesWritten = readFileSync(join(dir, 'access.json'), 'utf8').split('\n').length - 1;
     notes.push(`kflog four-log run wrote ${linesWritten} json access lines (every request of every round, warm-up included)`);
     notes.push(
@@ -230,7 +232,6 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         `thread together); on a machine whose cores are all busy that bounds four logs at ${fmt(off.cpuUs / four.cpuUs)}× ` +
         `the requests of logging off`,
     );
-    const bare2 = rows.find((r) => r.name !== BARE && r.name.startsWith('bare Node proxy'))!;
     notes.push(
       `kflog with logging off serves ${fmt(off.rps / bare.rps)}× the requests of a bare Node proxy (kflog is undici's ` +
         `dispatch handler itself, with no body streams); a bare Node proxy in two processes serves ${fmt(bare2.rps / off.rps)}× ` +
