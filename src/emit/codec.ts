@@ -127,7 +127,9 @@ export class EntryEncoder {
     const seq = this.sentRequests.get(r);
     if (seq !== undefined && this.requestSeq - seq < RECENT_REQUESTS) {
       // The access entry of an exchange whose request entry went before: the same object, possibly with the
-      // request body captured since.
+      // request body captured since. The decoder forgets it once referred to, and so does this side: a later
+      // entry with the same request sends it in full.
+      this.sentRequests.delete(r);
       this.u8(REQ_SENT_BEFORE | (r.body !== undefined ? REQ_BODY : 0));
       this.u32(seq % RECENT_REQUESTS);
       if (r.body !== undefined) this.body(r.body);
@@ -311,7 +313,12 @@ interface SliceableBuffer extends Buffer {
 export class EntryDecoder {
   private readonly strings: string[] = [];
   private readonly forwards: ForwardInfo[] = [];
-  private readonly recent: RequestInfo[] = new Array<RequestInfo>(RECENT_REQUESTS);
+  /**
+   * Requests whose access entry has not come yet, by sequence number modulo RECENT_REQUESTS. Taken out when
+   * referred to, so a request dies with its access entry instead of outliving thousands of later ones (which
+   * would promote every request to the old generation and keep the log thread's major GC busy).
+   */
+  private readonly recent = new Map<number, RequestInfo>();
   private requestSeq = 0;
   private buf: Buffer = Buffer.alloc(0);
   private pos = 0;
@@ -372,7 +379,9 @@ export class EntryDecoder {
   private request(): RequestInfo {
     const flags = this.u8();
     if (flags & REQ_SENT_BEFORE) {
-      const r = this.recent[this.u32()]!;
+      const id = this.u32();
+      const r = this.recent.get(id)!;
+      this.recent.delete(id);
       return flags & REQ_BODY ? { ...r, body: this.body() } : r;
     }
     const r: RequestInfo = {
@@ -386,7 +395,7 @@ export class EntryDecoder {
     };
     if (flags & REQ_BODY) r.body = this.body();
     if (flags & REQ_RAW_LINE) r.raw_line = this.str();
-    this.recent[++this.requestSeq % RECENT_REQUESTS] = r;
+    this.recent.set(++this.requestSeq % RECENT_REQUESTS, r);
     return r;
   }
 

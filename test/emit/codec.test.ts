@@ -128,6 +128,22 @@ describe('EntryEncoder and EntryDecoder', () => {
     expect(out.map((e) => (e.kind === 'process' ? '' : e.request.uri))).toEqual(Array(3).fill('/a-long-path-that-would-show-in-the-bytes-twice'));
   });
 
+  it('sends a request in full again when a third entry carries it, since the decoder forgets it once referred to', () => {
+    const encoder = new EntryEncoder();
+    const decoder = new EntryDecoder();
+    const request = requestInfo({ uri: '/asked-three-times' });
+    const out: Entry[] = [];
+    const sizes: boolean[] = [];
+    for (const entry of [requestEntry({ request }), accessEntry({ request }), accessEntry({ request, status: 502 })]) {
+      encoder.write(1, entry);
+      const batch = encoder.take()!;
+      sizes.push(batch.includes('/asked-three-times'));
+      decoder.decode(batch, (_p, e) => out.push(e));
+    }
+    expect(sizes).toEqual([true, false, true]);
+    expect(out.map((e) => (e.kind === 'process' ? '' : e.request.uri))).toEqual(Array(3).fill('/asked-three-times'));
+  });
+
   it('refuses a corrupt stream with the byte where it went wrong', () => {
     expect(() => new EntryDecoder().decode(Buffer.from([99]), () => undefined)).toThrow('entry stream corrupt: tag 99 at byte 0');
   });
