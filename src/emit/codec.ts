@@ -10,6 +10,7 @@ import type {
   RequestEntry,
   RequestInfo,
 } from './entry.js';
+import { setOwn } from './own-key.js';
 
 /**
  * A compact binary form of entries, for handing them from the proxy's thread to the log thread. It costs the
@@ -458,7 +459,7 @@ export class EntryDecoder {
       const count = this.u32();
       const values: string[] = new Array<string>(count);
       for (let j = 0; j < count; j++) values[j] = this.str();
-      h[name] = values;
+      setOwn(h, name, values);
     }
     return h;
   }

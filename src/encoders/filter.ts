@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Entry } from '../emit/entry.js';
+import { hasOwn, setOwn } from '../emit/own-key.js';
 import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
 import { maskAddresses } from './ip-mask.js';
 import { createEncoder, registerEncoder } from './registry.js';
@@ -258,7 +259,7 @@ function compileRewrite(opts: FieldFilterOptions, path: string, leaf: string): R
 
 /** The key of obj matching name: exact, else case-insensitive (header names). */
 function findKey(obj: Record<string, unknown>, name: string): string | undefined {
-  if (Object.prototype.hasOwnProperty.call(obj, name)) return name;
+  if (hasOwn(obj, name)) return name;
   const lower = name.toLowerCase();
   for (const k in obj) if (k.toLowerCase() === lower) return k;
   return undefined;
@@ -275,7 +276,7 @@ function rewriteAt(obj: unknown, segments: string[], i: number, f: Rewrite): unk
   if (next === cur) return obj;
   const copy: Record<string, unknown> = { ...rec };
   if (next === DELETE) delete copy[key];
-  else copy[key] = next;
+  else setOwn(copy, key, next);
   return copy;
 }
 

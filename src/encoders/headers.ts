@@ -1,4 +1,5 @@
 import type { HeaderMap } from '../emit/entry.js';
+import { hasOwn } from '../emit/own-key.js';
 
 /**
  * A header's values, by name in any case. The proxy canonicalises names ("User-Agent"), so the exact lookup nearly
@@ -7,7 +8,7 @@ import type { HeaderMap } from '../emit/entry.js';
 export function headerValues(headers: HeaderMap | undefined, canonical: string): readonly string[] | undefined {
   if (headers === undefined) return undefined;
   const exact = headers[canonical];
-  if (exact !== undefined) return asList(exact);
+  if (exact !== undefined && hasOwn(headers, canonical)) return asList(exact);
   const lower = canonical.toLowerCase();
   for (const name in headers) {
     if (name.length === lower.length && name.toLowerCase() === lower) return asList(headers[name]!);

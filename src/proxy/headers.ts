@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import type { HeaderMap } from '../emit/entry.js';
+import { hasOwn, setOwn } from '../emit/own-key.js';
 
 /** Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1), plus those kflog sets itself. */
 const HOP_BY_HOP = new Set([
@@ -23,8 +24,8 @@ export function headerMap(raw: readonly string[]): HeaderMap {
   for (let i = 0; i < raw.length; i += 2) {
     const name = canonicalName(raw[i]!);
     const list = out[name];
-    if (list) list.push(raw[i + 1]!);
-    else out[name] = [raw[i + 1]!];
+    if (list !== undefined && hasOwn(out, name)) list.push(raw[i + 1]!);
+    else setOwn(out, name, [raw[i + 1]!]);
   }
   return out;
 }
