@@ -1,7 +1,9 @@
 /**
  * Header names come from clients and upstreams, and some of them are names Object.prototype already has:
  * "__proto__" (assigning it replaces the map's prototype, and the header vanishes) or "__defineGetter__" (a read
- * finds the inherited function). Maps keyed by such names are written and read through these two.
+ * finds the inherited function). Maps keyed by such names are written and read through these two. They stay
+ * ordinary objects rather than Object.create(null) ones: those start in V8's dictionary mode, and every encoder
+ * walks every header map.
  */
 
 const hasOwnProperty = Object.prototype.hasOwnProperty;
