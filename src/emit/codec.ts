@@ -63,6 +63,8 @@ const UTF16 = 0x80000000;
 /** Appends entries to a growing buffer; take() hands the bytes over (the buffer is never reused after). */
 export class EntryEncoder {
   private buf = Buffer.allocUnsafeSlow(MIN_BUFFER);
+  /** The same bytes, for numbers: DataView's setters compile to a store, Buffer's writeXxx check their arguments. */
+  private view = viewOf(this.buf);
   private pos = 0;
   private readonly strings = new Map<string, number>();
   private readonly forwards = new Map<ForwardInfo, number>();
@@ -81,6 +83,7 @@ export class EntryEncoder {
     if (this.pos === 0) return undefined;
     const out = this.buf.subarray(0, this.pos);
     this.buf = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, Math.min(this.pos * 2, 4 << 20)));
+    this.view = viewOf(this.buf);
     this.pos = 0;
     this.count = 0;
     return out;
@@ -199,7 +202,7 @@ export class EntryEncoder {
       for (let j = 0; j < values.length; j++) this.str(values[j]!);
       names++;
     }
-    this.buf.writeUInt32LE(names, at);
+    this.view.setUint32(at, names, true);
   }
 
   private body(b: CapturedBody): void {
@@ -250,6 +253,7 @@ export class EntryEncoder {
     const grown = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.pos + n));
     this.buf.copy(grown, 0, 0, this.pos);
     this.buf = grown;
+    this.view = viewOf(grown);
   }
 
   private u8(v: number): void {
@@ -259,12 +263,14 @@ export class EntryEncoder {
 
   private u32(v: number): void {
     this.room(4);
-    this.pos = this.buf.writeUInt32LE(v, this.pos);
+    this.view.setUint32(this.pos, v, true);
+    this.pos += 4;
   }
 
   private f64(v: number): void {
     this.room(8);
-    this.pos = this.buf.writeDoubleLE(v, this.pos);
+    this.view.setFloat64(this.pos, v, true);
+    this.pos += 8;
   }
 
   private str(s: string): void {
@@ -300,6 +306,10 @@ export class EntryEncoder {
   }
 }
 
+function viewOf(buf: Buffer): DataView {
+  return new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+}
+
 /** String#isWellFormed (Node 20; typed from lib es2024, newer than this project's target). */
 interface WellFormedCheck {
   isWellFormed(): boolean;
@@ -322,11 +332,13 @@ export class EntryDecoder {
   private readonly recent = new Map<number, RequestInfo>();
   private requestSeq = 0;
   private buf: Buffer = Buffer.alloc(0);
+  private view = viewOf(this.buf);
   private pos = 0;
 
   /** Calls `each` for every entry of the batch, with the pipeline number it was written for. */
   decode(batch: Buffer, each: (pipe: number, entry: Entry) => void): void {
     this.buf = batch;
+    this.view = viewOf(batch);
     this.pos = 0;
     while (this.pos < batch.length) {
       const tag = this.u8();
@@ -480,13 +492,13 @@ export class EntryDecoder {
   }
 
   private u32(): number {
-    const v = this.buf.readUInt32LE(this.pos);
+    const v = this.view.getUint32(this.pos, true);
     this.pos += 4;
     return v;
   }
 
   private f64(): number {
-    const v = this.buf.readDoubleLE(this.pos);
+    const v = this.view.getFloat64(this.pos, true);
     this.pos += 8;
     return v;
   }
