@@ -68,7 +68,10 @@ export class EntryEncoder {
   private pos = 0;
   private readonly strings = new Map<string, number>();
   private readonly forwards = new Map<ForwardInfo, number>();
-  /** Sequence number of each request sent in full (the decoder keeps the last RECENT_REQUESTS of them). */
+  /**
+   * Sequence number of each request sent in full and not yet referred to (the decoder holds it until then, among
+   * the last RECENT_REQUESTS).
+   */
   private readonly sentRequests = new WeakMap<RequestInfo, number>();
   private requestSeq = 0;
   /** Entries in the pending bytes. */
