@@ -5,7 +5,7 @@ import { nowMs } from './emit/clock.js';
 import type { Level } from './emit/entry.js';
 import type { LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
-import { LogThread, ThreadedPipeline } from './emit/threaded-pipeline.js';
+import { LogSender, RemotePipeline } from './emit/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
 import { createTarget } from './proxy/target.js';
@@ -51,7 +51,7 @@ export class Kflog {
   /** Writers of pipelines on this thread (logging.thread false), shared across reloads. */
   private readonly pool = new WriterPool();
   /** The log thread, started with the first config that wants it, shared across reloads. */
-  private logThread: LogThread | undefined;
+  private logThread: LogSender | undefined;
   private readonly counters: ProcessCounters = { actconn: 0 };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
@@ -167,8 +167,8 @@ export class Kflog {
 
   private pipelineFor(config: Config): EntrySink {
     if (!config.logThread) return new Pipeline(config.logs, this.pool);
-    this.logThread ??= new LogThread();
-    return new ThreadedPipeline(config.logs, this.logThread);
+    this.logThread ??= new LogSender();
+    return new RemotePipeline(config.logs, this.logThread);
   }
 
   /** The log thread ends with the last pipeline that used it. */

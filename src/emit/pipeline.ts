@@ -6,7 +6,7 @@ import { Log, type LogReporter, type LogStats } from './log.js';
 
 /**
  * What the proxy logs through: the pipeline on the proxy's own thread (Pipeline) or on the log thread
- * (ThreadedPipeline). emit() is synchronous and never waits.
+ * (RemotePipeline). emit() is synchronous and never waits.
  */
 export interface EntrySink {
   /** Whether some log may admit entries of this logger name (if not, the proxy need not build them). */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { LogThread, ThreadedPipeline } from '../../src/emit/threaded-pipeline.js';
+import { LogSender, RemotePipeline } from '../../src/emit/remote-pipeline.js';
 import { Kflog } from '../../src/kflog.js';
 import { accessEntry } from '../encoders/fixtures.js';
 import { tempDir } from '../writers/helpers.js';
@@ -120,9 +120,9 @@ describe('the log thread', () => {
 
   it('counts entries as failed, never silently lost, once its thread is gone', async () => {
     const dir = scratch();
-    const thread = new LogThread();
+    const thread = new LogSender();
     const cfg = parseConfigText(config(dir), 'test config');
-    const pipeline = new ThreadedPipeline(cfg.logs, thread);
+    const pipeline = new RemotePipeline(cfg.logs, thread);
     await pipeline.ready();
     for (let i = 0; i < 5; i++) pipeline.emit(accessEntry({ logger: 'http.log.access.t' }));
     await pipeline.flush();

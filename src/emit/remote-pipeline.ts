@@ -1,23 +1,22 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import type { LogConfig } from '../config/types.js';
 import { EntryEncoder } from './codec.js';
 import { LEVEL_RANK, type Entry } from './entry.js';
+import type { LogLink } from './log-link.js';
 import type { LogStats } from './log.js';
 import { loggerAllowed } from './match.js';
 import { ProcessLogger, type EntrySink } from './pipeline.js';
-import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protocol.js';
+import { WorkerThreadLink } from './thread-link.js';
+import type { FromLogThread, ToLogThread } from './thread-protocol.js';
 
 /**
- * Longest time an entry waits on the proxy's thread before its batch goes to the log thread. Batching keeps the
- * hand-over (a postMessage and a wake-up of the other thread) to a few hundred a second under any load.
+ * Longest time an entry waits on the proxy's thread before its batch goes to the log side. Batching keeps the
+ * hand-over (a message and a wake-up of the other event loop) to a few hundred a second under any load.
  */
 const BATCH_DELAY_MS = 5;
 /** A batch this big goes at once. */
 const BATCH_BYTES = 256 * 1024;
 /**
- * Bytes sent and not yet taken by the log thread. Past this the log thread is not keeping up (each log's own
+ * Bytes sent and not yet taken by the log side. Past this the log side is not keeping up (each log's own
  * queue bound then applies there): further entries are dropped here, and counted, rather than piling up.
  */
 const MAX_IN_FLIGHT = 64 * 1024 * 1024;
@@ -27,26 +26,17 @@ interface Waiter {
   resolve(reply: { error?: string; stats?: LogStats[] }): void;
 }
 
-/** The log thread's script: next to this module when built; from dist/ when the sources run untranspiled (tests). */
-function threadScript(): URL {
-  const beside = new URL('./log-thread.js', import.meta.url);
-  if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/src/emit/log-thread.js', import.meta.url);
-}
-
 /**
- * The proxy's side of the log thread: entries are written into a compact binary batch (EntryEncoder), handed
- * over every few milliseconds, and encoded and written there. One per process, shared by the pipelines of
- * successive configs so their files stay open across a reload.
+ * The proxy's side of the log side (a log thread, or a cluster's primary): entries are written into a compact
+ * binary batch (EntryEncoder), handed over every few milliseconds, and encoded and written there. One per
+ * process, shared by the pipelines of successive configs so their files stay open across a reload.
  *
- * The thread does not keep the process alive on its own: only while an answer is awaited.
+ * The link does not keep the process alive on its own: only while an answer is awaited.
  */
-export class LogThread {
-  private readonly worker: Worker;
+export class LogSender {
   private readonly encoder = new EntryEncoder();
-  private readonly consumed: BigInt64Array;
   private readonly waiters = new Map<number, Waiter>();
-  private readonly pipes = new Map<number, ThreadedPipeline>();
+  private readonly pipes = new Map<number, RemotePipeline>();
   private nextId = 1;
   private nextPipe = 1;
   private sent = 0;
@@ -54,20 +44,11 @@ export class LogThread {
   private room = MAX_IN_FLIGHT;
   private timer: NodeJS.Timeout | undefined;
   private refs = 0;
-  /** Set when the thread died: entries from then on are counted as failed. */
+  /** Set when the log side died: entries from then on are counted as failed. */
   private failure: Error | undefined;
-  private exited: Promise<void>;
 
-  constructor() {
-    const shared = new SharedArrayBuffer(8);
-    this.consumed = new BigInt64Array(shared);
-    const data: LogThreadData = { consumed: shared };
-    this.worker = new Worker(threadScript(), { workerData: data, stdout: false, stderr: false });
-    this.worker.unref();
-    this.worker.on('message', (msg: FromLogThread) => this.received(msg));
-    this.worker.on('error', (err) => this.died(err));
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
-    this.worker.once('exit', (code) => this.died(new Error(`log thread exited with code ${code}`)));
+  constructor(private readonly link: LogLink = new WorkerThreadLink()) {
+    link.start({ message: (msg) => this.received(msg), died: (err) => this.died(err) });
   }
 
   get failed(): boolean {
@@ -75,13 +56,13 @@ export class LogThread {
   }
 
   /** @internal A pipeline for one config; `open` is answered when its writers are open. */
-  register(pipeline: ThreadedPipeline, logs: LogConfig[]): { pipe: number; opened: Promise<{ error?: string }> } {
+  register(pipeline: RemotePipeline, logs: LogConfig[]): { pipe: number; opened: Promise<{ error?: string }> } {
     const pipe = this.nextPipe++;
     this.pipes.set(pipe, pipeline);
     return { pipe, opened: this.request((id) => ({ op: 'open', id, pipe, logs })) };
   }
 
-  /** @internal Closes a pipeline's logs on the thread; its final counts come with the answer. */
+  /** @internal Closes a pipeline's logs on the log side; its final counts come with the answer. */
   async close(pipe: number): Promise<{ error?: string; stats?: LogStats[] }> {
     const r = await this.request((id) => ({ op: 'close', id, pipe }));
     // Reloads register a pipeline each: a closed one is forgotten, not kept for the life of the process.
@@ -89,7 +70,7 @@ export class LogThread {
     return r;
   }
 
-  /** @internal Appends an entry to the batch; false (nothing sent) when the log thread is too far behind or dead. */
+  /** @internal Appends an entry to the batch; false (nothing sent) when the log side is too far behind or dead. */
   send(pipe: number, entry: Entry): boolean {
     if (this.failure !== undefined || this.encoder.size > this.room) return false;
     this.encoder.write(pipe, entry);
@@ -107,29 +88,28 @@ export class LogThread {
     const batch = this.encoder.take();
     if (batch !== undefined && this.failure === undefined) {
       const msg: ToLogThread = { op: 'entries', bytes: batch };
-      this.worker.postMessage(msg, [batch.buffer as ArrayBuffer]);
+      this.link.post(msg, [batch.buffer as ArrayBuffer]);
       this.sent += batch.length;
     }
-    this.room = MAX_IN_FLIGHT - (this.sent - Number(Atomics.load(this.consumed, 0)));
+    this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
   }
 
-  /** @internal Sends what is pending, then the request; resolves with the thread's answer. */
+  /** @internal Sends what is pending, then the request; resolves with the log side's answer. */
   request(make: (id: number) => ToLogThread): Promise<{ error?: string; stats?: LogStats[] }> {
     this.handOver();
     if (this.failure !== undefined) return Promise.resolve({ error: this.failure.message });
     const id = this.nextId++;
     const answered = new Promise<{ error?: string; stats?: LogStats[] }>((resolve) => this.waiters.set(id, { resolve }));
-    if (this.refs++ === 0) this.worker.ref();
-    this.worker.postMessage(make(id));
+    if (this.refs++ === 0) this.link.ref();
+    this.link.post(make(id));
     return answered;
   }
 
-  /** @internal The last pipeline closed: the thread ends (its writers are closed already). */
+  /** @internal The last pipeline closed: the link ends (the log side's writers are closed already). */
   async stop(): Promise<void> {
     this.handOver();
-    this.failure ??= new Error('the log thread was stopped');
-    await this.worker.terminate();
-    await this.exited;
+    this.failure ??= new Error(`the ${this.link.name} was stopped`);
+    await this.link.stop();
   }
 
   private received(msg: FromLogThread): void {
@@ -140,7 +120,7 @@ export class LogThread {
     const w = this.waiters.get(msg.id);
     if (w === undefined) return;
     this.waiters.delete(msg.id);
-    if (--this.refs === 0) this.worker.unref();
+    if (--this.refs === 0) this.link.unref();
     w.resolve(msg);
   }
 
@@ -150,15 +130,15 @@ export class LogThread {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
     this.encoder.take();
-    process.stderr.write(`kflog: the log thread stopped (${err.message}); entries are counted as failed from now on\n`);
+    process.stderr.write(`kflog: the ${this.link.name} stopped (${err.message}); entries are counted as failed from now on\n`);
     for (const w of this.waiters.values()) w.resolve({ error: err.message });
     this.waiters.clear();
-    if (this.refs > 0) this.worker.unref();
+    if (this.refs > 0) this.link.unref();
     this.refs = 0;
   }
 }
 
-function handOver(t: LogThread): void {
+function handOver(t: LogSender): void {
   t.handOver();
 }
 
@@ -166,7 +146,7 @@ function handOver(t: LogThread): void {
  * One config's pipeline, run on the log thread. Admission by logger name is decided here too (it decides whether
  * the proxy builds an entry at all); level, sampling, encoding and writing happen there.
  */
-export class ThreadedPipeline implements EntrySink {
+export class RemotePipeline implements EntrySink {
   private readonly pipe: number;
   private readonly opened: Promise<{ error?: string }>;
   private readonly kflog: ProcessLogger;
@@ -183,7 +163,7 @@ export class ThreadedPipeline implements EntrySink {
 
   constructor(
     private readonly configs: LogConfig[],
-    private readonly thread: LogThread,
+    private readonly thread: LogSender,
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0 }));

@@ -1,0 +1,108 @@
+import type { WriterPool } from '../writers/pool.js';
+import { EntryDecoder } from './codec.js';
+import type { Entry } from './entry.js';
+import type { LogStats } from './log.js';
+import { Pipeline } from './pipeline.js';
+import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+
+/** Counts go back this often when they changed (writes settle, writers drop or recover, with or without new entries). */
+const STATS_INTERVAL_MS = 100;
+
+/**
+ * The log side of one proxy event loop: decodes the entry batches it sends and runs them through the ordinary
+ * Pipeline (encoders, queues, writers). Runs on the log thread, or in a cluster's primary once per listener
+ * process. Writers come from the pool it is given, so files are shared with every other server and pipeline
+ * using it, and lines from all of them reach a file whole, one batch after another.
+ */
+export class LogServer {
+  private readonly pipelines = new Map<number, Pipeline>();
+  private readonly decoder = new EntryDecoder();
+  /** The counts last sent, per pipeline, as one string to compare. */
+  private readonly published = new Map<number, string>();
+  /** Final counts of the pipelines closed so far. */
+  readonly closedStats: LogStats[] = [];
+  private readonly statsTimer: NodeJS.Timeout;
+  private readonly deliver = (pipe: number, entry: Entry): void => {
+    // A pipeline is closed only after the proxy's side stopped sending to it; nothing arrives for a closed one.
+    this.pipelines.get(pipe)?.emit(entry);
+  };
+
+  constructor(
+    private readonly post: (msg: FromLogThread) => void,
+    private readonly pool: WriterPool,
+    /** Told the size of each batch once it is decoded and handed to the logs. */
+    private readonly consumed: (bytes: number) => void,
+  ) {
+    this.statsTimer = setInterval(() => this.publishStats(), STATS_INTERVAL_MS);
+    this.statsTimer.unref();
+  }
+
+  handle(msg: ToLogThread): void {
+    switch (msg.op) {
+      case 'entries': {
+        const bytes = Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
+        this.decoder.decode(bytes, this.deliver);
+        this.consumed(bytes.length);
+        return;
+      }
+      case 'open': {
+        const p = new Pipeline(msg.logs, this.pool);
+        this.pipelines.set(msg.pipe, p);
+        this.answer(msg.id, async () => {
+          await p.ready();
+          return p;
+        });
+        return;
+      }
+      case 'flush': {
+        const p = this.pipelines.get(msg.pipe);
+        this.answer(msg.id, async () => {
+          await p?.flush();
+          return p;
+        });
+        return;
+      }
+      case 'close':
+        this.answer(msg.id, () => this.closePipeline(msg.pipe));
+        return;
+      case 'reopen':
+        this.answer(msg.id, async () => {
+          await this.pool.reopenAll();
+          return undefined;
+        });
+        return;
+    }
+  }
+
+  /** The proxy's side is gone: what it sent is written, and its pipelines closed. */
+  async closeAll(): Promise<void> {
+    clearInterval(this.statsTimer);
+    await Promise.all([...this.pipelines.keys()].map((pipe) => this.closePipeline(pipe)));
+  }
+
+  private async closePipeline(pipe: number): Promise<Pipeline | undefined> {
+    const p = this.pipelines.get(pipe);
+    if (p === undefined) return undefined;
+    await p.close();
+    if (this.pipelines.delete(pipe)) this.closedStats.push(...p.stats());
+    this.published.delete(pipe);
+    return p;
+  }
+
+  private answer(id: number, work: () => Promise<Pipeline | undefined>): void {
+    work().then(
+      (p) => this.post({ op: 'reply', id, stats: p?.stats() }),
+      (err: unknown) => this.post({ op: 'reply', id, error: (err as Error).message }),
+    );
+  }
+
+  private publishStats(): void {
+    for (const [pipe, p] of this.pipelines) {
+      const stats = p.stats();
+      const key = JSON.stringify(stats);
+      if (this.published.get(pipe) === key) continue;
+      this.published.set(pipe, key);
+      this.post({ op: 'stats', pipe, stats });
+    }
+  }
+}
