@@ -5,6 +5,7 @@ import { nowMs } from './emit/clock.js';
 import type { Level } from './emit/entry.js';
 import type { LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
+import type { LogLink } from './emit/log-link.js';
 import { LogSender, RemotePipeline } from './emit/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
@@ -30,6 +31,14 @@ interface Loaded {
   backendKeys: string[];
 }
 
+export interface KflogOptions {
+  /**
+   * Where the logs are encoded and written. Default: a log thread of this process (or this thread, when the
+   * config says `logging.thread: false`). A listener process of a cluster passes the link to its primary.
+   */
+  logLink?: () => LogLink;
+}
+
 interface BackendSlot {
   backend: Backend;
   refs: number;
@@ -51,7 +60,7 @@ export class Kflog {
   /** Writers of pipelines on this thread (logging.thread false), shared across reloads. */
   private readonly pool = new WriterPool();
   /** The log thread, started with the first config that wants it, shared across reloads. */
-  private logThread: LogSender | undefined;
+  private logSender: LogSender | undefined;
   private readonly counters: ProcessCounters = { actconn: 0 };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
@@ -59,11 +68,11 @@ export class Kflog {
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<LogStats[]> | undefined;
 
-  private constructor() {}
+  private constructor(private readonly options: KflogOptions) {}
 
   /** Starts everything or nothing: on failure what was started is stopped again and the error is rethrown. */
-  static async start(config: Config): Promise<Kflog> {
-    const app = new Kflog();
+  static async start(config: Config, options: KflogOptions = {}): Promise<Kflog> {
+    const app = new Kflog(options);
     await app.apply(config);
     return app;
   }
@@ -133,7 +142,7 @@ export class Kflog {
       await Promise.all(started.map((l) => l.close(0).catch(() => undefined)));
       await this.releaseBackends(backendKeys);
       await pipeline.close().catch(() => undefined);
-      if (!prev) await this.stopLogThread();
+      if (!prev) await this.stopLogSender();
       throw err;
     }
 
@@ -166,15 +175,16 @@ export class Kflog {
   }
 
   private pipelineFor(config: Config): EntrySink {
-    if (!config.logThread) return new Pipeline(config.logs, this.pool);
-    this.logThread ??= new LogSender();
-    return new RemotePipeline(config.logs, this.logThread);
+    const link = this.options.logLink;
+    if (link === undefined && !config.logThread) return new Pipeline(config.logs, this.pool);
+    this.logSender ??= new LogSender(link?.());
+    return new RemotePipeline(config.logs, this.logSender);
   }
 
   /** The log thread ends with the last pipeline that used it. */
-  private async stopLogThread(): Promise<void> {
-    const t = this.logThread;
-    this.logThread = undefined;
+  private async stopLogSender(): Promise<void> {
+    const t = this.logSender;
+    this.logSender = undefined;
     await t?.stop();
   }
 
@@ -233,7 +243,7 @@ export class Kflog {
       await Promise.race([loaded.gen.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
       await Promise.all([...this.retiring]);
       await loaded.gen.pipeline.close();
-      await this.stopLogThread();
+      await this.stopLogSender();
       await this.releaseBackends(loaded.backendKeys);
       return mergeStats([...this.retiredStats, ...loaded.gen.pipeline.stats()]);
     })();
@@ -246,7 +256,7 @@ function backendKey(f: ForwardConfig): string {
   return JSON.stringify([f.id, f.target, f.timeouts]);
 }
 
-function mergeStats(all: LogStats[]): LogStats[] {
+export function mergeStats(all: LogStats[]): LogStats[] {
   const byName = new Map<string, LogStats>();
   for (const s of all) {
     const m = byName.get(s.name);

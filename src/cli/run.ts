@@ -1,8 +1,11 @@
+import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
+import { runListenerProcess } from '../cluster/listener-process.js';
+import { ClusterPrimary } from '../cluster/primary.js';
 import { ConfigError, embeddedDefault, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import { formatSummary, Kflog } from '../kflog.js';
+import { formatSummary, Kflog, type ReloadSummary } from '../kflog.js';
 
 export function chooseConfig(path: string | undefined): Config {
   if (path) return loadConfigFile(path);
@@ -24,22 +27,10 @@ function tryLine(app: Kflog): string {
  */
 async function reload(app: Kflog, path: string | undefined): Promise<void> {
   const kflog = app.pipeline.logger('kflog');
-  let config: Config;
+  const config = reloadedConfig(path, (msg) => kflog.error('reload failed, keeping the running config', { error: msg }));
+  if (config === undefined) return;
   try {
-    config = chooseConfig(path);
-  } catch (err) {
-    const msg = err instanceof ConfigError ? err.message : (err as Error).message;
-    process.stderr.write(`kflog: SIGHUP: invalid config ${msg}\nkflog: SIGHUP: keeping the running config\n`);
-    kflog.error('reload failed, keeping the running config', { error: msg });
-    return;
-  }
-  try {
-    const s = await app.reload(config);
-    process.stderr.write(
-      `kflog: SIGHUP: reloaded config from ${config.source}: ${s.forwards} forward(s); ` +
-      `kept ${s.kept.length}, added ${s.added.length}, removed ${s.removed.length}\n` +
-      s.added.map((a) => `kflog: listening on ${a}\n`).join(''),
-    );
+    process.stderr.write(reloadedLines(config, await app.reload(config)));
   } catch (err) {
     const msg = (err as Error).message;
     process.stderr.write(`kflog: SIGHUP: cannot start the new config: ${msg}\nkflog: SIGHUP: keeping the running config\n`);
@@ -47,11 +38,79 @@ async function reload(app: Kflog, path: string | undefined): Promise<void> {
   }
 }
 
+/** The config to switch to on SIGHUP, or undefined (reported) when it is invalid. */
+function reloadedConfig(path: string | undefined, failed: (msg: string) => void): Config | undefined {
+  try {
+    return chooseConfig(path);
+  } catch (err) {
+    const msg = err instanceof ConfigError ? err.message : (err as Error).message;
+    process.stderr.write(`kflog: SIGHUP: invalid config ${msg}\nkflog: SIGHUP: keeping the running config\n`);
+    failed(msg);
+    return undefined;
+  }
+}
+
+function reloadedLines(config: Config, s: ReloadSummary): string {
+  return (
+    `kflog: SIGHUP: reloaded config from ${config.source}: ${s.forwards} forward(s); ` +
+    `kept ${s.kept.length}, added ${s.added.length}, removed ${s.removed.length}\n` +
+    s.added.map((a) => `kflog: listening on ${a}\n`).join('')
+  );
+}
+
+/**
+ * `listener_processes` > 1: this process forks the listener processes and writes the logs of all of them. The
+ * signals act as with one process; SIGHUP sends the new config to each listener process.
+ */
+async function runPrimary(config: Config, path: string | undefined): Promise<void> {
+  let primary: ClusterPrimary;
+  let tryLines: string;
+  try {
+    ({ primary, tryLines } = await ClusterPrimary.start(config));
+  } catch (err) {
+    process.stderr.write(`kflog: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  const shutdown = (signal: string): void => {
+    process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${config.shutdownTimeoutMs} ms) and flushing logs\n`);
+    void primary.stop().then((stats) => {
+      process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
+    });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGUSR1', () => void primary.reopen());
+  process.on('SIGHUP', () => {
+    const next = reloadedConfig(path, () => undefined);
+    if (next === undefined) return;
+    if (next.listenerProcesses !== config.listenerProcesses) {
+      process.stderr.write(`kflog: SIGHUP: listener_processes stays ${config.listenerProcesses} until a restart\n`);
+    }
+    void primary.reload(next).then((answers) => {
+      const failed = answers.filter((a) => a.error !== undefined);
+      for (const a of failed) {
+        process.stderr.write(`kflog: SIGHUP: listener process ${a.n} cannot start the new config: ${a.error}; it keeps the running one\n`);
+      }
+      const ok = answers.find((a) => a.summary !== undefined);
+      if (ok) process.stderr.write(reloadedLines(next, ok.summary!));
+    });
+  });
+  process.stderr.write(
+    `kflog: config from ${config.source}\n` +
+    `kflog: ${config.listenerProcesses} listener processes (pids ${primary.pids.join(', ')}); this one (pid ${process.pid}) writes the logs\n` +
+    tryLines,
+  );
+}
+
 export function runCommand(): Command {
   return new Command('run')
     .description('run the proxy: --config FILE, else ./kflog.json, else the embedded default (a demo forward on 127.0.0.1:8080 to the builtin sample API)')
     .option('-c, --config <file>', 'kflog.json to use')
     .action(async (opts: { config?: string }) => {
+      if (cluster.isWorker) {
+        runListenerProcess(tryLine);
+        return;
+      }
       let config: Config;
       try {
         config = chooseConfig(opts.config);
@@ -61,6 +120,10 @@ export function runCommand(): Command {
           process.exit(2);
         }
         throw err;
+      }
+      if (config.listenerProcesses > 1) {
+        await runPrimary(config, opts.config);
+        return;
       }
       let app: Kflog;
       try {

@@ -191,6 +191,7 @@ export function resolveConfig(raw: RawConfig, source: string): Config {
     shutdownTimeoutMs: ms(raw.shutdown_timeout, '10s'),
     traceId: raw.trace_id ?? 'v7',
     logThread: raw.logging?.thread ?? true,
+    listenerProcesses: raw.listener_processes ?? 1,
     source,
   };
 }

@@ -8,6 +8,7 @@ export interface RawConfig {
   forwards: RawForward[];
   logging?: { logs?: Record<string, RawLog>; thread?: boolean };
   shutdown_timeout?: string;
+  listener_processes?: number;
   trace_id?: 'v7' | 'v4';
 }
 
@@ -85,6 +86,8 @@ export interface Config {
   traceId: 'v7' | 'v4';
   /** Encode and write on the log thread (true) or on the proxy's own thread. */
   logThread: boolean;
+  /** Processes serving the listeners; above 1 the first (primary) process writes the logs for all. */
+  listenerProcesses: number;
   /** Where the config came from, for messages: a path or "embedded default". */
   source: string;
 }

@@ -17,7 +17,8 @@ export class BuiltinEcho {
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      // exclusive: in a listener process of a cluster, each process answers on its own port, not through the primary.
+      server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, () => resolve());
     });
     this.port = (server.address() as AddressInfo).port;
   }

@@ -32,6 +32,7 @@ const corpus: Array<{ name: string; config: unknown; place: string; reason: RegE
   { name: 'a negative body limit', config: { forwards: [{ ...ok, capture: { max_body_bytes: -1 } }] }, place: '/forwards/0/capture/max_body_bytes', reason: /must be >= 0/ },
   { name: 'a kube target naming both a service and a pod', config: { forwards: [{ ...ok, target: { kube: { service: 's', pod: 'p', port: 80 } } }] }, place: '/forwards/0/target/kube', reason: /exactly one of "service", "pod" or "selector"/ },
   { name: 'a filter on a field that does not exist', config: { forwards: [ok], logging: { logs: { f: { encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>nosuch': { filter: 'delete' } } } } } } }, place: '/logging/logs/f/encoder', reason: /unknown field "nosuch"/ },
+  { name: 'no listener processes', config: { forwards: [ok], listener_processes: 0 }, place: '/listener_processes', reason: /must be >= 1/ },
   { name: 'log shorthand of the wrong type', config: { forwards: [{ ...ok, log: true }] }, place: '/forwards/0/log', reason: /must be/ },
 ];
 

@@ -82,7 +82,8 @@ export class KflogProcess {
     return this.waitFor(() => {
       const out: Record<string, string> = {};
       for (const m of this.stderr.matchAll(/listening forward=(\S+) address=(\S+)/g)) out[m[1]!] = m[2]!;
-      return ids.every((id) => id in out) ? out : undefined;
+      // The "try" line comes once kflog is ready as a whole (signal handlers in, every listener process up).
+      return ids.every((id) => id in out) && this.stderr.includes('kflog: listening; try:') ? out : undefined;
     }, `listening on ${ids.join(', ')}`);
   }
 

@@ -1,0 +1,53 @@
+import type { LogLink, LogLinkEvents } from '../emit/log-link.js';
+import type { ToLogThread } from '../emit/thread-protocol.js';
+import type { FromListener, FromPrimary } from './protocol.js';
+
+/**
+ * A listener process's link to the cluster's primary, which encodes and writes the logs of every listener
+ * process. Messages go over the IPC channel node:cluster opened (advanced serialization, so batches stay bytes).
+ */
+export class PrimaryProcessLink implements LogLink {
+  readonly name = 'log process';
+  private taken = 0;
+  private keepAlive: NodeJS.Timeout | undefined;
+  private events: LogLinkEvents | undefined;
+
+  start(events: LogLinkEvents): void {
+    if (process.send === undefined) throw new Error('PrimaryProcessLink needs an IPC channel to the primary');
+    this.events = events;
+    process.on('message', (msg: FromPrimary) => {
+      if (msg.op === 'consumed') this.taken += msg.bytes;
+      else if (msg.op === 'reply' || msg.op === 'stats') events.message(msg);
+    });
+    process.once('disconnect', () => events.died(new Error('the primary process is gone')));
+  }
+
+  post(msg: ToLogThread): void {
+    const m: FromListener = msg;
+    try {
+      process.send!(m, undefined, undefined, (err: Error | null) => {
+        if (err) this.events?.died(err);
+      });
+    } catch (err) {
+      this.events?.died(err as Error);
+    }
+  }
+
+  consumed(): number {
+    return this.taken;
+  }
+
+  // The channel's own reference belongs to node:cluster; a timer holds the process while answers are awaited.
+  ref(): void {
+    this.keepAlive ??= setInterval(() => undefined, 1 << 30);
+  }
+
+  unref(): void {
+    clearInterval(this.keepAlive);
+    this.keepAlive = undefined;
+  }
+
+  async stop(): Promise<void> {
+    this.unref();
+  }
+}

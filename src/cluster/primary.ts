@@ -1,0 +1,171 @@
+import cluster, { type Worker } from 'node:cluster';
+import '../encoders/index.js';
+import '../writers/index.js';
+import type { Config } from '../config/types.js';
+import { LogServer } from '../emit/log-server.js';
+import type { LogStats } from '../emit/log.js';
+import { mergeStats, type ReloadSummary } from '../kflog.js';
+import { WriterPool } from '../writers/pool.js';
+import { LISTENER_ENV, type FromListener, type FromPrimary } from './protocol.js';
+
+export interface ListenerReload {
+  /** The listener process, 1…N. */
+  n: number;
+  summary?: ReloadSummary;
+  error?: string;
+}
+
+interface ListenerSlot {
+  n: number;
+  worker: Worker;
+  server: LogServer;
+  ready: boolean;
+  /** Answers awaited from reloads, in the order they were sent. */
+  reloads: Array<(r: { summary?: ReloadSummary; error?: string }) => void>;
+  /** The counts the process reported as it stopped (undefined when it died instead). */
+  finalStats: LogStats[] | undefined;
+  exited: Promise<void>;
+}
+
+/**
+ * The primary of a cluster (`listener_processes` > 1): forks the listener processes, which share every
+ * listening port through node:cluster, and encodes and writes the logs of all of them — one LogServer per
+ * listener process, one WriterPool for all — so each file is written by this process alone, whole lines in the
+ * order they arrive, and every entry a listener process sent is written or counted here.
+ *
+ * A listener process that dies is replaced; the entries of its last batch (at most a few milliseconds) are lost
+ * with it, as are its in-flight exchanges.
+ */
+export class ClusterPrimary {
+  private readonly pool = new WriterPool();
+  private readonly slots = new Map<number, ListenerSlot>();
+  /** Final counts of listener processes that ended. */
+  private readonly finished: LogStats[] = [];
+  private stopping: Promise<LogStats[]> | undefined;
+
+  private constructor(private config: Config) {}
+
+  /** Starts every listener process; rejects (having stopped the others) when one cannot start its config. */
+  static async start(config: Config): Promise<{ primary: ClusterPrimary; tryLines: string }> {
+    cluster.setupPrimary({ serialization: 'advanced' });
+    const primary = new ClusterPrimary(config);
+    const started = Array.from({ length: config.listenerProcesses }, (_, i) => primary.fork(i + 1));
+    const results = await Promise.allSettled(started);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed !== undefined) {
+      await primary.stop();
+      throw failed.reason;
+    }
+    return { primary, tryLines: (results[0] as PromiseFulfilledResult<string>).value };
+  }
+
+  /** Process IDs of the listener processes, in order. */
+  get pids(): number[] {
+    return [...this.slots.values()].sort((a, b) => a.n - b.n).map((s) => s.worker.process.pid ?? 0);
+  }
+
+  /** Sends the new config to every listener process; each reloads on its own and answers. */
+  reload(config: Config): Promise<ListenerReload[]> {
+    if (this.stopping) return Promise.reject(new Error('kflog is stopping'));
+    // The number of processes is fixed at start; replacements start with the latest config.
+    this.config = { ...config, listenerProcesses: this.config.listenerProcesses };
+    const ready = [...this.slots.values()].filter((s) => s.ready);
+    return Promise.all(
+      ready.map(
+        (s) =>
+          new Promise<ListenerReload>((resolve) => {
+            s.reloads.push((r) => resolve({ n: s.n, ...r }));
+            send(s.worker, { op: 'reload', config: this.config });
+          }),
+      ),
+    );
+  }
+
+  /** SIGUSR1: reopen every file (they are all open here). */
+  reopen(): Promise<void> {
+    return this.pool.reopenAll();
+  }
+
+  /** Stops every listener process (each finishes its exchanges and closes its logs); the summed final counts. */
+  stop(): Promise<LogStats[]> {
+    this.stopping ??= (async () => {
+      const slots = [...this.slots.values()];
+      for (const s of slots) send(s.worker, { op: 'stop' });
+      await Promise.all(slots.map((s) => s.exited));
+      return mergeStats(this.finished);
+    })();
+    return this.stopping;
+  }
+
+  /** Starts listener process `n`; resolves with its try lines once it listens on every forward. */
+  private fork(n: number): Promise<string> {
+    const worker = cluster.fork({ [LISTENER_ENV]: String(n) });
+    // A send to a process that just ended fails with EPIPE here; the end itself is handled on 'exit'.
+    worker.on('error', () => undefined);
+    const server = new LogServer((m) => send(worker, m), this.pool, (bytes) => send(worker, { op: 'consumed', bytes }));
+    let exited!: () => void;
+    const slot: ListenerSlot = {
+      n,
+      worker,
+      server,
+      ready: false,
+      reloads: [],
+      finalStats: undefined,
+      exited: new Promise((resolve) => (exited = resolve)),
+    };
+    this.slots.set(n, slot);
+    return new Promise((resolve, reject) => {
+      worker.on('message', (m: FromListener) => {
+        switch (m.op) {
+          case 'hello':
+            send(worker, { op: 'start', config: this.config });
+            return;
+          case 'ready':
+            slot.ready = true;
+            resolve(m.tryLines);
+            return;
+          case 'failed':
+            reject(new Error(m.error));
+            return;
+          case 'reloaded':
+            slot.reloads.shift()?.(m);
+            return;
+          case 'stopped':
+            slot.finalStats = m.stats;
+            return;
+          default:
+            server.handle(m);
+        }
+      });
+      worker.once('exit', (code, signal) => {
+        const why = signal !== null ? `signal ${signal}` : `code ${code}`;
+        reject(new Error(`listener process ${n} exited before it was ready (${why})`));
+        void this.ended(slot, why).finally(exited);
+      });
+    });
+  }
+
+  /** A listener process ended: its logs are closed here, its counts kept, and (unless stopping) it is replaced. */
+  private async ended(slot: ListenerSlot, why: string): Promise<void> {
+    for (const answer of slot.reloads.splice(0)) answer({ error: `listener process ${slot.n} exited (${why})` });
+    await slot.server.closeAll();
+    this.finished.push(...(slot.finalStats ?? slot.server.closedStats));
+    if (this.slots.get(slot.n) === slot) this.slots.delete(slot.n);
+    if (this.stopping || !slot.ready) return;
+    process.stderr.write(`kflog: listener process ${slot.n} (pid ${slot.worker.process.pid}) exited (${why}); starting another\n`);
+    this.fork(slot.n).then(
+      () => process.stderr.write(`kflog: listener process ${slot.n} is back (pid ${this.slots.get(slot.n)?.worker.process.pid})\n`),
+      (err: Error) => process.stderr.write(`kflog: listener process ${slot.n} could not start again: ${err.message}\n`),
+    );
+  }
+}
+
+/** A listener process that is gone cannot be told anything: its exit is handled where it is heard. */
+function send(worker: Worker, msg: FromPrimary): void {
+  if (!worker.isConnected()) return;
+  try {
+    worker.send(msg);
+  } catch {
+    // The channel closed between the check and the send.
+  }
+}

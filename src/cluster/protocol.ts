@@ -1,0 +1,35 @@
+import type { Config } from '../config/types.js';
+import type { LogStats } from '../emit/log.js';
+import type { FromLogThread, ToLogThread } from '../emit/thread-protocol.js';
+import type { ReloadSummary } from '../kflog.js';
+
+/** Messages between a listener process and the cluster's primary, over the IPC channel node:cluster opens. */
+
+/** A listener process's own messages, beside the log protocol. */
+export type ToPrimaryControl =
+  /** Listening for the primary's messages: it may send the config. */
+  | { op: 'hello' }
+  /** Listening on every forward; `tryLines` tell people what to curl. */
+  | { op: 'ready'; tryLines: string }
+  /** The config could not be started (the process ends). */
+  | { op: 'failed'; error: string }
+  | { op: 'reloaded'; summary?: ReloadSummary; error?: string }
+  /** Stopped: its final counts, with what it dropped before the primary saw it; the process ends next. */
+  | { op: 'stopped'; stats: LogStats[] };
+
+export type FromListener = ToLogThread | ToPrimaryControl;
+
+export type FromPrimaryControl =
+  | { op: 'start'; config: Config }
+  | { op: 'reload'; config: Config }
+  /** Finish in-flight exchanges (the config's shutdown_timeout), close the logs, exit. */
+  | { op: 'stop' };
+
+export type FromPrimary =
+  | FromLogThread
+  | FromPrimaryControl
+  /** Bytes of entry batches the primary has finished with (what bounds the bytes in flight). */
+  | { op: 'consumed'; bytes: number };
+
+/** Set in a listener process's environment: its number, 1…N, for messages. */
+export const LISTENER_ENV = 'KFLOG_LISTENER';

@@ -1,0 +1,158 @@
+import { request } from 'node:http';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readLines, waitForLines } from '../helpers/files.js';
+import { KflogProcess, startKflog, tempDir, writeConfig } from '../helpers/kflog-process.js';
+
+/** One GET on a connection of its own (no agent): node:cluster hands each new connection to the next process. */
+function get(address: string, path: string): Promise<number> {
+  const [host, port] = address.split(':');
+  return new Promise((resolve, reject) => {
+    const req = request({ host, port: Number(port), path, agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function getMany(address: string, n: number, concurrency = 8): Promise<number[]> {
+  const statuses: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) statuses.push(await get(address, `/api/users?i=${next++}`));
+    }),
+  );
+  return statuses;
+}
+
+interface JsonEntry {
+  logger: string;
+  msg: string;
+  trace_id?: string;
+  upstream?: { address: string };
+  forward?: string;
+}
+
+function pids(stderr: string): number[] {
+  const m = /listener processes \(pids ([\d, ]+)\)/.exec(stderr);
+  return m ? m[1]!.split(', ').map(Number) : [];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Two listener processes, each forward to its own builtin echo, every http.log entry in one json file. */
+function clusterConfig(extra: Record<string, unknown> = {}) {
+  return {
+    listener_processes: 2,
+    forwards: [{ id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],
+    logging: {
+      logs: {
+        http: { include: ['http.log'], writer: { output: 'file', filename: 'http.json' }, encoder: { format: 'json' } },
+      },
+    },
+    ...extra,
+  };
+}
+
+let proc: KflogProcess | undefined;
+let blocker: Server | undefined;
+afterEach(async () => {
+  await proc?.stop();
+  proc = undefined;
+  blocker?.close();
+  blocker = undefined;
+});
+
+describe('listener_processes', () => {
+  it('two listener processes share the port, and each exchange is logged once by the primary, request before access', async () => {
+    const started = await startKflog(clusterConfig());
+    proc = started.proc;
+    const [p1, p2] = pids(proc.stderr);
+    expect(p1 && p2 && p1 !== p2 && p1 !== proc.child.pid).toBeTruthy();
+    expect(alive(p1!) && alive(p2!)).toBe(true);
+
+    const statuses = await getMany(started.addresses.demo!, 60);
+    expect(statuses).toEqual(Array(60).fill(200));
+
+    const { code } = await proc.stop();
+    expect(code).toBe(0);
+    expect(alive(p1!) || alive(p2!)).toBe(false);
+
+    const entries = readLines(join(started.dir, 'http.json')).map((l) => JSON.parse(l) as JsonEntry);
+    const requests = entries.filter((e) => e.logger.startsWith('http.log.request'));
+    const accesses = entries.filter((e) => e.logger.startsWith('http.log.access'));
+    expect(requests).toHaveLength(60);
+    expect(accesses).toHaveLength(60);
+    const position = new Map(entries.map((e, i) => [`${e.logger.split('.')[2]} ${e.trace_id}`, i]));
+    expect(new Set(accesses.map((e) => e.trace_id)).size).toBe(60);
+    for (const a of accesses) expect(position.get(`request ${a.trace_id}`)!).toBeLessThan(position.get(`access ${a.trace_id}`)!);
+    // Each listener process has its own builtin echo, on a port of its own: both served.
+    expect(new Set(accesses.map((e) => e.upstream!.address)).size).toBe(2);
+    expect(proc.stderr).toMatch(/exit summary: .*log "http" written=120 sampled_out=0 dropped=0 failed=0/);
+  });
+
+  it('a listener process that dies is replaced, and the port goes on serving', async () => {
+    const started = await startKflog(clusterConfig());
+    proc = started.proc;
+    const [p1] = pids(proc.stderr);
+    process.kill(p1!, 'SIGKILL');
+    await proc.waitFor(() => /listener process 1 is back \(pid \d+\)/.test(proc!.stderr), 'the replacement');
+    expect(proc.stderr).toMatch(new RegExp(`listener process 1 \\(pid ${p1}\\) exited \\(signal SIGKILL\\); starting another`));
+
+    expect(await getMany(started.addresses.demo!, 20)).toEqual(Array(20).fill(200));
+    const { code } = await proc.stop();
+    expect(code).toBe(0);
+    const accesses = readLines(join(started.dir, 'http.json')).filter((l) => l.includes('"http.log.access'));
+    expect(accesses).toHaveLength(20);
+  });
+
+  it('a config a listener process cannot start stops them all, with the reason and exit 1', async () => {
+    blocker = createServer();
+    await new Promise<void>((r) => blocker!.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as { port: number }).port;
+    const dir = tempDir();
+    const path = writeConfig(dir, clusterConfig({ forwards: [{ id: 'demo', listen: `127.0.0.1:${port}`, target: { builtin: 'echo' } }] }));
+    proc = new KflogProcess(['run', '--config', path], { cwd: dir });
+    const { code } = await proc.exited;
+    expect(code).toBe(1);
+    expect(proc.stderr).toContain(`cannot listen on 127.0.0.1:${port} for forward "demo": address already in use`);
+    expect(proc.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('SIGHUP hands the new config to every listener process, and the new forward is served by both', async () => {
+    const started = await startKflog(clusterConfig());
+    proc = started.proc;
+    const path = join(started.dir, 'kflog.json');
+    const next = clusterConfig({
+      forwards: [
+        { id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' } },
+        { id: 'more', listen: '127.0.0.1:0', target: { builtin: 'echo' } },
+      ],
+    });
+    writeConfig(started.dir, next);
+    proc.child.kill('SIGHUP');
+    await proc.waitFor(() => /SIGHUP: reloaded config from .*: 2 forward\(s\); kept 1, added 1, removed 0/.test(proc!.stderr), 'the reload');
+    const listening = await proc.listening(['more']);
+    expect(path).toContain('kflog.json');
+
+    expect(await getMany(listening.more!, 20)).toEqual(Array(20).fill(200));
+    await proc.stop();
+    const entries = readLines(join(started.dir, 'http.json')).map((l) => JSON.parse(l) as JsonEntry);
+    const more = entries.filter((e) => e.logger === 'http.log.access.more');
+    expect(more).toHaveLength(20);
+    expect(new Set(more.map((e) => e.upstream!.address)).size).toBe(2);
+    // One "reloaded" line for the cluster, not one per process.
+    expect(proc.stderr.match(/SIGHUP: reloaded/g)).toHaveLength(1);
+  });
+});
