@@ -3,6 +3,7 @@ import '../encoders/index.js';
 import '../writers/index.js';
 import type { Config } from '../config/types.js';
 import { LogServer } from '../emit/log-server.js';
+import { Pipeline } from '../emit/pipeline.js';
 import type { LogStats } from '../emit/log.js';
 import { mergeStats, type ReloadSummary } from '../kflog.js';
 import { WriterPool } from '../writers/pool.js';
@@ -42,13 +43,25 @@ export class ClusterPrimary {
   /** Final counts of listener processes that ended. */
   private readonly finished: LogStats[] = [];
   private stopping: Promise<LogStats[]> | undefined;
+  /** The primary's own entries (logger "kflog": a listener process ended, came back), through the same logs. */
+  private own: Pipeline;
+  /** Closing of the own pipelines of earlier configs. */
+  private retiring: Promise<void> = Promise.resolve();
 
-  private constructor(private config: Config) {}
+  private constructor(private config: Config) {
+    this.own = new Pipeline(config.logs, this.pool);
+  }
 
   /** Starts every listener process; rejects (having stopped the others) when one cannot start its config. */
   static async start(config: Config): Promise<{ primary: ClusterPrimary; tryLines: string }> {
     cluster.setupPrimary({ serialization: 'advanced' });
     const primary = new ClusterPrimary(config);
+    try {
+      await primary.own.ready();
+    } catch (err) {
+      await primary.own.close();
+      throw err;
+    }
     const started = Array.from({ length: config.listenerProcesses }, (_, i) => primary.fork(i + 1));
     const results = await Promise.allSettled(started);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -69,6 +82,11 @@ export class ClusterPrimary {
     if (this.stopping) return Promise.reject(new Error('kflog is stopping'));
     // The number of processes is fixed at start; replacements start with the latest config.
     this.config = { ...config, listenerProcesses: this.config.listenerProcesses };
+    const previous = this.own;
+    this.own = new Pipeline(this.config.logs, this.pool);
+    void this.own.ready().catch(() => undefined);
+    const retired = previous.close().then(() => void this.finished.push(...previous.stats()));
+    this.retiring = Promise.all([this.retiring, retired]).then(() => undefined);
     const ready = [...this.slots.values()].filter((s) => s.ready);
     return Promise.all(
       ready.map(
@@ -92,7 +110,9 @@ export class ClusterPrimary {
       const slots = [...this.slots.values()];
       for (const s of slots) send(s.worker, { op: 'stop' });
       await Promise.all(slots.map((s) => s.exited));
-      return mergeStats(this.finished);
+      await this.own.close();
+      await this.retiring;
+      return mergeStats([...this.finished, ...this.own.stats()]);
     })();
     return this.stopping;
   }
@@ -152,10 +172,20 @@ export class ClusterPrimary {
     this.finished.push(...(slot.finalStats ?? slot.server.closedStats));
     if (this.slots.get(slot.n) === slot) this.slots.delete(slot.n);
     if (this.stopping || !slot.ready) return;
-    process.stderr.write(`kflog: listener process ${slot.n} (pid ${slot.worker.process.pid}) exited (${why}); starting another\n`);
+    const kflog = this.own.logger('kflog');
+    const pid = slot.worker.process.pid;
+    process.stderr.write(`kflog: listener process ${slot.n} (pid ${pid}) exited (${why}); starting another\n`);
+    kflog.warn('listener process exited, starting another', { listener: slot.n, pid, reason: why });
     this.fork(slot.n).then(
-      () => process.stderr.write(`kflog: listener process ${slot.n} is back (pid ${this.slots.get(slot.n)?.worker.process.pid})\n`),
-      (err: Error) => process.stderr.write(`kflog: listener process ${slot.n} could not start again: ${err.message}\n`),
+      () => {
+        const back = this.slots.get(slot.n)?.worker.process.pid;
+        process.stderr.write(`kflog: listener process ${slot.n} is back (pid ${back})\n`);
+        kflog.info('listener process replaced', { listener: slot.n, pid: back });
+      },
+      (err: Error) => {
+        process.stderr.write(`kflog: listener process ${slot.n} could not start again: ${err.message}\n`);
+        kflog.error('listener process could not start again', { listener: slot.n, error: err.message });
+      },
     );
   }
 }

@@ -109,6 +109,9 @@ describe('listener_processes', () => {
     process.kill(p1!, 'SIGKILL');
     await proc.waitFor(() => /listener process 1 is back \(pid \d+\)/.test(proc!.stderr), 'the replacement');
     expect(proc.stderr).toMatch(new RegExp(`listener process 1 \\(pid ${p1}\\) exited \\(signal SIGKILL\\); starting another`));
+    // The same, as an entry of the "kflog" logger through the configured logs (the default one is the console).
+    await proc.waitFor(() => /WARN\s+kflog listener process exited, starting another listener=1 pid=\d+/.test(proc!.stderr), 'the log entry');
+    await proc.waitFor(() => /INFO\s+kflog listener process replaced listener=1 pid=\d+/.test(proc!.stderr), 'the log entry');
 
     expect(await getMany(started.addresses.demo!, 20)).toEqual(Array(20).fill(200));
     const { code } = await proc.stop();
