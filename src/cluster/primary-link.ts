@@ -8,6 +8,8 @@ import type { FromListener, FromPrimary } from './protocol.js';
  */
 export class PrimaryProcessLink implements LogLink {
   readonly name = 'log process';
+  // A pipe write and a wake-up of the primary per batch: at 20 ms that is 50 a second, whatever the load.
+  readonly batchDelayMs = 20;
   private taken = 0;
   private keepAlive: NodeJS.Timeout | undefined;
   private events: LogLinkEvents | undefined;

@@ -122,7 +122,7 @@ export class ClusterPrimary {
     const worker = cluster.fork({ [LISTENER_ENV]: String(n) });
     // A send to a process that just ended fails with EPIPE here; the end itself is handled on 'exit'.
     worker.on('error', () => undefined);
-    const server = new LogServer((m) => send(worker, m), this.pool, (bytes) => send(worker, { op: 'consumed', bytes }));
+    const server = new LogServer((m) => send(worker, m), this.pool, acknowledger(worker));
     let exited!: () => void;
     const slot: ListenerSlot = {
       n,
@@ -188,6 +188,23 @@ export class ClusterPrimary {
       },
     );
   }
+}
+
+/** Bytes consumed are told once a mebibyte has gathered, not per batch: each message wakes the listener process. */
+const ACK_BYTES = 1024 * 1024;
+
+/**
+ * What a listener process is told of the bytes consumed, which only bounds what it may have in flight (64 MiB):
+ * being up to ACK_BYTES late costs nothing, and each message spared is a wake-up of a busy process spared.
+ */
+function acknowledger(worker: Worker): (bytes: number) => void {
+  let unacked = 0;
+  return (bytes) => {
+    unacked += bytes;
+    if (unacked < ACK_BYTES) return;
+    send(worker, { op: 'consumed', bytes: unacked });
+    unacked = 0;
+  };
 }
 
 /** A listener process that is gone cannot be told anything: its exit is handled where it is heard. */

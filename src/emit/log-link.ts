@@ -15,6 +15,11 @@ export interface LogLinkEvents {
 export interface LogLink {
   /** What the log side is, for messages: "log thread", "log process". */
   readonly name: string;
+  /**
+   * Longest time an entry waits on the proxy's side before its batch is handed over. Each hand-over wakes the
+   * other side, a thread or a process; a process costs more to wake, so it gets bigger batches.
+   */
+  readonly batchDelayMs: number;
   /** Starts the log side; events are delivered from then on. */
   start(events: LogLinkEvents): void;
   /** `transfer`: buffers handed over instead of copied (when the channel can). */

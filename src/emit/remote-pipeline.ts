@@ -8,11 +8,6 @@ import { ProcessLogger, type EntrySink } from './pipeline.js';
 import { WorkerThreadLink } from './thread-link.js';
 import type { FromLogThread, ToLogThread } from './thread-protocol.js';
 
-/**
- * Longest time an entry waits on the proxy's thread before its batch goes to the log side. Batching keeps the
- * hand-over (a message and a wake-up of the other event loop) to a few hundred a second under any load.
- */
-const BATCH_DELAY_MS = 5;
 /** A batch this big goes at once. */
 const BATCH_BYTES = 256 * 1024;
 /**
@@ -34,6 +29,8 @@ interface Waiter {
  * The link does not keep the process alive on its own: only while an answer is awaited.
  */
 export class LogSender {
+  // Entries wait up to the link's batchDelayMs before they go: the hand-over (a message and a wake-up of the
+  // other event loop) stays at a few hundred a second or fewer under any load.
   private readonly encoder = new EntryEncoder();
   private readonly waiters = new Map<number, Waiter>();
   private readonly pipes = new Map<number, RemotePipeline>();
@@ -75,7 +72,7 @@ export class LogSender {
     if (this.failure !== undefined || this.encoder.size > this.room) return false;
     this.encoder.write(pipe, entry);
     if (this.encoder.size >= BATCH_BYTES) this.handOver();
-    else this.timer ??= setTimeout(handOver, BATCH_DELAY_MS, this);
+    else this.timer ??= setTimeout(handOver, this.link.batchDelayMs, this);
     return true;
   }
 

@@ -17,6 +17,7 @@ function threadScript(): URL {
  */
 export class WorkerThreadLink implements LogLink {
   readonly name = 'log thread';
+  readonly batchDelayMs = 5;
   private worker: Worker | undefined;
   private readonly counter = new BigInt64Array(new SharedArrayBuffer(8));
   private exited: Promise<void> = Promise.resolve();
