@@ -102,6 +102,35 @@ describe('listener_processes', () => {
     expect(proc.stderr).toMatch(/exit summary: .*log "http" written=120 sampled_out=0 dropped=0 failed=0/);
   });
 
+  it('a SIGTERM under load loses nothing: every answered request is logged, and the summary counts every line', async () => {
+    const started = await startKflog(clusterConfig());
+    proc = started.proc;
+    const address = started.addresses.demo!;
+    let answered = 0;
+    let stop = false;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (!stop) {
+        try {
+          if ((await get(address, '/api/users')) === 200) answered++;
+        } catch {
+          stop = true; // refused or reset: kflog has stopped listening
+        }
+      }
+    });
+    await proc.waitFor(() => answered >= 200 || undefined, '200 answered requests', 30_000);
+    const exited = proc.stop();
+    stop = true;
+    await Promise.all(loops);
+    expect((await exited).code).toBe(0);
+
+    const lines = readLines(join(started.dir, 'http.json'));
+    const accesses = lines.filter((l) => l.includes('"logger":"http.log.access'));
+    expect(accesses.length).toBeGreaterThanOrEqual(answered);
+    const written = /log "http" written=(\d+) sampled_out=0 dropped=0 failed=0/.exec(proc.stderr);
+    expect(written, proc.stderr).not.toBeNull();
+    expect(Number(written![1])).toBe(lines.length);
+  });
+
   it('a listener process that dies is replaced, and the port goes on serving', async () => {
     const started = await startKflog(clusterConfig());
     proc = started.proc;
