@@ -262,6 +262,15 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
       }
     }
     const machine = machineShare(machine0, machineTicks());
+    // Targets compare contestants round by round (seconds apart, under the same neighbours), then take the median
+    // of those ratios: on a shared machine whose speed drifts by ±30% over minutes, that is steadier than the
+    // ratio of two medians. The range shows how far single rounds strayed.
+    const perRound = (a: string, b: string, f: (x: LoadResult) => number, diff: boolean): { mid: number; lo: number; hi: number } => {
+      const ra = results.get(a)!;
+      const rb = results.get(b)!;
+      const xs = ra.map((x, i) => (diff ? f(x) - f(rb[i]!) : f(x) / f(rb[i]!)));
+      return { mid: median(xs), lo: Math.min(...xs), hi: Math.max(...xs) };
+    };
     const rows = contestants.map((c) => {
       const rs = results.get(c.name)!;
       return {
@@ -316,16 +325,25 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         [1, 2].flatMap((n) => {
           const [f, o] = n === 1 ? [four, off] : [four2, off2];
           const how = n === 1 ? 'one process' : '2 listener processes';
-          return [
-            [`four logs vs logging off (req/s), ${how}`, `${(f.rps / o.rps).toFixed(2)}×`, '≥ 0.90×', f.rps / o.rps >= 0.9 ? 'yes' : 'no'],
-            [`p99 added by logging, ${how}`, `${(f.p99ms - o.p99ms).toFixed(2)} ms`, '≤ 1 ms', f.p99ms - o.p99ms <= 1 ? 'yes' : 'no'],
-            caddy
-              ? [`four logs vs Caddy JSON log (req/s), ${how}`, `${(f.rps / caddy.rps).toFixed(2)}×`, '≥ 1.20×', f.rps / caddy.rps >= 1.2 ? 'yes' : 'no']
-              : [`four logs vs Caddy JSON log, ${how}`, 'caddy not installed', '≥ 1.20×', 'n/a'],
+          const shown = (r: { mid: number; lo: number; hi: number }, unit: string): string =>
+            `${r.mid.toFixed(2)}${unit} (rounds ${r.lo.toFixed(2)}–${r.hi.toFixed(2)})`;
+          const vsOff = perRound(f.name, o.name, (x) => x.rps, false);
+          const p99 = perRound(f.name, o.name, (x) => x.p99ms, true);
+          const rows: string[][] = [
+            [`four logs vs logging off (req/s), ${how}`, shown(vsOff, '×'), '≥ 0.90×', vsOff.mid >= 0.9 ? 'yes' : 'no'],
+            [`p99 added by logging, ${how}`, shown(p99, ' ms'), '≤ 1 ms', p99.mid <= 1 ? 'yes' : 'no'],
           ];
+          if (caddy) {
+            const vsCaddy = perRound(f.name, caddy.name, (x) => x.rps, false);
+            rows.push([`four logs vs Caddy JSON log (req/s), ${how}`, shown(vsCaddy, '×'), '≥ 1.20×', vsCaddy.mid >= 1.2 ? 'yes' : 'no']);
+          } else {
+            rows.push([`four logs vs Caddy JSON log, ${how}`, 'caddy not installed', '≥ 1.20×', 'n/a']);
+          }
+          return rows;
         }),
       ) +
-      `\n\n${loadTool()} -c${opts.connections}, ${opts.rounds} interleaved rounds of ${opts.seconds}s each, medians; upstream: ${upstream.label}.`;
+      `\n\n${loadTool()} -c${opts.connections}, ${opts.rounds} interleaved rounds of ${opts.seconds}s each; first table: medians; targets: ` +
+      `median of the per-round ratios (or differences), with their range; upstream: ${upstream.label}.`;
     return { rows, notes, markdown: md };
   } finally {
     for (const c of contestants) await c.proc?.stop();
@@ -334,7 +352,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await benchProxy({ seconds: Number(process.env.BENCH_SECONDS ?? 5), rounds: Number(process.env.BENCH_ROUNDS ?? 5), connections: 50 });
+  const r = await benchProxy({ seconds: Number(process.env.BENCH_SECONDS ?? 5), rounds: Number(process.env.BENCH_ROUNDS ?? 7), connections: 50 });
   console.log(r.markdown);
   for (const n of r.notes) console.log(`- ${n}`);
 }

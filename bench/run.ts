@@ -17,7 +17,7 @@ export interface BenchSection {
 type SectionRunner = () => Promise<BenchSection>;
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 7);
 
 /** Sections in report order; each module is loaded only when its section runs. */
 const sections: Array<[string, SectionRunner]> = [

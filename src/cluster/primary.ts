@@ -7,7 +7,7 @@ import { Pipeline } from '../emit/pipeline.js';
 import type { LogStats } from '../emit/log.js';
 import { mergeStats, type ReloadSummary } from '../kflog.js';
 import { WriterPool } from '../writers/pool.js';
-import { LISTENER_ENV, type FromListener, type FromPrimary } from './protocol.js';
+import type { FromListener, FromPrimary } from './protocol.js';
 
 export interface ListenerReload {
   /** The listener process, 1…N. */
@@ -119,7 +119,7 @@ export class ClusterPrimary {
 
   /** Starts listener process `n`; resolves with its try lines once it listens on every forward. */
   private fork(n: number): Promise<string> {
-    const worker = cluster.fork({ [LISTENER_ENV]: String(n) });
+    const worker = cluster.fork();
     // A send to a process that just ended fails with EPIPE here; the end itself is handled on 'exit'.
     worker.on('error', () => undefined);
     const server = new LogServer((m) => send(worker, m), this.pool, acknowledger(worker));

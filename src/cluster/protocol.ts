@@ -30,6 +30,3 @@ export type FromPrimary =
   | FromPrimaryControl
   /** Bytes of entry batches the primary has finished with (what bounds the bytes in flight). */
   | { op: 'consumed'; bytes: number };
-
-/** Set in a listener process's environment: its number, 1…N, for messages. */
-export const LISTENER_ENV = 'KFLOG_LISTENER';
