@@ -306,7 +306,8 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     notes.push(
       `with listener_processes 2, kflog with four logs serves ${fmt(four2.rps / four.rps)}× one process's requests ` +
         `(logging off: ${fmt(off2.rps / off.rps)}×); its CPU per exchange is ${fmt(four2.cpuUs)} µs against ` +
-        `${fmt(four.cpuUs)} µs in one process (the IPC hand-over to the primary, which writes the logs)`,
+        `${fmt(four.cpuUs)} µs in one process (all its processes counted: the listener processes and the primary, ` +
+        `which encodes and writes the logs)`,
     );
     if (machine) {
       notes.push(
