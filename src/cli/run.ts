@@ -72,7 +72,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
     process.exit(1);
   }
   const shutdown = (signal: string): void => {
-    process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${config.shutdownTimeoutMs} ms) and flushing logs\n`);
+    process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${primary.current.shutdownTimeoutMs} ms) and flushing logs\n`);
     void primary.stop().then((stats) => {
       process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
     });
@@ -81,7 +81,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.on('SIGUSR1', () => void primary.reopen());
   process.on('SIGHUP', () => {
-    const next = reloadedConfig(path, () => undefined);
+    const next = reloadedConfig(path, (msg) => primary.kflog.error('reload failed, keeping the running config', { error: msg }));
     if (next === undefined) return;
     if (next.listenerProcesses !== config.listenerProcesses) {
       process.stderr.write(`kflog: SIGHUP: listener_processes stays ${config.listenerProcesses} until a restart\n`);
@@ -90,6 +90,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
       const failed = answers.filter((a) => a.error !== undefined);
       for (const a of failed) {
         process.stderr.write(`kflog: SIGHUP: listener process ${a.n} cannot start the new config: ${a.error}; it keeps the running one\n`);
+        primary.kflog.error('reload failed, keeping the running config', { listener: a.n, error: a.error });
       }
       const ok = answers.find((a) => a.summary !== undefined);
       if (ok) process.stderr.write(reloadedLines(next, ok.summary!));

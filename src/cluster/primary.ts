@@ -3,7 +3,7 @@ import '../encoders/index.js';
 import '../writers/index.js';
 import type { Config } from '../config/types.js';
 import { LogServer } from '../emit/log-server.js';
-import { Pipeline } from '../emit/pipeline.js';
+import { Pipeline, type ProcessLogger } from '../emit/pipeline.js';
 import type { LogStats } from '../emit/log.js';
 import { mergeStats, type ReloadSummary } from '../kflog.js';
 import { WriterPool } from '../writers/pool.js';
@@ -70,6 +70,16 @@ export class ClusterPrimary {
       throw failed.reason;
     }
     return { primary, tryLines: (results[0] as PromiseFulfilledResult<string>).value };
+  }
+
+  /** The config running (the last one sent, with the process count fixed at start). */
+  get current(): Config {
+    return this.config;
+  }
+
+  /** The primary's own messages (logger "kflog"), through the logs of the config running. */
+  get kflog(): ProcessLogger {
+    return this.own.logger('kflog');
   }
 
   /** Process IDs of the listener processes, in order. */
@@ -172,7 +182,7 @@ export class ClusterPrimary {
     this.finished.push(...(slot.finalStats ?? slot.server.closedStats));
     if (this.slots.get(slot.n) === slot) this.slots.delete(slot.n);
     if (this.stopping || !slot.ready) return;
-    const kflog = this.own.logger('kflog');
+    const kflog = this.kflog;
     const pid = slot.worker.process.pid;
     process.stderr.write(`kflog: listener process ${slot.n} (pid ${pid}) exited (${why}); starting another\n`);
     kflog.warn('listener process exited, starting another', { listener: slot.n, pid, reason: why });

@@ -162,6 +162,17 @@ describe('listener_processes', () => {
     expect(proc.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('SIGHUP with an invalid config keeps every listener process serving, and the log says why', async () => {
+    const started = await startKflog(clusterConfig());
+    proc = started.proc;
+    writeConfig(started.dir, clusterConfig({ shutdown_timeout: 'soon' }));
+    proc.child.kill('SIGHUP');
+    await proc.waitFor(() => /SIGHUP: invalid config [\s\S]*\/shutdown_timeout: must be a duration/.test(proc!.stderr), 'the complaint');
+    await proc.waitFor(() => /ERROR\s+kflog reload failed, keeping the running config error=.*shutdown_timeout/.test(proc!.stderr), 'the log entry');
+    expect(await getMany(started.addresses.demo!, 10)).toEqual(Array(10).fill(200));
+    expect((await proc.stop()).code).toBe(0);
+  });
+
   it('SIGHUP hands the new config to every listener process, and the new forward is served by both', async () => {
     const started = await startKflog(clusterConfig());
     proc = started.proc;
