@@ -80,11 +80,15 @@ function bareName(processes: number): string {
   return processes === 1 ? 'bare Node proxy (node:http + undici Pool, no logging)' : `bare Node proxy, ${processes} processes (node:cluster)`;
 }
 
-async function startCaddy(upstream: number, dir: string): Promise<Contestant | undefined> {
+const CADDY = 'Caddy (reverse_proxy + JSON access log)';
+const CADDY_NO_LOG = 'Caddy (reverse_proxy, no access log)';
+
+/** Caddy with its JSON access log to a file, or (`log` false) without one: what its own log costs it. */
+async function startCaddy(upstream: number, dir: string, log = true): Promise<Contestant | undefined> {
   const caddy = which('caddy');
   if (!caddy) return undefined;
   const port = await freePort();
-  const cfg = join(dir, 'caddy.json');
+  const cfg = join(dir, log ? 'caddy.json' : 'caddy-no-log.json');
   writeFileSync(
     cfg,
     JSON.stringify({
@@ -101,7 +105,7 @@ async function startCaddy(upstream: number, dir: string): Promise<Contestant | u
             bench: {
               listen: [`127.0.0.1:${port}`],
               automatic_https: { disable: true },
-              logs: {},
+              ...(log ? { logs: {} } : {}),
               routes: [{ handle: [{ handler: 'reverse_proxy', upstreams: [{ dial: `127.0.0.1:${upstream}` }] }] }],
             },
           },
@@ -112,7 +116,7 @@ async function startCaddy(upstream: number, dir: string): Promise<Contestant | u
   const proc = startProcess(caddy, ['run', '--config', cfg], { cwd: dir });
   const url = `http://127.0.0.1:${port}/api/users`;
   await waitHttp(url);
-  return { name: 'Caddy (reverse_proxy + JSON access log)', url, proc };
+  return { name: log ? CADDY : CADDY_NO_LOG, url, proc };
 }
 
 async function startHaproxy(upstream: number, dir: string): Promise<Contestant | undefined> {
@@ -235,6 +239,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     contestants.push(await startBareProxy(upstreamPort, 2));
     for (const [label, start] of [
       ['caddy', startCaddy],
+      ['caddy', (up: number, d: string) => startCaddy(up, d, false)],
       ['haproxy', startHaproxy],
       ['nginx', startNginx],
     ] as const) {
@@ -284,7 +289,8 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     });
     const four = rows.find((r) => r.name === 'kflog, four file logs')!;
     const off = rows.find((r) => r.name === 'kflog, logging off')!;
-    const caddy = rows.find((r) => r.name.startsWith('Caddy'));
+    const caddy = rows.find((r) => r.name === CADDY);
+    const caddyNoLog = rows.find((r) => r.name === CADDY_NO_LOG);
     const bare = rows.find((r) => r.name === bareName(1))!;
     const bare2 = rows.find((r) => r.name === bareName(2))!;
     const off2 = rows.find((r) => r.name === LP2_OFF)!;
@@ -309,6 +315,16 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
         `${fmt(four.cpuUs)} µs in one process (all its processes counted: the listener processes and the primary, ` +
         `which encodes and writes the logs)`,
     );
+    if (caddy && caddyNoLog) {
+      const vs = perRound(CADDY, CADDY_NO_LOG, (x) => x.rps, false);
+      const p99 = perRound(CADDY, CADDY_NO_LOG, (x) => x.p99ms, true);
+      notes.push(
+        `Caddy's one JSON access log, by the same measure: ${vs.mid.toFixed(2)}× the requests of Caddy without it ` +
+          `(rounds ${vs.lo.toFixed(2)}–${vs.hi.toFixed(2)}), p99 ${p99.mid >= 0 ? '+' : ''}${p99.mid.toFixed(2)} ms, ` +
+          `${fmt(caddy.cpuUs - caddyNoLog.cpuUs)} µs of CPU per request; kflog's four logs cost ` +
+          `${fmt(four.cpuUs - off.cpuUs)} µs`,
+      );
+    }
     if (machine) {
       notes.push(
         `while the rounds ran, the machine's CPUs were ${machine.busy}% busy, ${machine.idle}% idle and ${machine.steal}% ` +
