@@ -1,9 +1,8 @@
 import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { runListenerProcess } from '../cluster/listener-process.js';
-import { ClusterPrimary } from '../cluster/primary.js';
 import { ConfigError, embeddedDefault, loadConfigFile } from '../config/load.js';
+import type { ClusterPrimary } from '../cluster/primary.js';
 import type { Config } from '../config/types.js';
 import { formatSummary, Kflog, type ReloadSummary } from '../kflog.js';
 
@@ -63,10 +62,12 @@ function reloadedLines(config: Config, s: ReloadSummary): string {
  * signals act as with one process; SIGHUP sends the new config to each listener process.
  */
 async function runPrimary(config: Config, path: string | undefined): Promise<void> {
+  // Loaded only with listener processes: one process (the default) carries none of it.
+  const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
   let primary: ClusterPrimary;
   let tryLines: string;
   try {
-    ({ primary, tryLines } = await ClusterPrimary.start(config));
+    ({ primary, tryLines } = await Primary.start(config));
   } catch (err) {
     process.stderr.write(`kflog: ${(err as Error).message}\n`);
     process.exit(1);
@@ -109,6 +110,7 @@ export function runCommand(): Command {
     .option('-c, --config <file>', 'kflog.json to use')
     .action(async (opts: { config?: string }) => {
       if (cluster.isWorker) {
+        const { runListenerProcess } = await import('../cluster/listener-process.js');
         runListenerProcess(tryLine);
         return;
       }
