@@ -25,8 +25,8 @@ interface Waiter {
  * The proxy's side of the log side (a log thread, or a cluster's primary): entries are written into a compact
  * binary batch (EntryEncoder), handed over after at most the link's batchDelayMs (so the hand-over, a message and
  * a wake-up of the other event loop, stays at a few hundred a second or fewer under any load), and encoded and
- * written there. One per
- * process, shared by the pipelines of successive configs so their files stay open across a reload.
+ * written there. One per process, shared by the pipelines of successive configs so their files stay open across
+ * a reload.
  *
  * The link does not keep the process alive on its own: only while an answer is awaited.
  */
