@@ -34,7 +34,7 @@ interface ListenerSlot {
  * listener process, one WriterPool for all — so each file is written by this process alone, whole lines in the
  * order they arrive, and every entry a listener process sent is written or counted here.
  *
- * A listener process that dies is replaced; the entries of its last batch (at most a few milliseconds) are lost
+ * A listener process that dies is replaced; the entries of its last batch (at most 20 ms of them) are lost
  * with it, as are its in-flight exchanges.
  */
 export class ClusterPrimary {
