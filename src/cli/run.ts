@@ -2,8 +2,8 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConfigError, embeddedDefault, loadConfigFile } from '../config/load.js';
-import type { ClusterPrimary } from '../cluster/primary.js';
 import type { Config } from '../config/types.js';
+import type { LogStats } from '../emit/log.js';
 import { formatSummary, Kflog, type ReloadSummary } from '../kflog.js';
 
 export function chooseConfig(path: string | undefined): Config {
@@ -57,6 +57,29 @@ function reloadedLines(config: Config, s: ReloadSummary): string {
   );
 }
 
+/** Starts kflog, or says why it cannot and exits 1. */
+async function startedOrExit<T>(start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (err) {
+    // ListenError and friends carry a sentence meant for people: no stack trace.
+    process.stderr.write(`kflog: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+}
+
+/** SIGINT/SIGTERM: finish in-flight exchanges within the running config's timeout, print the counts, exit 0. */
+function stopOnSignals(timeoutMs: () => number, stop: () => Promise<LogStats[]>): void {
+  const shutdown = (signal: string): void => {
+    process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${timeoutMs()} ms) and flushing logs\n`);
+    void stop().then((stats) => {
+      process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
+    });
+  };
+  process.once('SIGINT', () => shutdown('SIGINT'));
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+}
+
 /**
  * `listener_processes` > 1: this process forks the listener processes and writes the logs of all of them. The
  * signals act as with one process; SIGHUP sends the new config to each listener process.
@@ -64,22 +87,8 @@ function reloadedLines(config: Config, s: ReloadSummary): string {
 async function runPrimary(config: Config, path: string | undefined): Promise<void> {
   // Loaded only with listener processes: one process (the default) carries none of it.
   const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
-  let primary: ClusterPrimary;
-  let tryLines: string;
-  try {
-    ({ primary, tryLines } = await Primary.start(config));
-  } catch (err) {
-    process.stderr.write(`kflog: ${(err as Error).message}\n`);
-    process.exit(1);
-  }
-  const shutdown = (signal: string): void => {
-    process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${primary.current.shutdownTimeoutMs} ms) and flushing logs\n`);
-    void primary.stop().then((stats) => {
-      process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
-    });
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
+  stopOnSignals(() => primary.current.shutdownTimeoutMs, () => primary.stop());
   process.on('SIGUSR1', () => void primary.reopen());
   process.on('SIGHUP', () => {
     const next = reloadedConfig(path, (msg) => primary.kflog.error('reload failed, keeping the running config', { error: msg }));
@@ -128,23 +137,9 @@ export function runCommand(): Command {
         await runPrimary(config, opts.config);
         return;
       }
-      let app: Kflog;
-      try {
-        app = await Kflog.start(config);
-      } catch (err) {
-        // ListenError and friends carry a sentence meant for people: no stack trace.
-        process.stderr.write(`kflog: ${(err as Error).message}\n`);
-        process.exit(1);
-      }
-      const shutdown = (signal: string): void => {
-        process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${app.config.shutdownTimeoutMs} ms) and flushing logs\n`);
-        void app.stop().then((stats) => {
-          process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
-        });
-      };
+      const app = await startedOrExit(() => Kflog.start(config));
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
-      process.once('SIGINT', () => shutdown('SIGINT'));
-      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      stopOnSignals(() => app.config.shutdownTimeoutMs, () => app.stop());
       process.on('SIGUSR1', () => {
         void app.pipeline.reopen();
       });
