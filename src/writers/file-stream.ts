@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
 import sonicBoom from 'sonic-boom';
+import { nextRollNumber } from './roll-number.js';
 
 /**
  * The part of a SonicBoom stream the file writer relies on (its published types lack fd, file and Buffer writes).
@@ -42,7 +44,7 @@ export function openPlainStream(path: string, mode: number): FileStream {
 export async function openRollingStream(path: string, mode: number, roll: RollSettings): Promise<FileStream> {
   // Loaded on first use: pino-roll brings date-fns, ~5 MB of heap in every thread that loads it, and most logs
   // never roll.
-  const { default: pinoRoll } = await import('pino-roll');
+  const pinoRoll = loadPinoRoll();
   const stream = await pinoRoll({ ...STREAM_OPTIONS, file: path, mode, size: roll.size !== undefined ? roll.size + 'b' : undefined, frequency: roll.frequency });
   return stream as unknown as FileStream;
 }
@@ -62,4 +64,21 @@ export function whenOpen(stream: FileStream): Promise<FileStream> {
     stream.once('ready', onReady);
     stream.once('error', onError);
   });
+}
+
+type PinoRoll = typeof import('pino-roll').default;
+let pinoRollLoaded: PinoRoll | undefined;
+
+/**
+ * pino-roll with its start-number detection replaced by nextRollNumber: pino-roll 4 has no option for it, and takes
+ * the helper out of its lib/utils module once, when it is first loaded, so the replacement goes in before that.
+ * test/writers/roll-names.test.ts fails if a pino-roll upgrade stops honouring it.
+ */
+function loadPinoRoll(): PinoRoll {
+  if (pinoRollLoaded) return pinoRollLoaded;
+  const require = createRequire(import.meta.url);
+  const utils = require('pino-roll/lib/utils') as { detectLastNumber: (file: string, time?: number | null, ext?: string) => Promise<number> };
+  utils.detectLastNumber = (file, _time, ext) => nextRollNumber(file, ext);
+  pinoRollLoaded = require('pino-roll') as PinoRoll;
+  return pinoRollLoaded;
 }
