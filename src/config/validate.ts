@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -12,6 +12,11 @@ export interface ConfigProblem {
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../../config.schema.json', import.meta.url));
 const SCHEMA_PATH_SRC = fileURLToPath(new URL('../../config.schema.json', import.meta.url));
+
+/** Where kflog's config.schema.json is, for `"$schema"` in configs kflog writes (import-kftray). */
+export function schemaFile(): string {
+  return existsSync(SCHEMA_PATH) ? SCHEMA_PATH : SCHEMA_PATH_SRC;
+}
 
 function loadSchema(): object {
   // Compiled code lives in dist/src/config, sources in src/config: the schema sits at the repo root for both.
@@ -166,14 +171,12 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
       if ('error' in parsed) {
         out.push({ pointer: `/forwards/${i}/listen`, reason: parsed.error });
       } else if (parsed.port !== 0) {
-        for (const key of listenKeys(parsed.host, parsed.port)) {
-          const prev = listens.get(key);
-          if (prev !== undefined) {
-            out.push({ pointer: `/forwards/${i}/listen`, reason: `listen address "${f.listen}" is already used by /forwards/${prev}` });
-            break;
-          }
+        const keys = listenKeys(parsed.host, parsed.port);
+        const prev = keys.check.map((k) => listens.get(k)).find((n) => n !== undefined);
+        if (prev !== undefined) {
+          out.push({ pointer: `/forwards/${i}/listen`, reason: `listen address "${f.listen}" is already used by /forwards/${prev}` });
         }
-        for (const key of listenKeys(parsed.host, parsed.port)) if (!listens.has(key)) listens.set(key, i);
+        for (const key of keys.claim) if (!listens.has(key)) listens.set(key, i);
       }
     }
     if (f.log && typeof f.log === 'object' && doc.logging?.logs && `forward.${f.id}` in doc.logging.logs) {
@@ -207,10 +210,16 @@ function unknownPlaceholder(filename: string): string | undefined {
   return undefined;
 }
 
-/** Keys under which a listen address conflicts: a wildcard host conflicts with every host on that port. */
-function listenKeys(host: string, port: number): string[] {
+/**
+ * Where a listen address conflicts: a wildcard host takes the port on every address, so it clashes with any
+ * earlier listener on that port; a specific host clashes with the same host or an earlier wildcard only
+ * (127.0.0.2:8080 and 127.0.0.3:8080 both bind).
+ */
+function listenKeys(host: string, port: number): { check: string[]; claim: string[] } {
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-  return wildcard ? [`*:${port}`] : [`${host}:${port}`, `*:${port}`];
+  return wildcard
+    ? { check: [`any:${port}`], claim: [`*:${port}`, `any:${port}`] }
+    : { check: [`${host}:${port}`, `*:${port}`], claim: [`${host}:${port}`, `any:${port}`] };
 }
 
 export function parseListen(listen: string): { host: string; port: number } | { error: string } {

@@ -15,6 +15,7 @@ const corpus: Array<{ name: string; config: unknown; place: string; reason: RegE
   { name: 'a port given as a string of the wrong type', config: { forwards: [{ ...ok, listen: 8080 }] }, place: '/forwards/0/listen', reason: /must be string/ },
   { name: 'duplicate forward ids', config: { forwards: [ok, { ...ok, listen: '127.0.0.1:0' }] }, place: '/forwards/1/id', reason: /duplicate forward id "a"/ },
   { name: 'duplicate listen addresses', config: { forwards: [{ ...ok, listen: '127.0.0.1:18080' }, { ...ok, id: 'b', listen: '127.0.0.1:18080' }] }, place: '/forwards/1/listen', reason: /already used by \/forwards\/0/ },
+  { name: 'a wildcard listen after a specific one on its port', config: { forwards: [{ ...ok, listen: '127.0.0.1:18082' }, { ...ok, id: 'b', listen: '0.0.0.0:18082' }] }, place: '/forwards/1/listen', reason: /already used by \/forwards\/0/ },
   { name: 'a wildcard listen clashing with a specific one', config: { forwards: [{ ...ok, listen: '0.0.0.0:18081' }, { ...ok, id: 'b', listen: '127.0.0.1:18081' }] }, place: '/forwards/1/listen', reason: /already used/ },
   { name: 'a bad duration', config: { forwards: [ok], shutdown_timeout: '10 seconds' }, place: '/shutdown_timeout', reason: /duration/ },
   { name: 'a bad sampling interval', config: { forwards: [ok], logging: { logs: { a: { sampling: { interval: 'soon' } } } } }, place: '/logging/logs/a/sampling/interval', reason: /duration/ },
