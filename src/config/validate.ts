@@ -1,4 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -179,6 +180,13 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
         for (const key of keys.claim) if (!listens.has(key)) listens.set(key, i);
       }
     }
+    if (f.log && typeof f.log === 'object') {
+      const shorthand = f.log as { filename?: unknown; writer?: { filename?: unknown } };
+      for (const [at, filename] of [['filename', shorthand.filename], ['writer/filename', shorthand.writer?.filename]] as const) {
+        const bad = typeof filename === 'string' ? unknownPlaceholder(filename) : undefined;
+        if (bad) out.push({ pointer: `/forwards/${i}/log/${at}`, reason: `unknown placeholder {${bad}} (known: {forward.id}, {listen.port})` });
+      }
+    }
     if (f.log && typeof f.log === 'object' && doc.logging?.logs && `forward.${f.id}` in doc.logging.logs) {
       out.push({ pointer: `/logging/logs/forward.${f.id}`, reason: `log name is taken by the "log" shorthand of /forwards/${i}` });
     }
@@ -222,11 +230,25 @@ function listenKeys(host: string, port: number): { check: string[]; claim: strin
     : { check: [`${host}:${port}`, `*:${port}`], claim: [`${host}:${port}`, `any:${port}`] };
 }
 
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Why a listen host can be neither bound nor resolved, judged by its spelling (names are resolved at load). */
+function listenHostError(host: string, bracketed: boolean): string | undefined {
+  if (host === '') return undefined; // ":8080": every address
+  if (bracketed) return isIP(host) === 6 ? undefined : `host "[${host}]" is not an IPv6 address`;
+  if (isIP(host) !== 0) return undefined;
+  if (/^[0-9.]+$/.test(host)) return `host "${host}" is not an IP address (an IPv4 address is four numbers from 0 to 255)`;
+  if (!HOST_NAME.test(host)) return `host "${host}" is neither an IP address nor a host name`;
+  return undefined;
+}
+
 export function parseListen(listen: string): { host: string; port: number } | { error: string } {
   const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([^:[\]]*)):(\d+)$/.exec(listen);
   if (!m) return { error: `must be host:port, e.g. "127.0.0.1:8080" or "[::1]:8080" (got "${listen}")` };
   const port = Number(m[3]);
   if (!Number.isInteger(port) || port > 65535) return { error: `port ${m[3]} is out of range (0–65535, 0 picks a free port)` };
   const host = m[1] ?? m[2] ?? '';
+  const hostError = listenHostError(host, m[1] !== undefined);
+  if (hostError !== undefined) return { error: hostError };
   return { host, port };
 }

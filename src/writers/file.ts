@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
 import { expandHome, parseMode } from './paths.js';
-import { registerWriter } from './registry.js';
+import { registerWriter, registerWriterCheck, WriterOptionError } from './registry.js';
 import { RolledFiles, type RetentionOptions } from './roll-files.js';
 import type { Writer, WriterHealth, WriterOptions } from './writer.js';
 
@@ -37,7 +37,9 @@ export function fileSettings(options: WriterOptions): FileSettings {
   if (interval === 'hourly' || interval === 'daily') frequency = interval;
   else if (interval !== undefined) {
     const ms = parseDuration(interval);
-    if (ms === undefined || ms < 1000) throw new Error(`roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
+    if (ms === undefined || ms < 1000) {
+      throw new WriterOptionError('roll_interval', `roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
+    }
     frequency = ms;
   }
   const size = sizeMb !== undefined ? Math.round(sizeMb * MB) : frequency === undefined ? DEFAULT_ROLL_SIZE_MB * MB : undefined;
@@ -253,3 +255,4 @@ async function cutBack(file: string, size: number): Promise<void> {
 }
 
 registerWriter('file', (options) => new FileWriter(fileSettings(options)));
+registerWriterCheck('file', (options) => void fileSettings(options));
