@@ -4,7 +4,7 @@ import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { parseDuration } from './duration.js';
 import '../encoders/index.js';
-import { createEncoder } from '../encoders/registry.js';
+import { createEncoder, encoderFileHeader } from '../encoders/registry.js';
 import '../writers/index.js';
 import { checkWriterOptions, WriterOptionError } from '../writers/registry.js';
 import { listenHostProblems } from './hosts.js';
@@ -190,11 +190,21 @@ function resolveForward(f: RawForward): ForwardConfig {
   };
 }
 
+/**
+ * A format whose files must begin with a header (REST Client's variable declarations) hands it to the file
+ * writer, which writes it into each file it starts: a file appended to across restarts has it once, at the top.
+ */
+function withFileHeader(writer: WriterOptions, encoder: EncoderOptions): WriterOptions {
+  const header = writer.output === 'file' ? encoderFileHeader(encoder) : undefined;
+  return header === undefined ? writer : { ...writer, file_header: header };
+}
+
 function resolveLog(name: string, l: RawLog): LogConfig {
+  const encoder = l.encoder ?? { format: 'console' };
   return {
     name,
-    writer: l.writer ?? { output: 'stderr' },
-    encoder: l.encoder ?? { format: 'console' },
+    writer: withFileHeader(l.writer ?? { output: 'stderr' }, encoder),
+    encoder,
     level: l.level ?? 'info',
     include: l.include ?? [],
     exclude: l.exclude ?? [],
