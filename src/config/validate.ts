@@ -35,7 +35,7 @@ let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (validator) return validator;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
   addFormats.default(ajv);
   ajv.addFormat('duration', { type: 'string', validate: (s: string) => parseDuration(s) !== undefined });
   ajv.addFormat('http-url', {
@@ -76,9 +76,25 @@ function describe(e: ErrorObject): ConfigProblem {
       };
     case 'pattern':
       return { pointer: e.instancePath, reason: patternReason(e.instancePath, String(p.pattern)) };
+    case 'type':
+      return { pointer: e.instancePath, reason: `must be ${typeName(p.type)} (found ${found(e.data)})` };
     default:
       return { pointer: e.instancePath, reason: e.message ?? e.keyword };
   }
+}
+
+/** "string", "integer or string": ajv gives one type or a list. */
+function typeName(type: unknown): string {
+  return Array.isArray(type) ? type.join(' or ') : String(type);
+}
+
+/** The value a wrong-type error found, short enough for one line: `number 8080`, `object {…}`, `null`. */
+export function found(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return `${typeof value} ${text.length > 40 ? text.slice(0, 37) + '…' : text}`;
 }
 
 function formatReason(format: string): string {
@@ -110,12 +126,22 @@ export function schemaProblems(doc: unknown): ConfigProblem[] {
   const specific = errors.filter((e) => !GENERIC.has(e.keyword));
   const out: ConfigProblem[] = [];
   for (const e of errors) {
+    if (e.keyword === 'unevaluatedProperties') {
+      // A key whose value failed its own schema is no longer "evaluated": its own error says what is wrong.
+      const key = escapePointer(String((e.params as { unevaluatedProperty?: unknown }).unevaluatedProperty));
+      const at = `${e.instancePath}/${key}`;
+      if (errors.some((x) => x !== e && (x.instancePath === at || x.instancePath.startsWith(at + '/')))) continue;
+    }
     if (GENERIC.has(e.keyword)) {
       // A oneOf/type error is noise when a precise error exists at this place or below it.
       const explained = specific.some(
         (s) => s.instancePath === e.instancePath || s.instancePath.startsWith(e.instancePath + '/'),
       );
       if (explained) continue;
+      // The alternatives of a oneOf/anyOf are summed up by its own message at the same place.
+      const summed = (e.keyword === 'type' || e.keyword === 'const') &&
+        errors.some((x) => (x.keyword === 'oneOf' || x.keyword === 'anyOf') && x.instancePath === e.instancePath);
+      if (summed) continue;
       out.push(genericReason(e, errors));
       continue;
     }
@@ -140,7 +166,11 @@ function genericReason(e: ErrorObject, all: ErrorObject[]): ConfigProblem {
           ? JSON.stringify((x.params as { allowedValue: unknown }).allowedValue)
           : `a value of type ${String((x.params as { type: unknown }).type)}`,
       );
-    return { pointer: e.instancePath, reason: alts.length ? `must be ${[...new Set(alts)].join(' or ')}` : (e.message ?? 'is invalid') };
+    const value = all.find((x) => x.instancePath === e.instancePath)?.data;
+    return {
+      pointer: e.instancePath,
+      reason: alts.length ? `must be ${[...new Set(alts)].join(' or ')} (found ${found(value)})` : (e.message ?? 'is invalid'),
+    };
   }
   return describe(e);
 }

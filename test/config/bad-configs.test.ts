@@ -65,6 +65,37 @@ describe('kflog validate on a bad config', () => {
   });
 });
 
+describe('kflog validate, precisely', () => {
+  it('reports a wrong value of a known key once, without a spurious unknown key for it', async () => {
+    const dir = tempDir();
+    const path = writeConfig(dir, {
+      forwards: [{ ...ok, log: { format: 'har' } }],
+      logging: { logs: { x: { writer: { output: 'file', filename: 5 } } } },
+    });
+    const p = new KflogProcess(['validate', '--config', path]);
+    expect((await p.exited).code).toBe(2);
+    const lines = p.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/\/forwards\/0\/log\/format: must be one of "console"/);
+    expect(lines[1]).toMatch(/\/logging\/logs\/x\/writer\/filename: must be string \(found number 5\)/);
+    expect(p.stderr).not.toContain('unknown key');
+  });
+
+  it('checks ./kflog.json without --config, as run uses it', async () => {
+    const dir = tempDir();
+    writeConfig(dir, { forwards: [{ ...ok, listen: '300.1.1.1:0' }] });
+    const p = new KflogProcess(['validate'], { cwd: dir });
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr).toMatch(/^kflog\.json: \/forwards\/0\/listen: host "300\.1\.1\.1" is not an IP address/);
+  });
+
+  it('checks the embedded default without --config or ./kflog.json, as run uses it', async () => {
+    const p = new KflogProcess(['validate'], { cwd: tempDir() });
+    expect((await p.exited).code).toBe(0);
+    expect(p.stdout).toContain('embedded default: valid: 1 forward(s) (demo)');
+  });
+});
+
 describe('kflog run on a bad config', () => {
   it('exits 2 before anything starts: no listener, no log file', async () => {
     const dir = tempDir();
