@@ -1,16 +1,9 @@
 import cluster from 'node:cluster';
-import { existsSync } from 'node:fs';
 import { Command } from 'commander';
-import { ConfigError, embeddedDefault, loadConfigFile } from '../config/load.js';
+import { chooseConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import type { LogStats } from '../emit/log.js';
 import { formatSummary, Kflog, type ReloadSummary } from '../kflog.js';
-
-export function chooseConfig(path: string | undefined): Config {
-  if (path) return loadConfigFile(path);
-  if (existsSync('kflog.json')) return loadConfigFile('kflog.json');
-  return embeddedDefault();
-}
 
 function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
@@ -26,7 +19,7 @@ function tryLine(app: Kflog): string {
  */
 async function reload(app: Kflog, path: string | undefined): Promise<void> {
   const kflog = app.pipeline.logger('kflog');
-  const config = reloadedConfig(path, (msg) => kflog.error('reload failed, keeping the running config', { error: msg }));
+  const config = await reloadedConfig(path, (msg) => kflog.error('reload failed, keeping the running config', { error: msg }));
   if (config === undefined) return;
   try {
     process.stderr.write(reloadedLines(config, await app.reload(config)));
@@ -38,9 +31,9 @@ async function reload(app: Kflog, path: string | undefined): Promise<void> {
 }
 
 /** The config to switch to on SIGHUP, or undefined (reported) when it is invalid. */
-function reloadedConfig(path: string | undefined, failed: (msg: string) => void): Config | undefined {
+async function reloadedConfig(path: string | undefined, failed: (msg: string) => void): Promise<Config | undefined> {
   try {
-    return chooseConfig(path);
+    return await chooseConfig(path);
   } catch (err) {
     const msg = err instanceof ConfigError ? err.message : (err as Error).message;
     process.stderr.write(`kflog: SIGHUP: invalid config ${msg}\nkflog: SIGHUP: keeping the running config\n`);
@@ -80,6 +73,25 @@ function stopOnSignals(timeoutMs: () => number, stop: () => Promise<LogStats[]>)
   process.once('SIGTERM', () => shutdown('SIGTERM'));
 }
 
+type Primary = Awaited<ReturnType<typeof import('../cluster/primary.js').ClusterPrimary.start>>['primary'];
+
+/** SIGHUP with listener processes: the new config goes to each; one that cannot start it keeps the running one. */
+async function reloadPrimary(primary: Primary, config: Config, path: string | undefined): Promise<void> {
+  const next = await reloadedConfig(path, (msg) => primary.kflog.error('reload failed, keeping the running config', { error: msg }));
+  if (next === undefined) return;
+  if (next.listenerProcesses !== config.listenerProcesses) {
+    process.stderr.write(`kflog: SIGHUP: listener_processes stays ${config.listenerProcesses} until a restart\n`);
+  }
+  const answers = await primary.reload(next);
+  const failed = answers.filter((a) => a.error !== undefined);
+  for (const a of failed) {
+    process.stderr.write(`kflog: SIGHUP: listener process ${a.n} cannot start the new config: ${a.error}; it keeps the running one\n`);
+    primary.kflog.error('reload failed, keeping the running config', { listener: a.n, error: a.error });
+  }
+  const ok = answers.find((a) => a.summary !== undefined);
+  if (ok) process.stderr.write(reloadedLines(next, ok.summary!));
+}
+
 /**
  * `listener_processes` > 1: this process forks the listener processes and writes the logs of all of them. The
  * signals act as with one process; SIGHUP sends the new config to each listener process.
@@ -90,22 +102,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
   stopOnSignals(() => primary.current.shutdownTimeoutMs, () => primary.stop());
   process.on('SIGUSR1', () => void primary.reopen());
-  process.on('SIGHUP', () => {
-    const next = reloadedConfig(path, (msg) => primary.kflog.error('reload failed, keeping the running config', { error: msg }));
-    if (next === undefined) return;
-    if (next.listenerProcesses !== config.listenerProcesses) {
-      process.stderr.write(`kflog: SIGHUP: listener_processes stays ${config.listenerProcesses} until a restart\n`);
-    }
-    void primary.reload(next).then((answers) => {
-      const failed = answers.filter((a) => a.error !== undefined);
-      for (const a of failed) {
-        process.stderr.write(`kflog: SIGHUP: listener process ${a.n} cannot start the new config: ${a.error}; it keeps the running one\n`);
-        primary.kflog.error('reload failed, keeping the running config', { listener: a.n, error: a.error });
-      }
-      const ok = answers.find((a) => a.summary !== undefined);
-      if (ok) process.stderr.write(reloadedLines(next, ok.summary!));
-    });
-  });
+  process.on('SIGHUP', () => void reloadPrimary(primary, config, path));
   process.stderr.write(
     `kflog: config from ${config.source}\n` +
     `kflog: ${config.listenerProcesses} listener processes (pids ${primary.pids.join(', ')}); this one (pid ${process.pid}) writes the logs\n` +
@@ -125,7 +122,7 @@ export function runCommand(): Command {
       }
       let config: Config;
       try {
-        config = chooseConfig(opts.config);
+        config = await chooseConfig(opts.config);
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`kflog: invalid config ${err.message}\n`);

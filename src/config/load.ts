@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { parseDuration } from './duration.js';
 import '../encoders/index.js';
-import { createEncoder } from '../encoders/registry.js';
+import { createEncoder, encoderFileHeader } from '../encoders/registry.js';
+import '../writers/index.js';
+import { checkWriterOptions, WriterOptionError } from '../writers/registry.js';
+import { listenHostProblems } from './hosts.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 
@@ -49,9 +52,48 @@ export function parseConfigText(text: string, source: string): Config {
   if (doc && typeof doc === 'object') problems.push(...semanticProblems(doc as Parameters<typeof semanticProblems>[0]));
   if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
   const config = resolveConfig(doc as RawConfig, source);
-  const encoderErrors = encoderProblems(config, doc as RawConfig);
-  if (encoderErrors.length > 0) throw new ConfigError(source, locate(text, encoderErrors));
+  const moduleErrors = [...encoderProblems(config, doc as RawConfig), ...writerProblems(config, doc as RawConfig)];
+  if (moduleErrors.length > 0) throw new ConfigError(source, locate(text, moduleErrors));
   return config;
+}
+
+/**
+ * The config `kflog run` and `kflog validate` both use: --config FILE, else ./kflog.json, else the embedded
+ * default; loaded, validated, and its listen host names resolved (within a deadline), so both refuse the same.
+ */
+export async function chooseConfig(path: string | undefined): Promise<Config> {
+  const config = path ? loadConfigFile(path) : existsSync('kflog.json') ? loadConfigFile('kflog.json') : embeddedDefault();
+  const problems = await listenHostProblems(config.forwards);
+  if (problems.length > 0) throw new ConfigError(config.source, problems);
+  return config;
+}
+
+/** Where a log's writer options are written: the forward `log` shorthand, or the log's own writer. */
+function writerPointer(log: LogConfig, raw: RawConfig): string {
+  if (log.name.startsWith('forward.')) {
+    const i = raw.forwards.findIndex((f) => `forward.${f.id}` === log.name && f.log);
+    const shorthand = raw.forwards[i]?.log;
+    if (i >= 0 && shorthand) return shorthand.writer !== undefined ? `/forwards/${i}/log/writer` : `/forwards/${i}/log`;
+  }
+  return `/logging/logs/${escapePointer(log.name)}/writer`;
+}
+
+/**
+ * Options only a writer module can judge (the file writer's 1 s roll minimum, a net address's port) are judged by
+ * that module at load, as encoders are, so `kflog validate` refuses what `kflog run` would.
+ */
+function writerProblems(config: Config, raw: RawConfig): ConfigProblem[] {
+  const out: ConfigProblem[] = [];
+  for (const log of config.logs) {
+    try {
+      checkWriterOptions(log.writer);
+    } catch (err) {
+      const at = writerPointer(log, raw);
+      const key = err instanceof WriterOptionError ? err.key : undefined;
+      out.push({ pointer: key === undefined ? at : `${at}/${escapePointer(key)}`, reason: (err as Error).message });
+    }
+  }
+  return out;
 }
 
 /**
@@ -148,11 +190,21 @@ function resolveForward(f: RawForward): ForwardConfig {
   };
 }
 
+/**
+ * A format whose files must begin with a header (REST Client's variable declarations) hands it to the file
+ * writer, which writes it into each file it starts: a file appended to across restarts has it once, at the top.
+ */
+function withFileHeader(writer: WriterOptions, encoder: EncoderOptions): WriterOptions {
+  const header = writer.output === 'file' ? encoderFileHeader(encoder) : undefined;
+  return header === undefined ? writer : { ...writer, file_header: header };
+}
+
 function resolveLog(name: string, l: RawLog): LogConfig {
+  const encoder = l.encoder ?? { format: 'console' };
   return {
     name,
-    writer: l.writer ?? { output: 'stderr' },
-    encoder: l.encoder ?? { format: 'console' },
+    writer: withFileHeader(l.writer ?? { output: 'stderr' }, encoder),
+    encoder,
     level: l.level ?? 'info',
     include: l.include ?? [],
     exclude: l.exclude ?? [],

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
@@ -12,6 +13,11 @@ export interface ConfigProblem {
 
 const SCHEMA_PATH = fileURLToPath(new URL('../../../config.schema.json', import.meta.url));
 const SCHEMA_PATH_SRC = fileURLToPath(new URL('../../config.schema.json', import.meta.url));
+
+/** Where kflog's config.schema.json is, for `"$schema"` in configs kflog writes (import-kftray). */
+export function schemaFile(): string {
+  return existsSync(SCHEMA_PATH) ? SCHEMA_PATH : SCHEMA_PATH_SRC;
+}
 
 function loadSchema(): object {
   // Compiled code lives in dist/src/config, sources in src/config: the schema sits at the repo root for both.
@@ -29,7 +35,7 @@ let validator: ValidateFunction | undefined;
 
 function compile(): ValidateFunction {
   if (validator) return validator;
-  const ajv = new Ajv2020({ allErrors: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
+  const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
   addFormats.default(ajv);
   ajv.addFormat('duration', { type: 'string', validate: (s: string) => parseDuration(s) !== undefined });
   ajv.addFormat('http-url', {
@@ -70,9 +76,25 @@ function describe(e: ErrorObject): ConfigProblem {
       };
     case 'pattern':
       return { pointer: e.instancePath, reason: patternReason(e.instancePath, String(p.pattern)) };
+    case 'type':
+      return { pointer: e.instancePath, reason: `must be ${typeName(p.type)} (found ${found(e.data)})` };
     default:
       return { pointer: e.instancePath, reason: e.message ?? e.keyword };
   }
+}
+
+/** "string", "integer or string": ajv gives one type or a list. */
+function typeName(type: unknown): string {
+  return Array.isArray(type) ? type.join(' or ') : String(type);
+}
+
+/** The value a wrong-type error found, short enough for one line: `number 8080`, `object {…}`, `null`. */
+export function found(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return `array of ${value.length}`;
+  if (typeof value === 'object') return 'an object';
+  const text = JSON.stringify(value) ?? String(value);
+  return `${typeof value} ${text.length > 40 ? text.slice(0, 37) + '…' : text}`;
 }
 
 function formatReason(format: string): string {
@@ -104,12 +126,22 @@ export function schemaProblems(doc: unknown): ConfigProblem[] {
   const specific = errors.filter((e) => !GENERIC.has(e.keyword));
   const out: ConfigProblem[] = [];
   for (const e of errors) {
+    if (e.keyword === 'unevaluatedProperties') {
+      // A key whose value failed its own schema is no longer "evaluated": its own error says what is wrong.
+      const key = escapePointer(String((e.params as { unevaluatedProperty?: unknown }).unevaluatedProperty));
+      const at = `${e.instancePath}/${key}`;
+      if (errors.some((x) => x !== e && (x.instancePath === at || x.instancePath.startsWith(at + '/')))) continue;
+    }
     if (GENERIC.has(e.keyword)) {
       // A oneOf/type error is noise when a precise error exists at this place or below it.
       const explained = specific.some(
         (s) => s.instancePath === e.instancePath || s.instancePath.startsWith(e.instancePath + '/'),
       );
       if (explained) continue;
+      // The alternatives of a oneOf/anyOf are summed up by its own message at the same place.
+      const summed = (e.keyword === 'type' || e.keyword === 'const') &&
+        errors.some((x) => (x.keyword === 'oneOf' || x.keyword === 'anyOf') && x.instancePath === e.instancePath);
+      if (summed) continue;
       out.push(genericReason(e, errors));
       continue;
     }
@@ -134,7 +166,11 @@ function genericReason(e: ErrorObject, all: ErrorObject[]): ConfigProblem {
           ? JSON.stringify((x.params as { allowedValue: unknown }).allowedValue)
           : `a value of type ${String((x.params as { type: unknown }).type)}`,
       );
-    return { pointer: e.instancePath, reason: alts.length ? `must be ${[...new Set(alts)].join(' or ')}` : (e.message ?? 'is invalid') };
+    const value = all.find((x) => x.instancePath === e.instancePath)?.data;
+    return {
+      pointer: e.instancePath,
+      reason: alts.length ? `must be ${[...new Set(alts)].join(' or ')} (found ${found(value)})` : (e.message ?? 'is invalid'),
+    };
   }
   return describe(e);
 }
@@ -166,14 +202,19 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
       if ('error' in parsed) {
         out.push({ pointer: `/forwards/${i}/listen`, reason: parsed.error });
       } else if (parsed.port !== 0) {
-        for (const key of listenKeys(parsed.host, parsed.port)) {
-          const prev = listens.get(key);
-          if (prev !== undefined) {
-            out.push({ pointer: `/forwards/${i}/listen`, reason: `listen address "${f.listen}" is already used by /forwards/${prev}` });
-            break;
-          }
+        const keys = listenKeys(parsed.host, parsed.port);
+        const prev = keys.check.map((k) => listens.get(k)).find((n) => n !== undefined);
+        if (prev !== undefined) {
+          out.push({ pointer: `/forwards/${i}/listen`, reason: `listen address "${f.listen}" is already used by /forwards/${prev}` });
         }
-        for (const key of listenKeys(parsed.host, parsed.port)) if (!listens.has(key)) listens.set(key, i);
+        for (const key of keys.claim) if (!listens.has(key)) listens.set(key, i);
+      }
+    }
+    if (f.log && typeof f.log === 'object') {
+      const shorthand = f.log as { filename?: unknown; writer?: { filename?: unknown } };
+      for (const [at, filename] of [['filename', shorthand.filename], ['writer/filename', shorthand.writer?.filename]] as const) {
+        const bad = typeof filename === 'string' ? unknownPlaceholder(filename) : undefined;
+        if (bad) out.push({ pointer: `/forwards/${i}/log/${at}`, reason: `unknown placeholder {${bad}} (known: {forward.id}, {listen.port})` });
       }
     }
     if (f.log && typeof f.log === 'object' && doc.logging?.logs && `forward.${f.id}` in doc.logging.logs) {
@@ -207,10 +248,28 @@ function unknownPlaceholder(filename: string): string | undefined {
   return undefined;
 }
 
-/** Keys under which a listen address conflicts: a wildcard host conflicts with every host on that port. */
-function listenKeys(host: string, port: number): string[] {
+/**
+ * Where a listen address conflicts: a wildcard host takes the port on every address, so it clashes with any
+ * earlier listener on that port; a specific host clashes with the same host or an earlier wildcard only
+ * (127.0.0.2:8080 and 127.0.0.3:8080 both bind).
+ */
+function listenKeys(host: string, port: number): { check: string[]; claim: string[] } {
   const wildcard = host === '0.0.0.0' || host === '::' || host === '';
-  return wildcard ? [`*:${port}`] : [`${host}:${port}`, `*:${port}`];
+  return wildcard
+    ? { check: [`any:${port}`], claim: [`*:${port}`, `any:${port}`] }
+    : { check: [`${host}:${port}`, `*:${port}`], claim: [`${host}:${port}`, `any:${port}`] };
+}
+
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** Why a listen host can be neither bound nor resolved, judged by its spelling (names are resolved at load). */
+function listenHostError(host: string, bracketed: boolean): string | undefined {
+  if (host === '') return undefined; // ":8080": every address
+  if (bracketed) return isIP(host) === 6 ? undefined : `host "[${host}]" is not an IPv6 address`;
+  if (isIP(host) !== 0) return undefined;
+  if (/^[0-9.]+$/.test(host)) return `host "${host}" is not an IP address (an IPv4 address is four numbers from 0 to 255)`;
+  if (!HOST_NAME.test(host)) return `host "${host}" is neither an IP address nor a host name`;
+  return undefined;
 }
 
 export function parseListen(listen: string): { host: string; port: number } | { error: string } {
@@ -219,5 +278,7 @@ export function parseListen(listen: string): { host: string; port: number } | { 
   const port = Number(m[3]);
   if (!Number.isInteger(port) || port > 65535) return { error: `port ${m[3]} is out of range (0–65535, 0 picks a free port)` };
   const host = m[1] ?? m[2] ?? '';
+  const hostError = listenHostError(host, m[1] !== undefined);
+  if (hostError !== undefined) return { error: hostError };
   return { host, port };
 }

@@ -6,6 +6,7 @@ import { displayBlock, displayText, displayWire } from './escape.js';
 import { asList, firstHeader, headerValues } from './headers.js';
 import { isCredentialHeader, REDACTED } from './redact.js';
 import { registerEncoder } from './registry.js';
+import { clientComputed, credentialVariable, headProblem, replayBody, restClientFileHeader } from './rest-client.js';
 import { Rfc3339Micro } from './time.js';
 
 const SEPARATOR = '----------------------------------------';
@@ -47,35 +48,74 @@ export class KftrayEncoder implements Encoder {
     const request = entry.request ?? EMPTY_REQUEST;
     if (entry.kind === 'request') {
       if (deferred(request)) return null;
-      return this.requestBlock(entry.trace_id, entry.ts, request, viewBody(request.body, request.headers, 0));
+      return this.requestBlock(entry.trace_id, entry.ts, request, 0);
     }
     const head = deferred(request)
-      ? this.requestBlock(entry.trace_id, entry.ts - (entry.duration ?? 0) * 1000, request, viewBody(request.body, request.headers, entry.bytes_read ?? 0))
+      ? this.requestBlock(entry.trace_id, entry.ts - (entry.duration ?? 0) * 1000, request, entry.bytes_read ?? 0)
       : '';
     return head + this.responseBlock(entry);
   }
 
-  private requestBlock(traceId: string | undefined, ts: number, r: RequestInfo, body: BodyView): string {
+  private requestBlock(traceId: string | undefined, ts: number, r: RequestInfo, wireBytes: number): string {
     const id = displayText(traceId ?? '');
     const at = this.time.format(ts);
+    const body = viewBody(r.body, r.headers, wireBytes);
+    if (this.style === 'rest-client') return this.restClientRequest(id, at, r, body, wireBytes);
     const headers = this.headerLines(r.headers, '');
-    if (this.style === 'classic') {
-      let s = SEPARATOR + '\nTrace ID: ' + id + '\nRequest at: ' + at +
-        '\nMethod: ' + orDash(displayWire(r.method ?? '')) +
-        '\nPath: ' + orDash(displayWire(r.uri ?? '')) +
-        '\nVersion: ' + version(r.proto ?? '') + '\n';
-      if (r.raw_line !== undefined) s += 'Request line: ' + displayWire(r.raw_line) + '\n';
-      return s + '\nHeaders:\n' + headers + '\nBody:\n' + this.classicBody(body) + '\n';
-    }
+    let s = SEPARATOR + '\nTrace ID: ' + id + '\nRequest at: ' + at +
+      '\nMethod: ' + orDash(displayWire(r.method ?? '')) +
+      '\nPath: ' + orDash(displayWire(r.uri ?? '')) +
+      '\nVersion: ' + version(r.proto ?? '') + '\n';
+    if (r.raw_line !== undefined) s += 'Request line: ' + displayWire(r.raw_line) + '\n';
+    return s + '\nHeaders:\n' + headers + '\nBody:\n' + this.classicBody(body) + '\n';
+  }
+
+  /**
+   * A request REST clients send again as captured: the body byte for byte, Content-Length left to the client,
+   * redacted credentials as the file's variables ({{authorization}}). A request that cannot be sent as captured
+   * is written as comments, with the reason.
+   */
+  private restClientRequest(id: string, at: string, r: RequestInfo, view: BodyView, wireBytes: number): string {
     let s = '\n# ' + SEPARATOR + '\n# Trace ID: ' + id + '\n# Request at: ' + at + '\n';
-    if (body.marker !== undefined && body.marker !== EMPTY_MARKER) s += '# Body: ' + displayWire(body.marker) + '\n';
     if (r.raw_line !== undefined) {
       // Nothing REST Client could replay: the whole request stays a comment.
       return s + '# Malformed request line: ' + displayWire(r.raw_line) + '\n\n###\n';
     }
-    s += guard(displayWire(r.method ?? '') + ' ' + requestUrl(r) + ' ' + displayWire(r.proto || 'HTTP/1.1')) + '\n' + headers + '\n';
-    if (body.text !== undefined) s += guard(displayBlock(body.text)) + '\n\n';
+    const line = guard(displayWire(r.method ?? '') + ' ' + requestUrl(r) + ' ' + displayWire(r.proto || 'HTTP/1.1'));
+    const body = replayBody(r.body, r.headers, wireBytes);
+    let why = 'reason' in body ? body.reason : headProblem(r.uri ?? '', r.headers, this.ctx.logCredentials);
+    if (why === undefined && 'text' in body && body.text !== undefined && guard(body.text) !== body.text) {
+      why = 'its body has lines a reader would take for a block separator (###, a dashed line, Trace ID:)';
+    }
+    if (why !== undefined || !/^[A-Za-z]+ /.test(line)) {
+      s += '# Not replayable: ' + (why ?? 'its request line cannot be written as sent') + '\n';
+      s += '# ' + line + '\n' + this.headerLines(r.headers, '# ') + '#\n';
+      if (view.text !== undefined) s += commented(guard(displayBlock(view.text)));
+      if (view.marker !== undefined && view.marker !== EMPTY_MARKER) s += '# ' + displayWire(view.marker) + '\n';
+      return s + '\n###\n';
+    }
+    // Both clients' cookie jars would parse the Cookie header and add cookies from earlier responses: off, so the
+    // request goes out with the headers it was captured with.
+    s += '# @no-cookie-jar\n' + line + '\n' + this.replayHeaderLines(r.headers) + '\n';
+    if ('text' in body && body.text !== undefined) s += body.text + '\n\n';
     return s + '###\n';
+  }
+
+  /** Header lines to send: what the client computes from the body is a comment, redacted credentials variables. */
+  private replayHeaderLines(headers: HeaderMap | undefined): string {
+    if (headers === undefined) return '';
+    let s = '';
+    for (const name in headers) {
+      const values = asList(headers[name]);
+      if (clientComputed(name)) {
+        for (const v of values) s += '# ' + name + ': ' + displayWire(v) + ' (the client computes it from the body)\n';
+      } else if (!this.ctx.logCredentials && isCredentialHeader(name)) {
+        s += name + ': {{' + credentialVariable(name) + '}}\n';
+      } else {
+        for (const v of values) s += name + ': ' + v + '\n';
+      }
+    }
+    return guard(s);
   }
 
   private responseBlock(e: AccessEntry): string {
@@ -158,4 +198,6 @@ function commented(text: string): string {
   return '# ' + text.replace(/\n/g, '\n# ') + '\n';
 }
 
-registerEncoder('kftray', (options, ctx) => new KftrayEncoder(options, ctx));
+registerEncoder('kftray', (options, ctx) => new KftrayEncoder(options, ctx), {
+  fileHeader: (options) => (options.style === 'rest-client' ? restClientFileHeader() : undefined),
+});

@@ -1,3 +1,5 @@
+import { isIP } from 'node:net';
+import { schemaProblems, semanticProblems } from '../config/validate.js';
 import type { KubeTargetConfig, RawConfig, RawForward } from '../config/types.js';
 
 /**
@@ -76,11 +78,35 @@ function uniqueId(base: string, used: Set<string>): string {
   return id;
 }
 
-function listenAddress(address: string | undefined, localPort: number): string {
-  let host = address ?? '127.0.0.1';
-  if (host === 'localhost') host = '127.0.0.1';
-  if (host.includes(':') && !host.startsWith('[')) host = `[${host}]`;
-  return `${host}:${localPort}`;
+/** kftray's first address for auto_loopback_address (its fallback allocator walks 127.0.0.2 … 127.0.0.254). */
+const AUTO_LOOPBACK_FIRST = 2;
+const AUTO_LOOPBACK_LAST = 254;
+
+function listenAddress(host: string, localPort: number): string {
+  return `${host.includes(':') ? `[${host}]` : host}:${localPort}`;
+}
+
+/**
+ * The host kftray binds for an entry, or why it binds none. kftray parses local_address as an IP address
+ * (kftray-portforward listener.rs, start_tcp_listener) and uses 127.0.0.1 when it is absent (its export drops
+ * 127.0.0.1, the default). With auto_loopback_address it allocates a loopback address at start and saves it as
+ * local_address (start.rs, allocate_local_address_for_config): an exported one is where it listened last.
+ */
+function localHost(e: KftrayEntry): { host: string; note?: string } | { auto: true } | { error: string } {
+  const address = str(e.local_address);
+  if (address === undefined) return flag(e.auto_loopback_address) === true ? { auto: true } : { host: '127.0.0.1' };
+  if (address === 'localhost') return { host: '127.0.0.1', note: 'local_address "localhost": listens on 127.0.0.1' };
+  const bare = address.replace(/^\[(.*)\]$/, '$1');
+  if (isIP(bare) === 0) {
+    return { error: `local_address "${address}" is not an IP address (kftray cannot bind it either)` };
+  }
+  return { host: bare, note: loopbackAliasNote(bare) };
+}
+
+/** 127.0.0.x other than .1 exists on Linux; macOS needs an lo0 alias, which kftray's helper adds and kflog does not. */
+function loopbackAliasNote(host: string): string | undefined {
+  if (!/^127\./.test(host) || host === '127.0.0.1') return undefined;
+  return `listens on ${host}: on macOS that address needs a loopback alias (sudo ifconfig lo0 alias ${host} up), which kftray's helper used to add`;
 }
 
 /** Why kftray's entry cannot be a kflog forward, or undefined when it can. */
@@ -142,15 +168,63 @@ function httpLog(e: KftrayEntry): NonNullable<RawForward['log']> {
 }
 
 /**
- * kftray's exported configs (a JSON array, or one object) → a kflog config: one forward per entry kflog can serve
- * (service and pod workloads over TCP), every other entry listed in `skipped` with the reason.
+ * The first 127.0.0.x that no entry of the export names and no earlier auto entry took: kftray's fallback
+ * allocation, done once here so the imported forwards listen where kftray would put them.
+ */
+function autoLoopback(taken: Set<string>): string | undefined {
+  for (let octet = AUTO_LOOPBACK_FIRST; octet <= AUTO_LOOPBACK_LAST; octet++) {
+    const host = `127.0.0.${octet}`;
+    if (!taken.has(host)) {
+      taken.add(host);
+      return host;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Why kflog would refuse `candidate` next to the forwards already imported, in kftray's terms, or undefined.
+ * kftray lets two configs share a local address and port (it starts only those the user starts, and the second
+ * of two running ones fails to bind); kflog runs every forward of its config at once, so it cannot take both.
+ */
+function refusal(candidate: RawForward, accepted: RawForward[], aliases: string[]): string | undefined {
+  const doc = { forwards: [...accepted, candidate] };
+  const at = `/forwards/${accepted.length}`;
+  const problems = [...schemaProblems(doc), ...semanticProblems(doc)].filter(
+    (p) => p.pointer === at || p.pointer.startsWith(at + '/'),
+  );
+  const first = problems[0];
+  if (first === undefined) return undefined;
+  const clash = /already used by \/forwards\/(\d+)/.exec(first.reason);
+  if (clash) {
+    const other = aliases[Number(clash[1])] ?? 'another entry';
+    return (
+      `listens on ${candidate.listen} like "${other}": kftray starts only one of the two at a time (the second ` +
+      'cannot bind), kflog runs every forward at once; give one of them its own local_port or local_address in ' +
+      'kftray, or import it on its own'
+    );
+  }
+  return `kflog refuses it: ${first.pointer.slice(at.length) || '/'}: ${first.reason}`;
+}
+
+/**
+ * kftray's exported configs (a JSON array, or one object) → a kflog config that `kflog validate` accepts: one
+ * forward per entry kflog can serve (service and pod workloads over TCP), every other entry in `skipped` with
+ * the reason, every adaptation in `notes`.
  */
 export function importKftray(input: unknown): ImportResult {
   const entries: unknown[] = Array.isArray(input) ? input : [input];
   const forwards: RawForward[] = [];
+  const aliases: string[] = [];
   const skipped: ImportResult['skipped'] = [];
   const notes: ImportResult['notes'] = [];
   const used = new Set<string>();
+  // Addresses the export names itself are not free for auto_loopback_address entries.
+  const taken = new Set<string>(['127.0.0.1']);
+  for (const raw of entries) {
+    const address = raw !== null && typeof raw === 'object' ? str((raw as KftrayEntry).local_address) : undefined;
+    if (address !== undefined) taken.add(address);
+  }
 
   entries.forEach((raw, i) => {
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
@@ -164,22 +238,48 @@ export function importKftray(input: unknown): ImportResult {
       skipped.push({ alias, reason: why });
       return;
     }
-    const base = sanitizeId(alias) || sanitizeId(str(e.service) ?? str(e.target) ?? '') || 'forward';
-    const id = uniqueId(base, used);
-    if (id !== alias) notes.push({ alias, note: `forward id "${id}"` });
-    const localPort = port(e.local_port) ?? 0;
-    if (localPort === 0) notes.push({ alias, note: 'no local_port: listens on a free port (logged at start)' });
-    if (flag(e.auto_loopback_address) === true && str(e.local_address) === undefined) {
-      notes.push({ alias, note: 'auto_loopback_address is not supported: listens on 127.0.0.1' });
+    const local = localHost(e);
+    if ('error' in local) {
+      skipped.push({ alias, reason: local.error });
+      return;
     }
-    if (flag(e.domain_enabled) === true) notes.push({ alias, note: 'domain_enabled (hosts file entry) is not supported: ignored' });
+    const entryNotes: string[] = [];
+    let host: string;
+    if ('auto' in local) {
+      const allocated = autoLoopback(taken);
+      if (allocated === undefined) {
+        skipped.push({ alias, reason: 'auto_loopback_address: no 127.0.0.x address is left for it' });
+        return;
+      }
+      host = allocated;
+      entryNotes.push(`auto_loopback_address: kftray picks a free 127.0.0.x at start; listens on ${host}`);
+      const aliasNote = loopbackAliasNote(host);
+      if (aliasNote !== undefined) entryNotes.push(aliasNote);
+    } else {
+      host = local.host;
+      if (local.note !== undefined) entryNotes.push(local.note);
+    }
+    const localPort = port(e.local_port) ?? 0;
+    if (localPort === 0) entryNotes.push('no local_port: listens on a free port (logged at start)');
+    if (flag(e.domain_enabled) === true) entryNotes.push('domain_enabled (hosts file entry) is not supported: ignored');
+    const base = sanitizeId(alias) || sanitizeId(str(e.service) ?? str(e.target) ?? '') || 'forward';
+    const id = uniqueId(base, new Set(used));
     const forward: RawForward = {
       id,
-      listen: listenAddress(str(e.local_address), localPort),
+      listen: listenAddress(host, localPort),
       target: { kube: kubeTarget(e) },
     };
     if (flag(e.http_logs_enabled) === true) forward.log = httpLog(e);
+    const refused = refusal(forward, forwards, aliases);
+    if (refused !== undefined) {
+      skipped.push({ alias, reason: refused });
+      return;
+    }
+    used.add(id);
+    if (id !== alias) notes.push({ alias, note: `forward id "${id}"` });
+    for (const note of entryNotes) notes.push({ alias, note });
     forwards.push(forward);
+    aliases.push(alias);
   });
 
   return { config: { forwards }, skipped, notes };

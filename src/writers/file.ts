@@ -4,7 +4,7 @@ import { dirname } from 'node:path';
 import { parseDuration } from '../config/duration.js';
 import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
 import { expandHome, parseMode } from './paths.js';
-import { registerWriter } from './registry.js';
+import { registerWriter, registerWriterCheck, WriterOptionError } from './registry.js';
 import { RolledFiles, type RetentionOptions } from './roll-files.js';
 import type { Writer, WriterHealth, WriterOptions } from './writer.js';
 
@@ -17,6 +17,8 @@ export interface FileSettings {
   path: string;
   mode: number;
   dirMode: number;
+  /** Written first into every file this writer starts (an empty file, each roll): the format's file header. */
+  header?: Buffer;
   /** Absent: one plain file that grows (for an external logrotate, with SIGUSR1). */
   roll?: RollSettings & Omit<RetentionOptions, 'mode'>;
 }
@@ -31,17 +33,20 @@ export function fileSettings(options: WriterOptions): FileSettings {
   const keep = options.roll_keep as number | undefined;
   const keepDays = options.roll_keep_days as number | undefined;
   const gzip = options.roll_gzip === true;
+  const header = typeof options.file_header === 'string' && options.file_header !== '' ? Buffer.from(options.file_header) : undefined;
   const asked = sizeMb !== undefined || interval !== undefined || keep !== undefined || keepDays !== undefined || gzip;
-  if (options.roll === false || (options.roll !== true && !asked)) return { path, mode, dirMode };
+  if (options.roll === false || (options.roll !== true && !asked)) return { path, mode, dirMode, header };
   let frequency: RollSettings['frequency'];
   if (interval === 'hourly' || interval === 'daily') frequency = interval;
   else if (interval !== undefined) {
     const ms = parseDuration(interval);
-    if (ms === undefined || ms < 1000) throw new Error(`roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
+    if (ms === undefined || ms < 1000) {
+      throw new WriterOptionError('roll_interval', `roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
+    }
     frequency = ms;
   }
   const size = sizeMb !== undefined ? Math.round(sizeMb * MB) : frequency === undefined ? DEFAULT_ROLL_SIZE_MB * MB : undefined;
-  return { path, mode, dirMode, roll: { size, frequency, keep: keep ?? DEFAULT_ROLL_KEEP, keepDays, gzip } };
+  return { path, mode, dirMode, header, roll: { size, frequency, keep: keep ?? DEFAULT_ROLL_KEEP, keepDays, gzip } };
 }
 
 interface PendingWrite {
@@ -73,6 +78,8 @@ export class FileWriter implements Writer {
   /** Bumped on every (re)open: a batch that straddles one cannot be cut back. */
   private generation = 0;
   private closed = false;
+  /** The file the last batch went to, to notice a roll before its new file is open (for the file header). */
+  private headedFile: string | null = null;
 
   constructor(private readonly settings: FileSettings) {
     this.key = 'file:' + settings.path;
@@ -92,9 +99,10 @@ export class FileWriter implements Writer {
   }
 
   async write(batch: string | Buffer): Promise<void> {
-    const data = typeof batch === 'string' ? Buffer.from(batch) : batch;
+    let data = typeof batch === 'string' ? Buffer.from(batch) : batch;
     if (data.length === 0) return;
     const stream = await this.current();
+    if (this.settings.header !== undefined && this.startsFile(stream)) data = Buffer.concat([this.settings.header, data]);
     await this.writeTo(stream, data);
     if (this.unlinked(stream)) {
       // Written to a file nobody can see any more: say so, recreate it, write the batch again.
@@ -174,8 +182,19 @@ export class FileWriter implements Writer {
     stream.on('drain', () => this.settle(undefined));
     stream.on('error', (err: Error) => this.onError(stream, err));
     this.onOpened(stream);
+    this.headedFile = stream.file;
     this.stream = stream;
     return stream;
+  }
+
+  /**
+   * Whether this batch is the first of a file: the open file is empty, or a roll has begun (pino-roll names the
+   * next file at once, and the batch will be written there once it is open).
+   */
+  private startsFile(stream: FileStream): boolean {
+    const starts = stream.file !== this.headedFile || this.offset === 0;
+    this.headedFile = stream.file;
+    return starts;
   }
 
   private onOpened(stream: FileStream): void {
@@ -253,3 +272,4 @@ async function cutBack(file: string, size: number): Promise<void> {
 }
 
 registerWriter('file', (options) => new FileWriter(fileSettings(options)));
+registerWriterCheck('file', (options) => void fileSettings(options));

@@ -3,14 +3,19 @@ import { parseNetAddress } from './net-address.js';
 import { DatagramWriter } from './net-datagram.js';
 import { PLAIN_FORMAT, type Framing, type MessageFormat, type NetSettings } from './net-message.js';
 import { StreamWriter } from './net-stream.js';
-import { registerWriter } from './registry.js';
+import { registerWriter, registerWriterCheck, WriterOptionError } from './registry.js';
 import type { Writer, WriterOptions } from './writer.js';
 
 export { PLAIN_FORMAT, type Framing, type MessageFormat, type NetSettings };
 
 /** Config → settings; `framing` defaults differ between net (newline) and syslog (octet-counting). */
 export function netSettings(options: WriterOptions, defaultFraming: Framing): NetSettings {
-  const address = parseNetAddress(String(options.address));
+  let address: NetSettings['address'];
+  try {
+    address = parseNetAddress(String(options.address));
+  } catch (err) {
+    throw new WriterOptionError('address', (err as Error).message);
+  }
   const dial = typeof options.dial_timeout === 'string' ? parseDuration(options.dial_timeout) : undefined;
   return {
     address,
@@ -32,3 +37,4 @@ registerWriter('net', (options) => {
   const settings = netSettings(options, 'newline');
   return createNetWriter(settings, PLAIN_FORMAT, 'net:' + settings.address.text + ':' + settings.framing, 'net ' + settings.address.text);
 });
+registerWriterCheck('net', (options) => void netSettings(options, 'newline'));

@@ -3,38 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KflogProcess, tempDir, writeConfig } from '../helpers/kflog-process.js';
 
-const ok = { id: 'a', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:9' } };
-
-/** Each bad config, the place its message must name, and a word of the reason. */
-const corpus: Array<{ name: string; config: unknown; place: string; reason: RegExp }> = [
-  { name: 'forwards of the wrong type', config: { forwards: {} }, place: '/forwards', reason: /must be array/ },
-  { name: 'no forwards at all', config: {}, place: '/forwards', reason: /required/ },
-  { name: 'an unknown top-level key', config: { forwards: [ok], colour: 'red' }, place: '/colour', reason: /unknown key/ },
-  { name: 'an unknown key in a forward', config: { forwards: [{ ...ok, lisen: 'x' }] }, place: '/forwards/0/lisen', reason: /unknown key/ },
-  { name: 'an unknown key in a writer', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'stderr', path: 'x' } } } } }, place: '/logging/logs/a/writer/path', reason: /unknown key/ },
-  { name: 'a port given as a string of the wrong type', config: { forwards: [{ ...ok, listen: 8080 }] }, place: '/forwards/0/listen', reason: /must be string/ },
-  { name: 'duplicate forward ids', config: { forwards: [ok, { ...ok, listen: '127.0.0.1:0' }] }, place: '/forwards/1/id', reason: /duplicate forward id "a"/ },
-  { name: 'duplicate listen addresses', config: { forwards: [{ ...ok, listen: '127.0.0.1:18080' }, { ...ok, id: 'b', listen: '127.0.0.1:18080' }] }, place: '/forwards/1/listen', reason: /already used by \/forwards\/0/ },
-  { name: 'a wildcard listen clashing with a specific one', config: { forwards: [{ ...ok, listen: '0.0.0.0:18081' }, { ...ok, id: 'b', listen: '127.0.0.1:18081' }] }, place: '/forwards/1/listen', reason: /already used/ },
-  { name: 'a bad duration', config: { forwards: [ok], shutdown_timeout: '10 seconds' }, place: '/shutdown_timeout', reason: /duration/ },
-  { name: 'a bad sampling interval', config: { forwards: [ok], logging: { logs: { a: { sampling: { interval: 'soon' } } } } }, place: '/logging/logs/a/sampling/interval', reason: /duration/ },
-  { name: 'a missing target', config: { forwards: [{ id: 'a', listen: '127.0.0.1:0' }] }, place: '/forwards/0/target', reason: /required/ },
-  { name: 'an empty target', config: { forwards: [{ ...ok, target: {} }] }, place: '/forwards/0/target', reason: /exactly one of "url", "builtin" or "kube"/ },
-  { name: 'two targets at once', config: { forwards: [{ ...ok, target: { url: 'http://x', builtin: 'echo' } }] }, place: '/forwards/0/target', reason: /exactly one/ },
-  { name: 'a port out of range', config: { forwards: [{ ...ok, listen: '127.0.0.1:70000' }] }, place: '/forwards/0/listen', reason: /out of range/ },
-  { name: 'a listen address without a port', config: { forwards: [{ ...ok, listen: 'localhost' }] }, place: '/forwards/0/listen', reason: /host:port/ },
-  { name: 'a target url that is not http', config: { forwards: [{ ...ok, target: { url: 'ftp://x' } }] }, place: '/forwards/0/target/url', reason: /http/ },
-  { name: 'an unknown encoder format', config: { forwards: [ok], logging: { logs: { a: { encoder: { format: 'xml' } } } } }, place: '/logging/logs/a/encoder/format', reason: /must be one of/ },
-  { name: 'an unknown log level', config: { forwards: [ok], logging: { logs: { a: { level: 'loud' } } } }, place: '/logging/logs/a/level', reason: /must be one of/ },
-  { name: 'a bad forward id', config: { forwards: [{ ...ok, id: 'Has Space' }] }, place: '/forwards/0/id', reason: /lower-case/ },
-  { name: 'an unknown filename placeholder', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'file', filename: 'x/{forward.name}.log' } } } } }, place: '/logging/logs/a/writer/filename', reason: /unknown placeholder/ },
-  { name: 'a file writer without filename', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'file' } } } } }, place: '/logging/logs/a/writer/filename', reason: /required/ },
-  { name: 'a negative body limit', config: { forwards: [{ ...ok, capture: { max_body_bytes: -1 } }] }, place: '/forwards/0/capture/max_body_bytes', reason: /must be >= 0/ },
-  { name: 'a kube target naming both a service and a pod', config: { forwards: [{ ...ok, target: { kube: { service: 's', pod: 'p', port: 80 } } }] }, place: '/forwards/0/target/kube', reason: /exactly one of "service", "pod" or "selector"/ },
-  { name: 'a filter on a field that does not exist', config: { forwards: [ok], logging: { logs: { f: { encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>nosuch': { filter: 'delete' } } } } } } }, place: '/logging/logs/f/encoder', reason: /unknown field "nosuch"/ },
-  { name: 'no listener processes', config: { forwards: [ok], listener_processes: 0 }, place: '/listener_processes', reason: /must be >= 1/ },
-  { name: 'log shorthand of the wrong type', config: { forwards: [{ ...ok, log: true }] }, place: '/forwards/0/log', reason: /must be/ },
-];
+import { badConfigs as corpus, ok } from './bad-config-table.js';
 
 describe('kflog validate on a bad config', () => {
   it('has a corpus of at least 15 bad configs', () => {
@@ -93,6 +62,37 @@ describe('kflog validate on a bad config', () => {
     expect(p.stderr).toContain('/forwards/0/listen:');
     expect(p.stderr).toContain('/forwards/0/colour:');
     expect(p.stderr).toContain('/extra:');
+  });
+});
+
+describe('kflog validate, precisely', () => {
+  it('reports a wrong value of a known key once, without a spurious unknown key for it', async () => {
+    const dir = tempDir();
+    const path = writeConfig(dir, {
+      forwards: [{ ...ok, log: { format: 'har' } }],
+      logging: { logs: { x: { writer: { output: 'file', filename: 5 } } } },
+    });
+    const p = new KflogProcess(['validate', '--config', path]);
+    expect((await p.exited).code).toBe(2);
+    const lines = p.stderr.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/\/forwards\/0\/log\/format: must be one of "console"/);
+    expect(lines[1]).toMatch(/\/logging\/logs\/x\/writer\/filename: must be string \(found number 5\)/);
+    expect(p.stderr).not.toContain('unknown key');
+  });
+
+  it('checks ./kflog.json without --config, as run uses it', async () => {
+    const dir = tempDir();
+    writeConfig(dir, { forwards: [{ ...ok, listen: '300.1.1.1:0' }] });
+    const p = new KflogProcess(['validate'], { cwd: dir });
+    expect((await p.exited).code).toBe(2);
+    expect(p.stderr).toMatch(/^kflog\.json: \/forwards\/0\/listen: host "300\.1\.1\.1" is not an IP address/);
+  });
+
+  it('checks the embedded default without --config or ./kflog.json, as run uses it', async () => {
+    const p = new KflogProcess(['validate'], { cwd: tempDir() });
+    expect((await p.exited).code).toBe(0);
+    expect(p.stdout).toContain('embedded default: valid: 1 forward(s) (demo)');
   });
 });
 

@@ -49,4 +49,10 @@ describe('config loading', () => {
     expect(cfg.forwards[0]!.timeouts.headersMs).toBe(250);
     expect(cfg.shutdownTimeoutMs).toBe(1500);
   });
+
+  it('accepts two forwards on one port at different loopback addresses, as the OS binds both', () => {
+    const fwd = (id: string, listen: string) => ({ id, listen, target: { builtin: 'echo' } });
+    const cfg = parseConfigText(JSON.stringify({ forwards: [fwd('a', '127.0.0.2:18090'), fwd('b', '127.0.0.3:18090')] }), 't');
+    expect(cfg.forwards.map((f) => f.host)).toEqual(['127.0.0.2', '127.0.0.3']);
+  });
 });

@@ -164,7 +164,9 @@ describe('kftray over the corpus', () => {
 
   it('writes the rest-client style with one request and one response block per exchange', () => {
     const text = run.file('rest');
-    expect(text.match(/^###$/gm)).toHaveLength(2 * run.sent.length);
+    expect(text.startsWith('# kflog HTTP log in REST Client format')).toBe(true);
+    // The file header (the credential variables) is the first region.
+    expect(text.match(/^###$/gm)).toHaveLength(2 * run.sent.length + 1);
     expect(text.match(/^# Trace ID: /gm)).toHaveLength(2 * run.sent.length);
   });
 });

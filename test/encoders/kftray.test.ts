@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import type { CapturedBody } from '../../src/emit/entry.js';
+import { encoderFileHeader } from '../../src/encoders/registry.js';
 import { accessEntry, enc, encoder, processEntry, requestEntry, requestInfo } from './fixtures.js';
 
 const kftray = encoder({ format: 'kftray' });
@@ -186,15 +187,15 @@ describe('kftray rest-client style', () => {
     const out = enc(restClient, requestEntry())!;
     expect(out).toBe(
       '\n# ----------------------------------------\n# Trace ID: 0193a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b\n# Request at: 2026-11-21T08:46:39.121956+00:00\n' +
-        'GET http://127.0.0.1:8080/api/users HTTP/1.1\nHost: 127.0.0.1:8080\nUser-Agent: curl/7.88.1\nAccept: */*\n\n###\n',
+        '# @no-cookie-jar\nGET http://127.0.0.1:8080/api/users HTTP/1.1\nHost: 127.0.0.1:8080\nUser-Agent: curl/7.88.1\nAccept: */*\n\n###\n',
     );
   });
 
-  it('writes the request body after a blank line, and the response as comments only', () => {
+  it('writes the request body after a blank line byte for byte, leaving Content-Length to the client, and the response as comments only', () => {
     const request = requestInfo({ method: 'POST', uri: '/echo', headers: { Host: ['h:1'], 'Content-Length': ['7'] } });
     request.body = { bytes: 7, text: '{"a":1}', truncated: false, content_type: 'application/json' };
     const out = enc(restClient, accessEntry({ request, resp_body: { bytes: 2, text: 'ok', truncated: false, content_type: 'text/plain' } }))!;
-    expect(out).toContain('POST http://h:1/echo HTTP/1.1\nHost: h:1\nContent-Length: 7\n\n{\n  "a": 1\n}\n\n###\n');
+    expect(out).toContain('POST http://h:1/echo HTTP/1.1\nHost: h:1\n# Content-Length: 7 (the client computes it from the body)\n\n{"a":1}\n\n###\n');
     const response = out.slice(out.lastIndexOf('\n# ----'));
     expect(response).toContain('# Took: 1 ms\n# HTTP/1.1 200 OK\n# Content-Type: application/json\n');
     expect(response).toContain('#\n# ok\n\n###\n');
@@ -210,5 +211,32 @@ describe('kftray rest-client style', () => {
     expect(out.match(/^###/gm)).toHaveLength(2);
     expect(out.match(/^# Trace ID:/gm)).toHaveLength(2);
     expect(out.match(/^# -{40}$/gm)).toHaveLength(2);
+  });
+
+  it('writes redacted credentials as the file\'s variables, declared once in the file header', () => {
+    const request = requestInfo({ method: 'GET', headers: { Host: ['h'], Authorization: ['Bearer x'], Cookie: ['a=1'], 'Proxy-Authorization': ['Basic y'] } });
+    const out = enc(restClient, { ...requestEntry(), request })!;
+    expect(out).toContain('Authorization: {{authorization}}\nCookie: {{cookie}}\nProxy-Authorization: {{proxy_authorization}}\n');
+    expect(out).not.toMatch(/Bearer x|a=1|Basic y/);
+    const header = encoderFileHeader({ format: 'kftray', style: 'rest-client' })!;
+    expect(header.match(/^@(\w+) = /gm)).toEqual(['@authorization = ', '@proxy_authorization = ', '@cookie = ']);
+    expect(header.endsWith('\n###\n')).toBe(true);
+    expect(encoderFileHeader({ format: 'kftray' })).toBeUndefined();
+  });
+
+  it.each([
+    ['a body truncated by max_body_bytes', { bytes: 100, text: 'x'.repeat(16), truncated: true }, /^# Not replayable: its body was truncated by max_body_bytes \(16 bytes of 100 bytes captured\)$/m],
+    ['a binary body', { bytes: 3, base64: 'AAEC', truncated: false, content_type: 'application/octet-stream' }, /^# Not replayable: its body is binary \(3 bytes, application\/octet-stream\)/m],
+    ['a body ending with a line break', { bytes: 4, text: 'abc\n', truncated: false }, /^# Not replayable: its body ends with a line break/m],
+    ['a body with a variable reference', { bytes: 9, text: 'a={{b}}', truncated: false }, /^# Not replayable: its body has "\{\{"/m],
+    ['a body with a file include line', { bytes: 12, text: '< /etc/passwd', truncated: false }, /^# Not replayable: its body has a line REST clients read as a file include/m],
+    ['a body that forges a separator', { bytes: 9, text: 'x\n### y', truncated: false }, /^# Not replayable: its body has lines a reader would take for a block separator/m],
+  ])('comments out a request with %s, saying why, so no client sends it', (_name, body, reason) => {
+    const request = requestInfo({ method: 'POST', uri: '/p', headers: { Host: ['h'], 'Content-Length': [String(body.bytes)] } });
+    request.body = body;
+    const out = enc(restClient, accessEntry({ request }))!;
+    expect(out).toMatch(reason);
+    const requestBlock = out.slice(0, out.indexOf('###'));
+    for (const line of requestBlock.split('\n')) expect(line === '' || line.startsWith('#'), line).toBe(true);
   });
 });

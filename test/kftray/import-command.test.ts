@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
 import { afterEach, describe, expect, it } from 'vitest';
-import { importKftrayCommand, type ImportIo } from '../../src/cli/import-kftray.js';
+import { importKftrayCommand, importKftrayIo, type ImportIo } from '../../src/cli/import-kftray.js';
 import { importKftray } from '../../src/kftray/import.js';
+import { KflogProcess, tempDir as tempPath, writeConfig } from '../helpers/kflog-process.js';
 import { tempDir } from '../proxy/kube/helpers.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'kftray');
@@ -15,12 +16,17 @@ interface Run {
   exitCode: number;
 }
 
-async function run(args: string[], stdin?: string): Promise<Run> {
+/** kftray's own example exports (its repository's examples/ folder, v0.27.30), copied verbatim. */
+const referenceDir = join(fixtures, 'reference');
+
+async function run(args: string[], stdin?: string, cwd = process.cwd()): Promise<Run> {
   const out = { stdout: '', stderr: '' };
+  const real = importKftrayIo();
   const io: ImportIo = {
     stdout: { write: (t: string) => (out.stdout += t) },
     stderr: { write: (t: string) => (out.stderr += t) },
-    readFile: (p) => (p === '-' ? (stdin ?? '') : readFileSync(p, 'utf8')),
+    read: (p) => (p === '-' ? [{ source: 'stdin', text: stdin ?? '' }] : real.read(p)),
+    cwd: () => cwd,
   };
   const cmd = importKftrayCommand(io)
     .exitOverride()
@@ -44,12 +50,48 @@ describe('kflog import-kftray', () => {
     const file = join(fixtures, 'team-export.json');
     const r = await run([file]);
 
-    expect(r.exitCode).toBe(0);
-    expect(JSON.parse(r.stdout)).toEqual(importKftray(JSON.parse(readFileSync(file, 'utf8'))).config);
+    expect(r.exitCode).toBe(3);
+    const { $schema, ...config } = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect($schema).toMatch(/config\.schema\.json$/);
+    expect(config).toEqual(importKftray(JSON.parse(readFileSync(file, 'utf8'))).config);
     expect(r.stderr).toContain('skipped coredns: protocol "udp" is not HTTP');
     expect(r.stderr).toContain('skipped rds-orders: workload_type "proxy" relays to orders.cluster-abc123');
     expect(r.stderr).toContain('skipped webhook-receiver: workload_type "expose"');
     expect(r.stdout).not.toContain('skipped');
+    expect(r.stderr).toContain('3 of 8 entries skipped');
+  });
+
+  it('exits 0 when every entry was imported', async () => {
+    const r = await run([join(fixtures, 'reference', 'configs.json')]);
+
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toContain('imported 5 forward(s), 0 skipped');
+  });
+
+  it('imports a directory of exports into a config the real kflog validate accepts, skipping the second forward on one port', async () => {
+    const r = await run([referenceDir]);
+
+    expect(r.exitCode).toBe(3);
+    expect(r.stderr).toMatch(/skipped my-api: listens on 127\.0\.0\.1:8080 like "app-pod": kftray starts only one of the two at a time/);
+    expect(r.stderr).toContain('imported 7 forward(s), 5 skipped');
+    expect(r.stdout.startsWith('{\n  "$schema": ')).toBe(true);
+    const dir = tempPath();
+    const path = writeConfig(dir, r.stdout);
+    const validate = new KflogProcess(['validate', '--config', path]);
+    expect((await validate.exited).code, validate.stderr).toBe(0);
+    expect(validate.stdout).toContain('valid: 7 forward(s)');
+  });
+
+  it('points "$schema" at kflog\'s schema from the directory of the file it writes', async () => {
+    const t = tempDir();
+    cleanups.push(t.cleanup);
+    const out = join(t.dir, 'kflog.json');
+
+    await run([join(fixtures, 'reference', 'configs.json'), '-o', out]);
+
+    const { $schema } = JSON.parse(readFileSync(out, 'utf8')) as { $schema: string };
+    const schema = JSON.parse(readFileSync(resolve(t.dir, $schema), 'utf8')) as { title: string };
+    expect(schema.title).toBe('kflog configuration');
   });
 
   it('writes the config to the file given with -o', async () => {
@@ -61,6 +103,7 @@ describe('kflog import-kftray', () => {
 
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toBe('');
+    expect(readFileSync(out, 'utf8')).toMatch(/^\{\n  "\$schema": /);
     expect(JSON.parse(readFileSync(out, 'utf8')).forwards).toHaveLength(5);
     expect(r.stderr).toContain(`wrote ${out}: 5 forward(s), 0 skipped`);
   });

@@ -121,6 +121,60 @@ describe('import-kftray on a team export', () => {
   });
 });
 
+describe('import-kftray where kftray and kflog listen differently', () => {
+  const service = { context: 'kind-dev', namespace: 'dev', remote_port: 80, workload_type: 'service', protocol: 'tcp' };
+
+  it('skips the second of two entries on one local address and port, naming the first, and keeps the config valid', () => {
+    const { config, skipped } = importKftray([
+      { ...service, alias: 'web', service: 'web', local_port: 8080 },
+      { ...service, alias: 'web-canary', service: 'web-canary', local_port: 8080 },
+      { ...service, alias: 'web-other-ip', service: 'web', local_port: 8080, local_address: '127.0.0.3' },
+    ]);
+
+    expect(config.forwards.map((f) => f.listen)).toEqual(['127.0.0.1:8080', '127.0.0.3:8080']);
+    expect(skipped).toEqual([{ alias: 'web-canary', reason: expect.stringMatching(/^listens on 127\.0\.0\.1:8080 like "web": kftray starts only one/) }]);
+    expect(validateAgainstSchema(config)).toEqual([]);
+  });
+
+  it('gives each auto_loopback_address entry its own 127.0.0.x, as kftray allocates them, avoiding addresses the export names', () => {
+    const { config, notes } = importKftray([
+      { ...service, alias: 'a', service: 'a', local_port: 8080, auto_loopback_address: true },
+      { ...service, alias: 'b', service: 'b', local_port: 8080, local_address: '127.0.0.3' },
+      { ...service, alias: 'c', service: 'c', local_port: 8080, auto_loopback_address: true },
+      { ...service, alias: 'd', service: 'd', local_port: 8080, auto_loopback_address: true, local_address: '127.0.0.9' },
+    ]);
+
+    expect(config.forwards.map((f) => f.listen)).toEqual(['127.0.0.2:8080', '127.0.0.3:8080', '127.0.0.4:8080', '127.0.0.9:8080']);
+    expect(notes).toContainEqual({ alias: 'a', note: 'auto_loopback_address: kftray picks a free 127.0.0.x at start; listens on 127.0.0.2' });
+    expect(notes).toContainEqual({ alias: 'b', note: expect.stringContaining('sudo ifconfig lo0 alias 127.0.0.3 up') });
+    expect(validateAgainstSchema(config)).toEqual([]);
+  });
+
+  it('skips a local_address that is not an IP address, which kftray cannot bind either', () => {
+    const { config, skipped } = importKftray([{ ...service, alias: 'named', service: 'x', local_port: 8080, local_address: 'my-laptop' }]);
+
+    expect(config.forwards).toEqual([]);
+    expect(skipped).toEqual([{ alias: 'named', reason: 'local_address "my-laptop" is not an IP address (kftray cannot bind it either)' }]);
+  });
+
+  it('listens on 127.0.0.1 for local_address "localhost" and says so', () => {
+    const { config, notes } = importKftray([{ ...service, alias: 'lh', service: 'x', local_port: 8080, local_address: 'localhost' }]);
+
+    expect(config.forwards[0]?.listen).toBe('127.0.0.1:8080');
+    expect(notes).toContainEqual({ alias: 'lh', note: 'local_address "localhost": listens on 127.0.0.1' });
+  });
+
+  it('keeps the id of a skipped entry free for the next one', () => {
+    const { config } = importKftray([
+      { ...service, alias: 'web', service: 'web', local_port: 8080 },
+      { ...service, alias: 'api', service: 'api', local_port: 8080 },
+      { ...service, alias: 'api', service: 'api', local_port: 8081 },
+    ]);
+
+    expect(config.forwards.map((f) => f.id)).toEqual(['web', 'api']);
+  });
+});
+
 describe('forward ids from aliases', () => {
   it.each([
     ['My API (staging)', 'my-api-staging'],

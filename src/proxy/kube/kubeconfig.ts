@@ -37,6 +37,23 @@ function mtime(path: string): number {
 }
 
 /**
+ * Why there is no kubeconfig to read, or undefined. Without one, client-node's loadFromDefault invents a context
+ * ("loaded-context", localhost:8080) and every later message would name that one instead of the missing file.
+ */
+function missingKubeconfig(explicit: string[] | undefined, paths: string[]): string | undefined {
+  if (explicit !== undefined && explicit.length > 0) {
+    const absent = explicit.filter((p) => mtime(p) < 0);
+    return absent.length > 0 ? `kubeconfig ${absent.join(', ')} does not exist` : undefined;
+  }
+  if (paths.some((p) => mtime(p) >= 0)) return undefined;
+  if (process.env.KUBERNETES_SERVICE_HOST !== undefined) return undefined; // in a pod: the service account
+  const env = process.env.KUBECONFIG;
+  return env !== undefined && env !== ''
+    ? `no kubeconfig: none of the files in $KUBECONFIG exists (${paths.join(', ')})`
+    : `no kubeconfig: $KUBECONFIG is not set and ${paths[0]} does not exist`;
+}
+
+/**
  * Load the kubeconfig as kubectl would: `cfg.kubeconfig` if given, else KubeConfig.loadFromDefault ($KUBECONFIG,
  * ~/.kube/config, in-cluster). Throws KubeError naming the file and what is wrong with it.
  */
@@ -46,6 +63,11 @@ export function loadKubeConfig(cfg: KubeTargetConfig): LoadedKubeConfig {
   const explicit = cfg.kubeconfig?.split(delimiter).filter((f) => f !== '').map(expandHome);
   const paths = explicit ?? defaultFiles();
   const source = explicit?.join(delimiter) ?? 'the default kubeconfig ($KUBECONFIG, ~/.kube/config)';
+  const missing = missingKubeconfig(explicit, paths);
+  if (missing !== undefined) {
+    const wanted = cfg.context !== undefined ? `; context "${cfg.context}" cannot be found without one` : '';
+    throw new KubeError(`${missing}${wanted}`, 'KubeconfigNotFound');
+  }
   try {
     if (explicit === undefined || explicit.length === 0) {
       kc.loadFromDefault();

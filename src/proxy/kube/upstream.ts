@@ -72,15 +72,24 @@ class KubeUpstreamImpl implements KubeUpstream {
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 10_000;
     this.resolveTtlMs = opts.resolveTtlMs ?? 2_000;
     let namespace = cfg.namespace;
-    if (namespace === undefined) {
-      try {
-        this.loaded = loadKubeConfig(cfg);
-        namespace = this.loaded.namespace;
-      } catch {
-        namespace = 'default'; // reported on the first connection, which tries again
-      }
+    let unusable: Error | undefined;
+    try {
+      // Local files only, no network: whether the kubeconfig and the context exist is known at start.
+      this.loaded = loadKubeConfig(cfg);
+      namespace ??= this.loaded.namespace;
+    } catch (err) {
+      unusable = err instanceof Error ? err : new Error(String(err));
+      namespace ??= 'default'; // each connection tries the kubeconfig again
     }
     this.backend = `${namespace}.${cfg.service ?? cfg.pod ?? cfg.selector ?? ''}`;
+    if (unusable !== undefined) {
+      // Said once at start; the first connection failing for the same reason does not say it again.
+      this.failing = unusable.message;
+      this.events.emit('warn', 'kubeconfig unusable: connections answer 502 until it is fixed', this.fields({
+        error: unusable.message,
+        reason: (unusable as Partial<KubeError>).reason,
+      }));
+    }
     this.connect = (_options, callback) => {
       this.open().then(
         // A Duplex with net.Socket's knobs: undici reads, writes, corks and destroys it like a TCP socket.

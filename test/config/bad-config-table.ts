@@ -1,0 +1,63 @@
+/** The bad configs of the test suite, shared by the validate tests and the validate-agrees-with-run test. */
+export const ok = { id: 'a', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:9' } };
+
+export interface BadConfig {
+  name: string;
+  config: unknown;
+  /** The JSON pointer the message must name. */
+  place: string;
+  /** A word of the reason. */
+  reason: RegExp;
+}
+
+/**
+ * Every bad config of the test suite, in one table: `kflog validate` must refuse each naming its place, and
+ * `kflog run` must refuse the same ones for the same reasons before anything starts.
+ */
+export const badConfigs: BadConfig[] = [
+  { name: 'forwards of the wrong type', config: { forwards: {} }, place: '/forwards', reason: /must be array/ },
+  { name: 'no forwards at all', config: {}, place: '/forwards', reason: /required/ },
+  { name: 'an unknown top-level key', config: { forwards: [ok], colour: 'red' }, place: '/colour', reason: /unknown key/ },
+  { name: 'an unknown key in a forward', config: { forwards: [{ ...ok, lisen: 'x' }] }, place: '/forwards/0/lisen', reason: /unknown key/ },
+  { name: 'an unknown key in a writer', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'stderr', path: 'x' } } } } }, place: '/logging/logs/a/writer/path', reason: /unknown key/ },
+  { name: 'a port given as a string of the wrong type', config: { forwards: [{ ...ok, listen: 8080 }] }, place: '/forwards/0/listen', reason: /must be string \(found number 8080\)/ },
+  { name: 'duplicate forward ids', config: { forwards: [ok, { ...ok, listen: '127.0.0.1:0' }] }, place: '/forwards/1/id', reason: /duplicate forward id "a"/ },
+  { name: 'duplicate listen addresses', config: { forwards: [{ ...ok, listen: '127.0.0.1:18080' }, { ...ok, id: 'b', listen: '127.0.0.1:18080' }] }, place: '/forwards/1/listen', reason: /already used by \/forwards\/0/ },
+  { name: 'a wildcard listen after a specific one on its port', config: { forwards: [{ ...ok, listen: '127.0.0.1:18082' }, { ...ok, id: 'b', listen: '0.0.0.0:18082' }] }, place: '/forwards/1/listen', reason: /already used by \/forwards\/0/ },
+  { name: 'a wildcard listen clashing with a specific one', config: { forwards: [{ ...ok, listen: '0.0.0.0:18081' }, { ...ok, id: 'b', listen: '127.0.0.1:18081' }] }, place: '/forwards/1/listen', reason: /already used/ },
+  { name: 'a bad duration', config: { forwards: [ok], shutdown_timeout: '10 seconds' }, place: '/shutdown_timeout', reason: /duration/ },
+  { name: 'a bad sampling interval', config: { forwards: [ok], logging: { logs: { a: { sampling: { interval: 'soon' } } } } }, place: '/logging/logs/a/sampling/interval', reason: /duration/ },
+  { name: 'a missing target', config: { forwards: [{ id: 'a', listen: '127.0.0.1:0' }] }, place: '/forwards/0/target', reason: /required/ },
+  { name: 'an empty target', config: { forwards: [{ ...ok, target: {} }] }, place: '/forwards/0/target', reason: /exactly one of "url", "builtin" or "kube"/ },
+  { name: 'two targets at once', config: { forwards: [{ ...ok, target: { url: 'http://x', builtin: 'echo' } }] }, place: '/forwards/0/target', reason: /exactly one/ },
+  { name: 'a port out of range', config: { forwards: [{ ...ok, listen: '127.0.0.1:70000' }] }, place: '/forwards/0/listen', reason: /out of range/ },
+  { name: 'a listen address without a port', config: { forwards: [{ ...ok, listen: 'localhost' }] }, place: '/forwards/0/listen', reason: /host:port/ },
+  { name: 'a target url that is not http', config: { forwards: [{ ...ok, target: { url: 'ftp://x' } }] }, place: '/forwards/0/target/url', reason: /http/ },
+  { name: 'an unknown encoder format', config: { forwards: [ok], logging: { logs: { a: { encoder: { format: 'xml' } } } } }, place: '/logging/logs/a/encoder/format', reason: /must be one of/ },
+  { name: 'an unknown log level', config: { forwards: [ok], logging: { logs: { a: { level: 'loud' } } } }, place: '/logging/logs/a/level', reason: /must be one of/ },
+  { name: 'a bad forward id', config: { forwards: [{ ...ok, id: 'Has Space' }] }, place: '/forwards/0/id', reason: /lower-case/ },
+  { name: 'an unknown filename placeholder', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'file', filename: 'x/{forward.name}.log' } } } } }, place: '/logging/logs/a/writer/filename', reason: /unknown placeholder/ },
+  { name: 'a file writer without filename', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'file' } } } } }, place: '/logging/logs/a/writer/filename', reason: /required/ },
+  { name: 'a negative body limit', config: { forwards: [{ ...ok, capture: { max_body_bytes: -1 } }] }, place: '/forwards/0/capture/max_body_bytes', reason: /must be >= 0/ },
+  { name: 'a kube target naming both a service and a pod', config: { forwards: [{ ...ok, target: { kube: { service: 's', pod: 'p', port: 80 } } }] }, place: '/forwards/0/target/kube', reason: /exactly one of "service", "pod" or "selector"/ },
+  { name: 'a filter on a field that does not exist', config: { forwards: [ok], logging: { logs: { f: { encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>nosuch': { filter: 'delete' } } } } } } }, place: '/logging/logs/f/encoder', reason: /unknown field "nosuch"/ },
+  { name: 'no listener processes', config: { forwards: [ok], listener_processes: 0 }, place: '/listener_processes', reason: /must be >= 1/ },
+  { name: 'log shorthand of the wrong type', config: { forwards: [{ ...ok, log: true }] }, place: '/forwards/0/log', reason: /must be/ },
+  { name: 'an unknown format in a forward log shorthand', config: { forwards: [{ ...ok, log: { format: 'har' } }] }, place: '/forwards/0/log/format', reason: /must be one of "console"/ },
+  { name: 'retries given as a string', config: { forwards: [{ ...ok, retries: '3' }] }, place: '/forwards/0/retries', reason: /must be integer \(found string "3"\)/ },
+  { name: 'a misspelt timeouts key', config: { forwards: [{ ...ok, tiemouts: {} }] }, place: '/forwards/0/tiemouts', reason: /unknown key/ },
+  { name: 'a filter with a bad regexp', config: { forwards: [ok], logging: { logs: { f: { encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>uri': { filter: 'regexp', regexp: '(', value: '' } } } } } } }, place: '/logging/logs/f/encoder', reason: /bad regexp/ },
+  { name: 'an unknown syslog facility', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'syslog', address: 'udp/127.0.0.1:514', facility: 'local9' } } } } }, place: '/logging/logs/a/writer/facility', reason: /must be one of/ },
+  // What only run used to refuse: writer options their module judges, listen hosts, placeholders everywhere.
+  { name: 'a roll interval under the file writer\'s 1s minimum', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'file', filename: 'x.log', roll_interval: '500ms' } } } } }, place: '/logging/logs/a/writer/roll_interval', reason: /at least 1s/ },
+  { name: 'a roll interval under 1s in a forward log shorthand', config: { forwards: [{ ...ok, log: { format: 'json', writer: { output: 'file', filename: 'x.log', roll_interval: '10ms' } } }] }, place: '/forwards/0/log/writer/roll_interval', reason: /at least 1s/ },
+  { name: 'a roll interval that is no duration', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'file', filename: 'x.log', roll_interval: 'weekly' } } } } }, place: '/logging/logs/a/writer/roll_interval', reason: /"hourly", "daily" or a duration/ },
+  { name: 'a net address with a port out of range', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'net', address: 'tcp/127.0.0.1:99999' } } } } }, place: '/logging/logs/a/writer/address', reason: /port from 1 to 65535/ },
+  { name: 'a syslog address on port 0', config: { forwards: [ok], logging: { logs: { a: { writer: { output: 'syslog', address: 'udp/127.0.0.1:0' } } } } }, place: '/logging/logs/a/writer/address', reason: /port from 1 to 65535/ },
+  { name: 'a listen host that is no IPv4 address', config: { forwards: [{ ...ok, listen: '300.1.1.1:18085' }] }, place: '/forwards/0/listen', reason: /"300\.1\.1\.1" is not an IP address/ },
+  { name: 'a listen host that is no host name', config: { forwards: [{ ...ok, listen: 'my_host!:18085' }] }, place: '/forwards/0/listen', reason: /neither an IP address nor a host name/ },
+  { name: 'a bracketed listen host that is no IPv6 address', config: { forwards: [{ ...ok, listen: '[1.2.3.4]:18085' }] }, place: '/forwards/0/listen', reason: /not an IPv6 address/ },
+  { name: 'a listen host name that does not resolve', config: { forwards: [{ ...ok, listen: 'no-such-host.invalid:18085' }] }, place: '/forwards/0/listen', reason: /does not resolve/ },
+  { name: 'an unknown placeholder in a forward log filename', config: { forwards: [{ ...ok, log: { format: 'json', filename: 'logs/{forward.name}.log' } }] }, place: '/forwards/0/log/filename', reason: /unknown placeholder \{forward\.name\}/ },
+  { name: 'an unknown placeholder in a forward log writer', config: { forwards: [{ ...ok, log: { format: 'json', writer: { output: 'file', filename: 'logs/{port}.log' } } }] }, place: '/forwards/0/log/writer/filename', reason: /unknown placeholder \{port\}/ },
+];
