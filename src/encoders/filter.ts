@@ -305,6 +305,34 @@ function compileField(path: string, opts: FieldFilterOptions): CompiledField {
   return { segments, processSegments, rewrite };
 }
 
+/** A request line as a client may send it: method, URI (which may hold blanks), and an optional protocol. */
+const REQUEST_LINE = /^(\S+)( +)(.*?)(?:( +)(HTTP\/\S*))?$/;
+
+/**
+ * The raw request line of a malformed request carries the URI too (CLF writes it as `$request`, the others as
+ * raw_line), so a filter on request>uri must reach it, or a token hidden from `uri` is shown in the raw line. The
+ * URI part gets the same rewrite; a line with no URI part to find, or whose URI the filter deletes, is dropped.
+ */
+function rawLineRewrite(uriRewrite: Rewrite): Rewrite {
+  return (value, key) => {
+    if (typeof value !== 'string') return value;
+    const m = REQUEST_LINE.exec(value);
+    if (m === null) return DELETE;
+    const uri = uriRewrite(m[3]!, key);
+    if (uri === DELETE || typeof uri !== 'string') return DELETE;
+    if (uri === m[3]) return value;
+    return m[1]! + m[2]! + uri + (m[5] === undefined ? '' : m[4]! + m[5]);
+  };
+}
+
+function compileFields(path: string, opts: FieldFilterOptions): CompiledField[] {
+  const field = compileField(path, opts);
+  const [first, second] = field.segments;
+  if (field.segments.length !== 2 || first?.toLowerCase() !== 'request' || second?.toLowerCase() !== 'uri') return [field];
+  const rawLine = ['request', 'raw_line'];
+  return [field, { segments: rawLine, processSegments: ['fields', ...rawLine], rewrite: rawLineRewrite(field.rewrite) }];
+}
+
 export class FilterEncoder implements Encoder {
   private readonly fields: CompiledField[];
 
@@ -312,7 +340,7 @@ export class FilterEncoder implements Encoder {
     private readonly inner: Encoder,
     fields: Record<string, FieldFilterOptions>,
   ) {
-    this.fields = Object.entries(fields).map(([path, opts]) => compileField(path, opts));
+    this.fields = Object.entries(fields).flatMap(([path, opts]) => compileFields(path, opts));
   }
 
   encode(entry: Entry): string | Buffer | null {

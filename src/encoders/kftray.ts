@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
+import { guardBlockText as guard } from './block-guard.js';
 import { viewBody, type BodyView } from './body.js';
 import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
 import { displayBlock, displayText, displayWire } from './escape.js';
@@ -11,19 +12,6 @@ import { Rfc3339Micro } from './time.js';
 
 const SEPARATOR = '----------------------------------------';
 const EMPTY_MARKER = '<empty>';
-
-/**
- * A content line that a reader could take for block structure: kftray's separator, a `Trace ID:` line, REST
- * Client's `###`, or their `# `-commented forms (any case, after leading blanks and any backslashes already added).
- * Such a line gets one more leading backslash, which keeps the escape reversible (as mbox's >From quoting).
- */
-const FORGED_LINE = /^[ \t]*\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/im;
-const FORGED_LINE_ALL = /^[ \t]*\\*(?:-{40}|#{3}|#[ \t]*-{40}|(?:#[ \t]*)?trace[ \t]+id[ \t]*:)/gim;
-
-/** Display text safe to embed as content lines of a block. */
-function guard(text: string): string {
-  return FORGED_LINE.test(text) ? text.replace(FORGED_LINE_ALL, '\\$&') : text;
-}
 
 type Style = 'classic' | 'rest-client';
 

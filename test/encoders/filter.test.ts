@@ -1,5 +1,11 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitForLines } from '../helpers/files.js';
+import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
 import { accessEntry, enc, encoder, processEntry, requestInfo } from './fixtures.js';
 
 const parse = (s: string | null): Record<string, any> => JSON.parse(s!); // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -88,5 +94,72 @@ describe('filter', () => {
     expect(() => filtered({ status: { filter: 'hash' } })).toThrow(/this field is a number/);
     expect(() => filtered({ request: { filter: 'hash' } })).toThrow(/only "delete"/);
     expect(() => filtered({ 'request>uri': { filter: 'regexp', regexp: '(' } })).toThrow(/bad regexp/);
+  });
+
+  describe('on the raw request line of a malformed request', () => {
+    const queryFilter = { 'request>uri': { filter: 'query', actions: [{ type: 'delete', parameter: 'token' }] } };
+    const malformed = (raw_line: string) => accessEntry({ request: requestInfo({ method: '', uri: '', proto: '', raw_line }) });
+
+    it('applies a request>uri filter to the URI inside the raw line, keeping method and protocol', () => {
+      const out = parse(enc(filtered(queryFilter), malformed('GET /l?a=1&token=S3CRET HTTP/1.1')));
+      expect(out.request.raw_line).toBe('GET /l?a=1 HTTP/1.1');
+    });
+
+    it('applies it to a raw line without a protocol and to a URI holding blanks', () => {
+      const e = filtered({ 'request>uri': { filter: 'regexp', regexp: 'secret[^ ]*', value: 'X' } });
+      expect(parse(enc(e, malformed('GET /a?secret=1'))).request.raw_line).toBe('GET /a?X');
+      expect(parse(enc(e, malformed('GET /a b?secret=2 HTTP/1.0'))).request.raw_line).toBe('GET /a b?X HTTP/1.0');
+    });
+
+    it('drops a raw line in which no URI can be found', () => {
+      const out = parse(enc(filtered(queryFilter), malformed('GARBAGE?token=S3CRET')));
+      expect('raw_line' in out.request).toBe(false);
+    });
+
+    it('drops the raw line when the filter deletes the URI', () => {
+      const out = parse(enc(filtered({ 'request>uri': { filter: 'delete' } }), malformed('GET /l?token=S3CRET HTTP/1.1')));
+      expect('raw_line' in out.request).toBe(false);
+    });
+
+    it('leaves the raw line alone under filters on other fields', () => {
+      const out = parse(enc(filtered({ 'request>host': { filter: 'replace', value: 'h' } }), malformed('GET /l?token=S HTTP/1.1')));
+      expect(out.request.raw_line).toBe('GET /l?token=S HTTP/1.1');
+    });
+
+    it('hides the token from every text format that writes the raw line', () => {
+      for (const format of ['json', 'logfmt', 'clf', 'kftray', 'haproxy', 'console']) {
+        const out = enc(filtered(queryFilter, { format }), malformed('GET /l?token=S3CRET HTTP/1.1'));
+        expect(out ?? '', format).not.toContain('S3CRET');
+      }
+    });
+  });
+});
+
+let proc: KflogProcess | undefined;
+afterEach(async () => {
+  await proc?.stop();
+  proc = undefined;
+});
+
+describe('filter in a running kflog', () => {
+  it('keeps a query token of a malformed request out of json, logfmt, clf and kftray files', async () => {
+    const fields = { 'request>uri': { filter: 'query', actions: [{ type: 'delete', parameter: 'token' }] } };
+    const formats = ['json', 'logfmt', 'clf', 'kftray'];
+    const logs = Object.fromEntries(formats.map((f) => [f, { writer: { output: 'file', filename: `${f}.log` }, encoder: { format: 'filter', wrap: { format: f }, fields } }]));
+    const started = await startKflog({ forwards: [{ id: 'f', listen: '127.0.0.1:0', target: { builtin: 'echo' } }], logging: { logs } });
+    proc = started.proc;
+    const [host, port] = started.addresses.f!.split(':');
+    const socket = connect(Number(port), host);
+    socket.write('GET /l?token=S3CRET&page=2 HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n');
+    let response = '';
+    socket.setEncoding('latin1').on('data', (d: string) => (response += d));
+    await once(socket, 'close');
+    expect(response).toMatch(/^HTTP\/1\.1 400 /);
+    for (const f of formats) {
+      const path = join(started.dir, `${f}.log`);
+      await waitForLines(path, (lines) => lines.some((l) => l.includes('page=2')));
+      const text = readFileSync(path, 'utf8');
+      expect(text, f).not.toContain('S3CRET');
+    }
   });
 });
