@@ -34,6 +34,10 @@ export interface OverloadOptions {
   kill?: boolean;
   /** Seconds of load before the SIGKILL. Default 3. */
   killAfterSeconds?: number;
+  /** Extra node options for the kflog process (e.g. --cpu-prof), from BENCH_NODE_ARGS. */
+  nodeArgs?: string[];
+  /** Print RSS and file sizes each second on stderr. */
+  trace?: boolean;
 }
 
 export interface LogFigures {
@@ -137,8 +141,8 @@ function parseSummary(summary: string, name: string): { written: number; sampled
   return { written: Number(m[1]), sampledOut: Number(m[2]), dropped: Number(m[3]), failed: Number(m[4]) };
 }
 
-async function overloadRun(dir: string, origin: string, seconds: number, clients: number): Promise<Omit<OverloadResult, 'checks' | 'passed' | 'kill'>> {
-  const k = await startKflog(join(dir, 'kflog.json'), config(dir, origin), 1);
+async function overloadRun(dir: string, origin: string, seconds: number, clients: number, options: OverloadOptions): Promise<Omit<OverloadResult, 'checks' | 'passed' | 'kill'>> {
+  const k = await startKflog(join(dir, 'kflog.json'), config(dir, origin), 1, options.nodeArgs);
   const load = startClients(`http://127.0.0.1:${k.ports[0]}`, clients);
   const sizes = new Map<Format, number>(FORMATS.map((f) => [f, 0]));
   const lastGrowth = new Map<Format, number>(FORMATS.map((f) => [f, Date.now()]));
@@ -167,9 +171,22 @@ async function overloadRun(dir: string, origin: string, seconds: number, clients
     }
   };
   const sampler = setInterval(sample, 250);
+  const tracer = options.trace
+    ? setInterval(() => {
+        let rss = 0;
+        try {
+          rss = k.rss();
+        } catch {
+          // exited
+        }
+        const t = ((Date.now() - started) / 1000).toFixed(0);
+        process.stderr.write(`t=${t}s rss=${mb(rss)} served=${load.answered.length} ` + FORMATS.map((f) => `${f}=${(sizes.get(f)! / 1e6).toFixed(0)}MB`).join(' ') + '\n');
+      }, 1000)
+    : undefined;
   await new Promise((r) => setTimeout(r, seconds * 1000));
   sample();
   clearInterval(sampler);
+  clearInterval(tracer);
   const t0 = Date.now();
   const code = await stopWithin(k, SHUTDOWN_TIMEOUT_MS + 30_000);
   const exitMs = Date.now() - t0;
@@ -232,7 +249,7 @@ export async function runOverloadBench(options: OverloadOptions = {}): Promise<O
   const dir = mkdtempSync(join(tmpdir(), 'kflog-bench-overload-'));
   const killDir = mkdtempSync(join(tmpdir(), 'kflog-bench-kill-'));
   try {
-    const r = await overloadRun(dir, upstream.origin, seconds, clients);
+    const r = await overloadRun(dir, upstream.origin, seconds, clients, options);
     const kill = options.kill === false ? undefined : await killRun(killDir, upstream.origin, options.killAfterSeconds ?? 3, clients);
     const checks: OverloadResult['checks'] = [
       { name: 'peak RSS ≤ 400 MB', ok: r.peakRss <= 400 * 1024 * 1024, detail: mb(r.peakRss) },
@@ -289,7 +306,14 @@ export async function bench(): Promise<BenchSection> {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const r = await runOverloadBench({ seconds: numberArg('seconds', 60), clients: numberArg('clients', 8), killAfterSeconds: numberArg('kill-after', 3) });
+  const r = await runOverloadBench({
+    seconds: numberArg('seconds', 60),
+    clients: numberArg('clients', 8),
+    killAfterSeconds: numberArg('kill-after', 3),
+    kill: !process.argv.includes('--no-kill'),
+    trace: process.argv.includes('--trace'),
+    nodeArgs: process.env.BENCH_NODE_ARGS?.split(' ').filter((a) => a !== ''),
+  });
   process.stdout.write(render(r).markdown + '\n');
   process.exitCode = r.passed ? 0 : 1;
 }
