@@ -23,7 +23,3 @@ export function createEncoder(options: EncoderOptions, ctx: EncoderContext): Enc
   if (!factory) throw new Error(`unknown encoder format "${options.format}" (known: ${[...factories.keys()].join(', ')})`);
   return factory(options, ctx);
 }
-
-export function encoderFormats(): string[] {
-  return [...factories.keys()];
-}
