@@ -23,3 +23,8 @@ export function createEncoder(options: EncoderOptions, ctx: EncoderContext): Enc
   if (!factory) throw new Error(`unknown encoder format "${options.format}" (known: ${[...factories.keys()].join(', ')})`);
   return factory(options, ctx);
 }
+
+/** The registered format names: config.schema.json's `format` enum must equal them (a test holds it to that). */
+export function encoderFormats(): string[] {
+  return [...factories.keys()];
+}
