@@ -11,6 +11,7 @@ import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
 import { createTarget } from './proxy/target.js';
 import { traceIdFactory } from './proxy/trace.js';
+import type { InFlight } from './proxy/in-flight.js';
 import { WriterPool } from './writers/pool.js';
 
 /** What a reload changed, for the message that reports it. */
@@ -226,6 +227,25 @@ export class Kflog {
       closing.push(slot.backend.target.close().catch(() => undefined));
     }
     await Promise.all(closing);
+  }
+
+  /** Exchanges and tunnels still being served, on every listener (what a shutdown is waiting for). */
+  inFlight(): InFlight[] {
+    return this.listeners.flatMap((l) => [...l.active]);
+  }
+
+  /**
+   * A second Ctrl-C: stop waiting for in-flight exchanges and cut them now (stop() goes on from there; each is
+   * logged as killed, with `reason`). Starts stop() when it was not running yet.
+   */
+  cutInFlight(reason: string): Promise<LogStats[]> {
+    for (const l of this.listeners) l.cutInFlight(reason);
+    return this.stop();
+  }
+
+  /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */
+  statsNow(): LogStats[] {
+    return mergeStats([...this.retiredStats, ...(this.current?.gen.pipeline.stats() ?? [])]);
   }
 
   /**

@@ -2,8 +2,8 @@ import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { chooseConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
-import type { LogStats } from '../emit/log.js';
-import { formatSummary, Kflog, type ReloadSummary } from '../kflog.js';
+import { Kflog, type ReloadSummary } from '../kflog.js';
+import { stopOnSignals } from './stop-signals.js';
 
 function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
@@ -61,18 +61,6 @@ async function startedOrExit<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** SIGINT/SIGTERM: finish in-flight exchanges within the running config's timeout, print the counts, exit 0. */
-function stopOnSignals(timeoutMs: () => number, stop: () => Promise<LogStats[]>): void {
-  const shutdown = (signal: string): void => {
-    process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${timeoutMs()} ms) and flushing logs\n`);
-    void stop().then((stats) => {
-      process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
-    });
-  };
-  process.once('SIGINT', () => shutdown('SIGINT'));
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-}
-
 type Primary = Awaited<ReturnType<typeof import('../cluster/primary.js').ClusterPrimary.start>>['primary'];
 
 /** SIGHUP with listener processes: the new config goes to each; one that cannot start it keeps the running one. */
@@ -100,7 +88,12 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   // Loaded only with listener processes: one process (the default) carries none of it.
   const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
-  stopOnSignals(() => primary.current.shutdownTimeoutMs, () => primary.stop());
+  stopOnSignals({
+    shutdownTimeoutMs: () => primary.current.shutdownTimeoutMs,
+    stop: () => primary.stop(),
+    cutInFlight: (reason) => primary.cutInFlight(reason),
+    statsNow: () => primary.statsNow(),
+  });
   process.on('SIGUSR1', () => void primary.reopen());
   process.on('SIGHUP', () => void reloadPrimary(primary, config, path));
   process.stderr.write(
@@ -136,7 +129,13 @@ export function runCommand(): Command {
       }
       const app = await startedOrExit(() => Kflog.start(config));
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
-      stopOnSignals(() => app.config.shutdownTimeoutMs, () => app.stop());
+      stopOnSignals({
+        shutdownTimeoutMs: () => app.config.shutdownTimeoutMs,
+        stop: () => app.stop(),
+        cutInFlight: (reason) => app.cutInFlight(reason),
+        statsNow: () => app.statsNow(),
+        inFlight: () => app.inFlight(),
+      });
       process.on('SIGUSR1', () => {
         void app.pipeline.reopen();
       });

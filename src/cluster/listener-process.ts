@@ -61,6 +61,10 @@ export function runListenerProcess(tryLines: (app: Kflog) => string): void {
       case 'stop':
         void stop();
         return;
+      case 'cut':
+        void app?.cutInFlight(msg.reason);
+        void stop();
+        return;
     }
   });
   tell({ op: 'hello' });

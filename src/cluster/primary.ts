@@ -127,6 +127,17 @@ export class ClusterPrimary {
     return this.stopping;
   }
 
+  /** A second Ctrl-C: every listener process cuts its in-flight exchanges now, then stops as stop() does. */
+  cutInFlight(reason: string): Promise<LogStats[]> {
+    for (const s of this.slots.values()) send(s.worker, { op: 'cut', reason });
+    return this.stop();
+  }
+
+  /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */
+  statsNow(): LogStats[] {
+    return mergeStats([...this.finished, ...this.own.stats()]);
+  }
+
   /** Starts listener process `n`; resolves with its try lines once it listens on every forward. */
   private fork(n: number): Promise<string> {
     const worker = cluster.fork();

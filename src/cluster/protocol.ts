@@ -23,7 +23,9 @@ export type FromPrimaryControl =
   | { op: 'start'; config: Config }
   | { op: 'reload'; config: Config }
   /** Finish in-flight exchanges (the config's shutdown_timeout), close the logs, exit. */
-  | { op: 'stop' };
+  | { op: 'stop' }
+  /** A second Ctrl-C: cut the in-flight exchanges now (logged as killed, with `reason`), then stop. */
+  | { op: 'cut'; reason: string };
 
 export type FromPrimary =
   | FromLogThread

@@ -216,7 +216,7 @@ function resolveLog(name: string, l: RawLog): LogConfig {
   };
 }
 
-/** The per-forward `log` shorthand is one more ordinary log: one mechanism, two spellings (DESIGN §2). */
+/** The per-forward `log` shorthand is one more ordinary log: one mechanism, two spellings (docs/pipeline.md). */
 function expandForwardLog(f: RawForward): LogConfig | undefined {
   if (!f.log) return undefined;
   const { filename, writer, log_credentials, ...encoder } = f.log;

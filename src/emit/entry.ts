@@ -147,7 +147,7 @@ export type Entry = RequestEntry | AccessEntry | ProcessEntry;
 export const REQUEST_MSG = 'received request';
 export const ACCESS_MSG = 'handled request';
 
-/** DESIGN §3: an access entry is info, error when the status is ≥ 500 or no response was sent. */
+/** docs/pipeline.md: an access entry is info, error when the status is ≥ 500 or no response was sent. */
 export function accessLevel(status: number): Level {
   return status >= 500 || status === 0 ? 'error' : 'info';
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Entry } from '../emit/entry.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../emit/entry.js';
 import { hasOwn, setOwn } from '../emit/own-key.js';
 import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
 import { maskAddresses } from './ip-mask.js';
@@ -31,8 +31,25 @@ type Rewrite = (value: unknown, key: string) => unknown;
 // What the paths may address: the entry's shape. A path outside it addresses a process entry's own fields.
 
 type Shape = 'string' | 'number' | 'boolean' | 'headers' | { [key: string]: Shape };
-const BODY: Shape = { bytes: 'number', text: 'string', base64: 'string', truncated: 'boolean', content_type: 'string', decoded_from: 'string' };
-const ENTRY: { [key: string]: Shape } = {
+
+/**
+ * The Shape of a type, key for key: the table below must name every field of the entry types, optional ones
+ * included, and nothing else, so a field added to entry.ts fails to compile here until the filter knows it.
+ */
+type ShapeOf<T> =
+  T extends string ? 'string'
+  : T extends number ? 'number'
+  : T extends boolean ? 'boolean'
+  : T extends HeaderMap ? 'headers'
+  : { [K in keyof T]-?: ShapeOf<NonNullable<T[K]>> };
+
+/** Every field a request entry has, an access entry has too: the access entry's shape covers both. */
+type RequestOnlyFields = Exclude<keyof RequestEntry, keyof AccessEntry>;
+const requestFieldsCovered: [RequestOnlyFields] extends [never] ? true : RequestOnlyFields = true;
+void requestFieldsCovered;
+
+const BODY: ShapeOf<CapturedBody> = { bytes: 'number', text: 'string', base64: 'string', truncated: 'boolean', content_type: 'string', decoded_from: 'string' };
+const ENTRY: ShapeOf<Omit<AccessEntry, 'kind'>> = {
   level: 'string',
   ts: 'number',
   logger: 'string',

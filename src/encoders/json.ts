@@ -226,7 +226,7 @@ export class JsonEncoder implements Encoder {
 
   /**
    * Caddy's request object (remote_ip, remote_port, proto, method, host, uri, headers, as Caddy 2.6 and GoAccess 1.7
-   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as DESIGN §4 does), then body and raw_line.
+   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as docs/formats.md lists), then body and raw_line.
    */
   private request(r: RequestInfo): string {
     // remote_ip is there unless a filter deleted it; the comma logic only matters then.

@@ -24,6 +24,7 @@ export function createEncoder(options: EncoderOptions, ctx: EncoderContext): Enc
   return factory(options, ctx);
 }
 
+/** The registered format names: config.schema.json's `format` enum must equal them (a test holds it to that). */
 export function encoderFormats(): string[] {
   return [...factories.keys()];
 }

@@ -36,7 +36,7 @@ export interface ImportResult {
   notes: Array<{ alias: string; note: string }>;
 }
 
-/** kftray's per-configuration HTTP log, as kflog writes it (DESIGN §2: the forward `log` shorthand). */
+/** kftray's per-configuration HTTP log, as kflog writes it (docs/pipeline.md: the forward `log` shorthand). */
 export const KFTRAY_LOG_FILENAME = '~/.kflog/http_logs/{forward.id}_{listen.port}.log';
 /** kftray's defaults when an export leaves the http_logs_* settings out (kftray-commons Config::default). */
 const KFTRAY_DEFAULT_MAX_FILE_SIZE = 10 * 1024 * 1024;

@@ -13,6 +13,7 @@ import {
 import { nowMs } from '../emit/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
+import { describeRequest } from './in-flight.js';
 import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
@@ -37,6 +38,9 @@ const CLIENT_GONE = 'client closed the connection before the response was comple
 export class Exchange implements Dispatcher.DispatchHandler {
   private readonly route: ForwardRoute;
   private readonly t0 = performance.now();
+  /** InFlight: what shutdown says it is waiting for. */
+  readonly startedPerf = this.t0;
+  readonly what: string;
   private readonly startTs = nowMs();
   private readonly tq: number;
   private tDispatch = -1;
@@ -75,6 +79,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const route = listener.route;
     this.route = route;
     this.tq = requestTq(req.socket, this.t0);
+    this.what = describeRequest(req.method, req.url);
     this.hasReqBody = hasBody(req);
     const entries = route.entriesFor(req.method ?? '', req.url ?? '');
     const logRequest = (entries & LOG_REQUEST) !== 0;
@@ -94,7 +99,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   start(): void {
     const { req, res, route } = this;
-    this.listener.inflight++;
+    this.listener.active.add(this);
     route.gen.begin();
     (res as ResWithExchange)[kExchange] = this;
     res.on('close', onResponseClose);
@@ -227,7 +232,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const state = clientAbortState(this.tConnected >= 0, this.hasReqBody && !this.reqBodyDone, this.tHeaders >= 0);
     if (this.listener.killing) {
       this.termination = 'K' + state.slice(1);
-      this.error = 'connection cut at shutdown deadline';
+      this.error = this.listener.killReason;
     } else {
       this.termination = state;
       this.error = CLIENT_GONE;
@@ -272,7 +277,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     if (!this.res.writableFinished && this.termination === '') this.clientLeft();
     if (this.upstreamActive && this.abortUpstream !== undefined) this.abortUpstream(CLIENT_ABORTED);
     if (this.logAccess) this.emitAccess();
-    this.listener.inflight--;
+    this.listener.active.delete(this);
     this.listener.exchangeDone();
     this.route.gen.end();
   }

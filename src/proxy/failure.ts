@@ -1,6 +1,6 @@
 /**
  * How a failed exchange is reported: HTTP status for the client, HAProxy's termination state for the log
- * (DESIGN §6). First character: who ended it (C client, S server, s server timeout, c client timeout, P proxy);
+ * (docs/formats.md). First character: who ended it (C client, S server, s server timeout, c client timeout, P proxy);
  * second: how far it got (R request, C connect, H response headers, D data). The last two (cookies) are "--".
  */
 export interface Failure {

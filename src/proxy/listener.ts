@@ -9,6 +9,7 @@ import { Exchange, reasonPhrase, requestInfo } from './exchange.js';
 import { stripV4Mapped } from './headers.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
+import type { InFlight } from './in-flight.js';
 import { UpgradeExchange } from './tunnel.js';
 
 /** A listen address could not be bound: said plainly, no stack trace. */
@@ -34,11 +35,16 @@ export class ForwardListener {
   /** Open client connections (HAProxy's feconn). */
   connections = 0;
   /** Exchanges (and tunnels) not yet logged. */
-  inflight = 0;
+  readonly active = new Set<InFlight>();
   /** Open upgrade exchanges, cut at the shutdown deadline. */
   readonly tunnels = new Set<UpgradeExchange>();
   /** Set once the shutdown deadline passed: exchanges cut now are logged as killed (K…), not as client aborts. */
   killing = false;
+  /** Why they were cut, for the access entries' `error`. */
+  killReason = 'connection cut at shutdown deadline';
+  /** Ends close()'s wait for in-flight exchanges early (a second Ctrl-C). */
+  private cutWaiting: (() => void) | undefined;
+  private cutRequested = false;
   private readonly server: Server;
   private idleWaiters: Array<() => void> = [];
   private port = 0;
@@ -222,6 +228,11 @@ export class ForwardListener {
     route.gen.pipeline.emit(entry);
   }
 
+  /** Exchanges (and tunnels) not yet logged. */
+  get inflight(): number {
+    return this.active.size;
+  }
+
   /** @internal */
   exchangeDone(): void {
     if (this.inflight === 0 && this.idleWaiters.length > 0) {
@@ -238,17 +249,31 @@ export class ForwardListener {
   async close(deadlineMs: number): Promise<void> {
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
-    if (this.inflight > 0) {
+    if (this.inflight > 0 && !this.cutRequested) {
       const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadlineMs)));
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, deadlineMs);
+        this.cutWaiting = resolve;
+      });
       await Promise.race([idle, deadline]);
       clearTimeout(timer);
+      this.cutWaiting = undefined;
     }
     this.killing = this.inflight > 0;
     for (const t of this.tunnels) t.kill();
     this.server.closeAllConnections();
     await closed;
+  }
+
+  /**
+   * Stop waiting for in-flight exchanges: close() cuts them now, and they are logged as killed with `reason`.
+   * Called before close(), it makes close() cut at once.
+   */
+  cutInFlight(reason: string): void {
+    this.cutRequested = true;
+    this.killReason = reason;
+    this.cutWaiting?.();
   }
 }
 

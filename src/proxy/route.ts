@@ -53,10 +53,12 @@ export class Backend {
   constructor(readonly target: Target) {}
 }
 
-/** Everything an exchange needs to know about its forward under one config: built once, read per request. */
+/** entriesFor's bits: the exchange gets a request entry. */
 export const LOG_REQUEST = 1;
+/** entriesFor's bits: the exchange gets an access entry. */
 export const LOG_ACCESS = 2;
 
+/** Everything an exchange needs to know about its forward under one config: built once, read per request. */
 export class ForwardRoute {
   readonly info: ForwardInfo;
   readonly requestLogger: string;

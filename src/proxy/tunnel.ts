@@ -6,6 +6,7 @@ import type { Dispatcher } from 'undici';
 import { ACCESS_MSG, REQUEST_MSG, accessLevel, type AccessEntry, type HeaderMap, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { requestTq } from './conn-state.js';
+import { describeRequest } from './in-flight.js';
 import { reasonPhrase, requestInfo } from './exchange.js';
 import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings, upstreamHeaders } from './headers.js';
@@ -27,6 +28,9 @@ const CLIENT_ABORTED = new Error('client aborted');
 export class UpgradeExchange implements Dispatcher.DispatchHandler {
   private readonly route: ForwardRoute;
   private readonly t0 = performance.now();
+  /** InFlight: what shutdown says it is waiting for. */
+  readonly startedPerf = this.t0;
+  readonly what: string;
   private readonly startTs = nowMs();
   private readonly tq: number;
   private readonly tDispatch: number;
@@ -60,6 +64,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     this.route = route;
     this.tDispatch = performance.now();
     this.tq = requestTq(client, this.t0);
+    this.what = describeRequest(req.method, req.url);
     const entries = route.entriesFor(req.method ?? '', req.url ?? '');
     const logRequest = (entries & LOG_REQUEST) !== 0;
     const logAccess = (entries & LOG_ACCESS) !== 0;
@@ -79,7 +84,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 
   start(): void {
     const { req, client, route, listener } = this;
-    listener.inflight++;
+    listener.active.add(this);
     listener.tunnels.add(this);
     route.gen.begin();
     (client as TunnelSocket)[kUpgrade] = this;
@@ -240,7 +245,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
   kill(): void {
     if (this.termination === '') {
       this.termination = this.upstream !== undefined ? 'KD--' : 'KH--';
-      this.error = 'cut at shutdown';
+      this.error = this.listener.killReason;
     }
     this.upstream?.destroy();
     this.client.destroy();
@@ -255,7 +260,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     }
     if (this.logAccess) this.emitAccess();
     this.listener.tunnels.delete(this);
-    this.listener.inflight--;
+    this.listener.active.delete(this);
     this.listener.exchangeDone();
     this.route.gen.end();
   }

@@ -45,3 +45,8 @@ export function createWriter(options: WriterOptions): Writer {
   if (!factory) throw new Error(`unknown writer output "${options.output}" (known: ${[...factories.keys()].join(', ')})`);
   return factory(options);
 }
+
+/** The registered output names: config.schema.json's `output` enum must equal them (a test holds it to that). */
+export function writerOutputs(): string[] {
+  return [...factories.keys()];
+}

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loggerAllowed, segmentPrefix } from '../../src/emit/match.js';
 
-describe('include/exclude by whole dot segments (DESIGN §3)', () => {
+describe('include/exclude by whole dot segments (docs/pipeline.md)', () => {
   it('admits everything when both lists are empty', () => {
     expect(loggerAllowed('http.log.access.users', [], [])).toBe(true);
     expect(loggerAllowed('kflog', [], [])).toBe(true);

@@ -8,7 +8,7 @@ function keptOf(n: number, first: number, thereafter: number, sampler = new Samp
   return kept;
 }
 
-describe('zap-style sampling (DESIGN §3)', () => {
+describe('zap-style sampling (docs/pipeline.md)', () => {
   it('keeps the first `first` entries of a window', () => {
     expect(keptOf(3, 5, 10)).toBe(3);
     expect(keptOf(5, 5, 10)).toBe(5);

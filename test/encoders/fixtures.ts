@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import type { AccessEntry, ProcessEntry, RequestEntry, RequestInfo } from '../../src/emit/entry.js';
 import type { Encoder, EncoderContext, EncoderOptions } from '../../src/encoders/encoder.js';
 import '../../src/encoders/index.js';
 import { createEncoder } from '../../src/encoders/registry.js';
 
-export const REFERENCE_DIR = process.env.KFLOG_REFERENCE_DIR ?? '/work/shared/reference';
+/** ../shared/reference beside the repo (as CI lays it out), unless KFLOG_REFERENCE_DIR says otherwise. */
+export const REFERENCE_DIR = process.env.KFLOG_REFERENCE_DIR ?? fileURLToPath(new URL('../../../shared/reference', import.meta.url));
 
 export function referenceLines(name: string): string[] {
   return readFileSync(`${REFERENCE_DIR}/${name}`, 'utf8').split('\n').filter((l) => l !== '');

@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { EntryDecoder, EntryEncoder } from '../../src/emit/codec.js';
+import type { Entry } from '../../src/emit/entry.js';
+import { everyFieldAccessEntry as accessEntry, everyFieldRequestEntry as requestEntry } from './every-field.js';
+
+function roundTrip(entries: Entry[]): Entry[] {
+  const encoder = new EntryEncoder();
+  for (const e of entries) encoder.write(1, e);
+  const out: Entry[] = [];
+  new EntryDecoder().decode(encoder.take()!, (_pipe, e) => out.push(e));
+  return out;
+}
+
+describe('the entry codec with every field set', () => {
+  it('gives back an access entry with every optional field set, deep-equal', () => {
+    expect(roundTrip([accessEntry])).toStrictEqual([accessEntry]);
+  });
+
+  it('gives back a request entry with every optional field set, deep-equal', () => {
+    expect(roundTrip([requestEntry])).toStrictEqual([requestEntry]);
+  });
+
+  it('gives back the access entry whole when its request went before with the request entry', () => {
+    expect(roundTrip([requestEntry, accessEntry])).toStrictEqual([requestEntry, accessEntry]);
+  });
+});
