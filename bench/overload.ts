@@ -193,7 +193,7 @@ async function overloadRun(dir: string, origin: string, seconds: number, clients
   await load.stop();
   const stderr = k.stderr();
   const summary = stderr.split('\n').find((l) => l.includes('exit summary')) ?? '';
-  const lags = [...stderr.matchAll(/lag[= ](\d+) ?ms/g)].map((m) => Number(m[1]));
+  const lags = [...stderr.matchAll(/lag_ms=(\d+)/g)].map((m) => Number(m[1]));
   const logs = FORMATS.map((f): LogFigures => {
     const c = summary ? parseSummary(summary, f) : { written: 0, sampledOut: 0, dropped: 0, failed: 0 };
     let inFile = 0;
