@@ -19,9 +19,9 @@ export interface KflogProcess {
 }
 
 /** Writes `config` to `path` and runs kflog on it; resolves once every forward listens. */
-export async function startKflog(path: string, config: unknown, forwards: number): Promise<KflogProcess> {
+export async function startKflog(path: string, config: unknown, forwards: number, nodeArgs: string[] = []): Promise<KflogProcess> {
   writeFileSync(path, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [CLI, 'run', '--config', path], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'run', '--config', path], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const deadline = Date.now() + 30_000;

@@ -289,6 +289,9 @@ export function mergeStats(all: LogStats[]): LogStats[] {
     m.dropped += s.dropped;
     m.failed += s.failed;
     m.skipped += s.skipped;
+    // Lag is not a count: the worst of the configs (and processes) merged.
+    m.lagMs = Math.max(m.lagMs, s.lagMs);
+    m.maxLagMs = Math.max(m.maxLagMs, s.maxLagMs);
   }
   return [...byName.values()];
 }
@@ -310,6 +313,6 @@ class CurrentPipelineLogger extends ProcessLogger {
 
 export function formatSummary(stats: LogStats[]): string {
   return 'kflog: exit summary: ' + stats
-    .map((s) => `log "${s.name}" written=${s.written} sampled_out=${s.sampledOut} dropped=${s.dropped} failed=${s.failed}`)
+    .map((s) => `log "${s.name}" written=${s.written} sampled_out=${s.sampledOut} dropped=${s.dropped} failed=${s.failed} max_lag_ms=${s.maxLagMs}`)
     .join('; ');
 }

@@ -4,6 +4,7 @@ import { createEncoder } from '../encoders/registry.js';
 import type { WriterPool } from '../writers/pool.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { LEVEL_RANK, type Entry } from './entry.js';
+import { nowMs } from './clock.js';
 import { loggerAllowed } from './match.js';
 import { LogQueue, type QueueEvents } from './queue.js';
 import { Sampler } from './sampler.js';
@@ -16,6 +17,10 @@ export interface LogStats {
   failed: number;
   /** Entries this format has no line for (request entries in a line format, …): not a loss. */
   skipped: number;
+  /** Log lag now: the age of the oldest entry accepted and not yet written, ms. */
+  lagMs: number;
+  /** The largest log lag seen: the age of an entry when its write settled, ms. */
+  maxLagMs: number;
 }
 
 export interface LogReporter {
@@ -72,11 +77,12 @@ export class Log {
     if (LEVEL_RANK[entry.level] < this.minRank) return;
     if (this.sampler && !this.sampler.keep(entry.level, entry.msg, entry.ts)) return;
     const bytes = this.encoder.encode(entry);
+    const entries = this.encoder.entriesIn?.(entry) ?? 1;
     if (bytes === null) {
-      this.skipped++;
+      if (entries !== 0) this.skipped++;
       return;
     }
-    this.sink(this.templated ? sinkKey(entry) : '').push(bytes, entry.level, entry.ts);
+    this.sink(this.templated ? sinkKey(entry) : '').push(bytes, entry.level, entry.ts, entries);
   }
 
   private sink(key: string): LogQueue {
@@ -96,12 +102,17 @@ export class Log {
 
   stats(): LogStats {
     let { written, dropped, failed } = this.retiredStats;
+    let lagMs = 0;
+    let maxLagMs = 0;
+    const now = nowMs();
     for (const q of this.sinks.values()) {
       written += q.written;
       dropped += q.dropped;
       failed += q.failed;
+      lagMs = Math.max(lagMs, q.lagMs(now));
+      maxLagMs = Math.max(maxLagMs, q.maxLagMs);
     }
-    return { name: this.name, written, sampledOut: this.sampler?.sampledOut ?? 0, dropped, failed, skipped: this.skipped };
+    return { name: this.name, written, sampledOut: this.sampler?.sampledOut ?? 0, dropped, failed, skipped: this.skipped, lagMs, maxLagMs };
   }
 
   async flush(): Promise<void> {

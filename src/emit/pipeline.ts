@@ -156,6 +156,7 @@ export class Pipeline implements EntrySink, LogReporter {
           dropped_total: s.dropped,
           written: s.written,
           failed: s.failed,
+          lag_ms: s.lagMs,
         });
       }
     }

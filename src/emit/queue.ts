@@ -1,4 +1,5 @@
 import type { Level } from './entry.js';
+import { nowMs } from './clock.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../writers/writer.js';
 
 export interface QueueEvents {
@@ -58,6 +59,13 @@ export class LogQueue implements EntryAccount, WriterHealth {
   written = 0;
   dropped = 0;
   failed = 0;
+  /** The largest log lag seen: how old (by its ts) the oldest entry of a batch was when its write settled. */
+  maxLagMs = 0;
+  /** ts of the oldest entry pending, and of the oldest in the batch being written (0: none). */
+  private pendingOldestTs = 0;
+  private writingOldestTs = 0;
+  /** Bytes of the batch being written: they count against the bound until the write settles. */
+  private writingSize = 0;
 
   constructor(
     readonly writer: Writer,
@@ -68,9 +76,11 @@ export class LogQueue implements EntryAccount, WriterHealth {
     writer.watch?.(this);
   }
 
-  push(chunk: string | Buffer, level: Level = 'info', ts = 0): boolean {
-    if (this.closed || this.pendingSize + chunk.length > this.maxBytes) {
-      this.dropped++;
+  /** `entries`: how many entries the chunk stands for (see Encoder.entriesIn); counted as one or the other. */
+  push(chunk: string | Buffer, level: Level = 'info', ts = 0, entries = 1): boolean {
+    // The bound holds every copy this queue keeps: what is pending and the batch the writer still holds.
+    if (this.closed || this.pendingSize + this.writingSize + chunk.length > this.maxBytes) {
+      this.dropped += entries;
       if (!this.closed) this.events.onDrop();
       return false;
     }
@@ -82,16 +92,24 @@ export class LogQueue implements EntryAccount, WriterHealth {
     } else {
       this.append(chunk);
     }
-    this.pendingCount++;
+    if (this.pendingCount === 0) this.pendingOldestTs = ts;
+    this.pendingCount += entries;
     if (!this.writing && !this.scheduled) this.schedule();
     return true;
+  }
+
+  /** Log lag now: the age of the oldest entry not yet written (0 when all is written). */
+  lagMs(now = nowMs()): number {
+    const oldest = this.writing && this.writingOldestTs > 0 ? this.writingOldestTs : this.pendingCount > 0 ? this.pendingOldestTs : 0;
+    return oldest > 0 ? Math.max(0, Math.round(now - oldest)) : 0;
   }
 
   private append(chunk: string | Buffer): void {
     // A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4): room for the worst case first.
     const room = this.pendingSize + (typeof chunk === 'string' ? chunk.length * 3 : chunk.length);
     if (room > this.buf.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(room, this.buf.length * 2, this.nextCapacity));
+      // Doubling, but never past the bound (plus the worst case of this chunk): the buffer is a copy to count too.
+      const grown = Buffer.allocUnsafeSlow(Math.max(room, Math.min(this.buf.length * 2, this.maxBytes), this.nextCapacity));
       this.buf.copy(grown, 0, 0, this.pendingSize);
       this.buf = grown;
     }
@@ -138,6 +156,9 @@ export class LogQueue implements EntryAccount, WriterHealth {
     const size = this.pendingSize;
     this.pendingCount = 0;
     this.pendingSize = 0;
+    this.writingOldestTs = this.pendingOldestTs;
+    this.pendingOldestTs = 0;
+    this.writingSize = size;
     this.writing = true;
     this.batchDropped = 0;
     let done: Promise<void>;
@@ -156,16 +177,23 @@ export class LogQueue implements EntryAccount, WriterHealth {
     }
     done.then(
       () => {
+        this.noteLag();
         this.written += count - this.batchDropped;
         if (this.writeFailing) this.setState(false, this.writerDown, undefined);
         this.afterWrite();
       },
       (err: Error) => {
+        this.noteLag();
         this.failed += count - this.batchDropped;
         this.setState(true, this.writerDown, err);
         this.afterWrite();
       },
     );
+  }
+
+  private noteLag(): void {
+    if (this.writingOldestTs > 0) this.maxLagMs = Math.max(this.maxLagMs, Math.round(nowMs() - this.writingOldestTs));
+    this.writingOldestTs = 0;
   }
 
   // EntryAccount: what the writer tells about entries it took.
@@ -200,6 +228,7 @@ export class LogQueue implements EntryAccount, WriterHealth {
 
   private afterWrite(): void {
     this.writing = false;
+    this.writingSize = 0;
     if (this.pendingCount === 0 || this.idleWaiters.length > 0) this.drainNow();
     else if (!this.scheduled) this.schedule();
   }

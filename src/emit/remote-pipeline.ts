@@ -14,7 +14,7 @@ const BATCH_BYTES = 256 * 1024;
  * Bytes sent and not yet taken by the log side. Past this the log side is not keeping up (each log's own
  * queue bound then applies there): further entries are dropped here, and counted, rather than piling up.
  */
-const MAX_IN_FLIGHT = 64 * 1024 * 1024;
+const MAX_IN_FLIGHT = 16 * 1024 * 1024;
 const DROP_REPORT_INTERVAL_MS = 1000;
 
 interface Waiter {
@@ -163,7 +163,7 @@ export class RemotePipeline implements EntrySink {
     private readonly thread: LogSender,
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
-    this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0 }));
+    this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0 }));
     const r = thread.register(this, configs);
     this.pipe = r.pipe;
     this.opened = r.opened;

@@ -7,6 +7,12 @@ import type { Entry } from '../emit/entry.js';
  */
 export interface Encoder {
   encode(entry: Entry): string | Buffer | null;
+  /**
+   * How many entries the output for `entry` stands for, when that is not 1. kftray writes the block of a request
+   * with a body together with its response, from the access entry (2), and has nothing for that request entry
+   * (0: written later, not skipped). The log counts by it, so its `written` is what is in the file.
+   */
+  entriesIn?(entry: Entry): number;
 }
 
 /** What every encoder may know about the log it serves. */

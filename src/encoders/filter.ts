@@ -360,6 +360,10 @@ export class FilterEncoder implements Encoder {
     this.fields = Object.entries(fields).flatMap(([path, opts]) => compileFields(path, opts));
   }
 
+  entriesIn(entry: Entry): number {
+    return this.inner.entriesIn?.(entry) ?? 1;
+  }
+
   encode(entry: Entry): string | Buffer | null {
     let e: unknown = entry;
     const process = entry.kind === 'process';

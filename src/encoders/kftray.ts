@@ -31,6 +31,11 @@ export class KftrayEncoder implements Encoder {
     this.style = options.style === 'rest-client' ? 'rest-client' : 'classic';
   }
 
+  entriesIn(entry: Entry): number {
+    if (entry.kind === 'process' || !deferred(entry.request ?? EMPTY_REQUEST)) return 1;
+    return entry.kind === 'request' ? 0 : 2;
+  }
+
   encode(entry: Entry): string | null {
     if (entry.kind === 'process') return null;
     const request = entry.request ?? EMPTY_REQUEST;

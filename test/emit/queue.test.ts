@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Level } from '../../src/emit/entry.js';
+import { nowMs } from '../../src/emit/clock.js';
 import { FLUSH_DELAY_MS, LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../../src/writers/writer.js';
 
@@ -68,7 +69,7 @@ const nextTurn = (): Promise<void> =>
   new Promise((r) => setTimeout(() => setImmediate(r), FLUSH_DELAY_MS + 1));
 
 describe('LogQueue', () => {
-  it('never makes the caller wait: with the writer stuck, it takes entries up to its bound, then drops and counts', async () => {
+  it('never makes the caller wait: with the writer stuck, it takes entries up to its bound (the batch being written included), then drops and counts', async () => {
     const writer = new ManualWriter();
     const ev = recorder();
     const q = new LogQueue(writer, 1000, ev);
@@ -81,14 +82,18 @@ describe('LogQueue', () => {
     await nextTurn();
     expect(writer.waiting).toBe(1); // one batch of the 10, handed over in one write
     expect(writer.batches[0]).toBe(line.repeat(10));
-    // While that write hangs, the queue takes again up to its bound.
-    for (let i = 0; i < 20; i++) q.push(line);
-    expect(q.dropped).toBe(50);
+    // While that write hangs its batch still counts against the bound (it is a copy the queue keeps): all dropped.
+    for (let i = 0; i < 5; i++) q.push(line);
+    expect(q.dropped).toBe(45);
     writer.succeed();
+    await nextTurn();
+    // Once written, the queue takes again up to its bound.
+    for (let i = 0; i < 20; i++) q.push(line);
+    expect(q.dropped).toBe(55);
     await nextTurn();
     writer.succeed();
     await q.idle();
-    expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 20, dropped: 50, failed: 0 });
+    expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 20, dropped: 55, failed: 0 });
   });
 
   it('hands over the exact UTF-8 bytes of every line, in order, across batches far larger than its first buffer', async () => {
@@ -176,6 +181,36 @@ describe('LogQueue', () => {
     expect(ev.events).toEqual(['failure: tcp/127.0.0.1:514: connect ECONNREFUSED']);
     writer.health!.up();
     expect(ev.events).toEqual(['failure: tcp/127.0.0.1:514: connect ECONNREFUSED', 'recovery']);
+  });
+
+  it('tells its log lag, the age of the oldest entry not yet written, and keeps the largest once written', async () => {
+    const writer = new ManualWriter();
+    const q = new LogQueue(writer, 10_000, recorder());
+    expect(q.lagMs()).toBe(0);
+    const now = nowMs();
+    // Entries 5 s and 1 s old (their ts, as the proxy stamped them): the oldest decides.
+    q.push('old\n', 'info', now - 5000);
+    q.push('new\n', 'info', now - 1000);
+    expect(q.lagMs(now)).toBe(5000);
+    await nextTurn();
+    expect(writer.waiting).toBe(1);
+    // Handed to the writer is not written: while the write hangs, the lag still counts it.
+    expect(q.lagMs(now + 2000)).toBe(7000);
+    writer.succeed();
+    await q.idle();
+    expect(q.lagMs()).toBe(0);
+    expect(q.maxLagMs).toBeGreaterThanOrEqual(5000);
+  });
+
+  it('counts a chunk that stands for two entries as two, written or dropped', async () => {
+    const writer = new ManualWriter();
+    const q = new LogQueue(writer, 10, recorder());
+    q.push('12345678\n', 'info', 0, 2);
+    q.push('12345678\n', 'info', 0, 2);
+    await nextTurn();
+    writer.succeed();
+    await q.idle();
+    expect({ written: q.written, dropped: q.dropped }).toEqual({ written: 2, dropped: 2 });
   });
 
   it('counts entries pushed after close as dropped, without writing them', async () => {
