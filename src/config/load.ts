@@ -185,6 +185,7 @@ function resolveForward(f: RawForward): ForwardConfig {
       idleMs: ms(f.timeouts?.idle, '60s'),
     },
     retries: f.retries ?? 0,
+    abortOnClose: f.abort_on_close ?? false,
     skip: f.skip ?? [],
     logEnabled: f.log !== false,
   };

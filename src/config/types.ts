@@ -37,6 +37,7 @@ export interface RawForward {
   capture?: { request_body?: boolean; response_body?: boolean; max_body_bytes?: number };
   timeouts?: { connect?: string; headers?: string; body?: string; idle?: string };
   retries?: number;
+  abort_on_close?: boolean;
   skip?: SkipRule[];
   log?: false | (EncoderOptions & { filename?: string; writer?: WriterOptions; log_credentials?: boolean });
 }
@@ -62,6 +63,8 @@ export interface ForwardConfig {
   timeouts: { connectMs: number; headersMs: number; bodyMs: number; idleMs: number };
   /** Further connection attempts after a failed connect (nothing was sent yet, so any method may retry). */
   retries: number;
+  /** A client's FIN (half-close) aborts its exchange, as HAProxy's `option abortonclose` (default false). */
+  abortOnClose: boolean;
   skip: SkipRule[];
   /** false: `"log": false`, no http.log entry of this forward is emitted. */
   logEnabled: boolean;

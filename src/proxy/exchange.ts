@@ -70,6 +70,10 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private upstreamActive = false;
   private retries = 0;
   private dispatchOpts: Dispatcher.DispatchOptions | undefined;
+  /** The client socket's bytesWritten when this exchange began: what it took of this response is measured from here. */
+  private socketBase = 0;
+  /** abort_on_close: the client's FIN ends the exchange (HAProxy's abortonclose). */
+  private onClientFin: (() => void) | undefined;
 
   constructor(
     private readonly listener: ForwardListener,
@@ -104,6 +108,16 @@ export class Exchange implements Dispatcher.DispatchHandler {
     (res as ResWithExchange)[kExchange] = this;
     res.on('close', onResponseClose);
     res.on('drain', onResponseDrain);
+    const socket = req.socket;
+    this.socketBase = socket.bytesWritten;
+    if (route.cfg.abortOnClose) {
+      this.onClientFin = () => this.clientClosed();
+      if (socket.readableEnded) {
+        this.clientClosed();
+        return;
+      }
+      socket.once('end', this.onClientFin);
+    }
 
     const target = route.target;
     this.dispatchOpts = {
@@ -227,6 +241,20 @@ export class Exchange implements Dispatcher.DispatchHandler {
     this.res.destroy();
   }
 
+  /** abort_on_close: the client shut its write side before its response was complete; it is abandoned. */
+  private clientClosed(): void {
+    if (this.finished || this.res.writableFinished) return;
+    this.clientLeft();
+    this.res.destroy();
+  }
+
+  /** What the client's socket took of this exchange's response: written out, not still queued in kflog. */
+  private socketAccepted(): number {
+    const s = this.req.socket;
+    const accepted = s.bytesWritten - s.writableLength - this.socketBase;
+    return Number.isFinite(accepted) && accepted > 0 ? accepted : 0;
+  }
+
   /** The client connection closed before the response was complete: its own doing, or kflog's at shutdown. */
   private clientLeft(): void {
     const state = clientAbortState(this.tConnected >= 0, this.hasReqBody && !this.reqBodyDone, this.tHeaders >= 0);
@@ -274,6 +302,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
   closed(): void {
     if (this.finished) return;
     this.finished = true;
+    if (this.onClientFin !== undefined) this.req.socket.off('end', this.onClientFin);
     if (!this.res.writableFinished && this.termination === '') this.clientLeft();
     if (this.upstreamActive && this.abortUpstream !== undefined) this.abortUpstream(CLIENT_ABORTED);
     if (this.logAccess) this.emitAccess();
@@ -298,7 +327,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
   private emitAccess(): void {
     const res = this.res;
-    const status = res.headersSent ? res.statusCode : 0;
+    let status = res.headersSent ? res.statusCode : 0;
+    let bytesSent = status === 0 ? 0 : this.overhead + this.size;
+    if (status !== 0 && !res.writableFinished) {
+      // Cut short: only what the socket really took counts, and a client that took nothing got no response.
+      bytesSent = Math.min(bytesSent, this.socketAccepted());
+      if (bytesSent === 0) status = 0;
+    }
     const route = this.route;
     if (route.skip.byStatus && route.skip.skipsResponse(this.req.method ?? '', this.req.url ?? '', status)) return;
     const now = performance.now();
@@ -319,7 +354,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
       user_id: '',
       duration: (now - this.t0) / 1000,
       size: this.size,
-      bytes_sent: status === 0 ? 0 : this.overhead + this.size,
+      bytes_sent: bytesSent,
       status,
       resp_headers: this.respHeaders ?? {},
       upstream: this.pod === undefined ? { address: route.target.address } : { address: route.target.address, pod: this.pod },

@@ -61,9 +61,15 @@ export class ForwardListener {
         headersTimeout: t.idleMs,
         connectionsCheckingInterval: CONNECTION_CHECK_MS,
         highWaterMark: RESPONSE_HIGH_WATER_MARK,
+        // kflog answers a Host-less HTTP/1.1 request itself (400, logged); node's own answer would reach no log.
+        requireHostHeader: false,
       },
       this.onRequest.bind(this),
     );
+    // A client that sends its request and shuts its write side (nc -N, shutdown(SHUT_WR), health checkers) still
+    // gets its response, as from a plain server or HAProxy without abortonclose; node would end the socket at the
+    // client's FIN. Not a constructor option on Node 20: the server reads this property at every FIN.
+    (this.server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
     this.server.on('connection', this.onConnection.bind(this));
     this.server.on('clientError', this.onClientError.bind(this));
     this.server.on('upgrade', this.onUpgrade.bind(this));
@@ -124,6 +130,11 @@ export class ForwardListener {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
+      // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host (nginx and HAProxy do).
+      this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/1.1 request without a Host header', requestInfo(req), '', undefined, res);
+      return;
+    }
     new Exchange(this, req, res).start();
   }
 
@@ -180,12 +191,21 @@ export class ForwardListener {
   /** Answers a request kflog will not forward, closes the connection, and logs one access entry for it. */
   private reject(
     socket: Socket, status: number, termination: string, error: string, request: RequestInfo | undefined,
-    extraHeaders: string, rawPacket?: Buffer,
+    extraHeaders: string, rawPacket?: Buffer, res?: ServerResponse,
   ): void {
     const reason = reasonPhrase(status);
     const body = `kflog: ${status} ${reason}\n`;
     const response = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
-    socket.end(response);
+    let sent = response.length;
+    if (res === undefined) {
+      socket.end(response);
+    } else {
+      // A parsed request owns the socket until its response is done: answered through it, then closed.
+      res.shouldKeepAlive = false;
+      res.writeHead(status, reason, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
+      sent = Buffer.byteLength((res as ServerResponse & { _header?: string })._header ?? '', 'latin1') + body.length;
+      res.end(body);
+    }
     const route = this.route;
     if (!route.logAccess) return;
     const state = connState(socket);
@@ -213,7 +233,7 @@ export class ForwardListener {
       user_id: '',
       duration: (now - state.acceptTs) / 1000,
       size: body.length,
-      bytes_sent: response.length,
+      bytes_sent: sent,
       status,
       resp_headers: { 'Content-Type': ['text/plain'], 'Content-Length': [String(body.length)] },
       upstream: { address: '' },

@@ -27,7 +27,7 @@ async function hostileUpstream(): Promise<Server> {
 async function rawRequest(address: string, request: string): Promise<string> {
   const [host, port] = address.split(':');
   const socket = connect(Number(port), host);
-  socket.write(request); // not end(): a half-closed client is one that left, for node:http as for kflog
+  socket.write(request);
   let response = '';
   socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
   await once(socket, 'close');

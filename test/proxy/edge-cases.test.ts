@@ -1,0 +1,191 @@
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitForLines } from '../helpers/files.js';
+import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
+
+/**
+ * HTTP edge cases a debugging proxy must answer and log truthfully (issue 16), driven through a real kflog process
+ * with raw sockets on both sides, and judged from the log files kflog really wrote.
+ */
+
+interface RawUpstream {
+  server: Server;
+  port: number;
+  /** Request heads received, in order. */
+  heads: string[];
+}
+
+/** A raw TCP upstream: for each request head it gets, `answer` writes whatever bytes it likes. */
+async function rawUpstream(answer: (socket: Socket, head: string) => void): Promise<RawUpstream> {
+  const heads: string[] = [];
+  const server = createServer((socket: Socket) => {
+    socket.on('error', () => undefined);
+    let buf = '';
+    socket.on('data', (d: Buffer) => {
+      buf += d.toString('latin1');
+      let end: number;
+      while ((end = buf.indexOf('\r\n\r\n')) !== -1) {
+        const head = buf.slice(0, end);
+        buf = buf.slice(end + 4);
+        const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+        if (length) buf = buf.slice(Number(length[1])); // bodies are small and arrive with the head here
+        heads.push(head);
+        answer(socket, head);
+      }
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as AddressInfo).port, heads };
+}
+
+/** Writes `request`, optionally shuts the write side, and resolves with everything received until the close. */
+async function exchange(address: string, request: string, opts: { halfClose: boolean }): Promise<string> {
+  const [host, port] = address.split(':');
+  const socket = connect(Number(port), host);
+  socket.on('error', () => undefined);
+  let response = '';
+  socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
+  const closed = once(socket, 'close');
+  await once(socket, 'connect');
+  if (opts.halfClose) socket.end(request);
+  else socket.write(request);
+  await closed;
+  return response;
+}
+
+interface AccessJson {
+  status: number;
+  bytes_sent: number;
+  size: number;
+  termination_state: string;
+  error?: string;
+  request: { method: string; uri: string; proto: string; host: string };
+}
+
+let proc: KflogProcess | undefined;
+let upstream: RawUpstream | undefined;
+afterEach(async () => {
+  await proc?.stop();
+  upstream?.server.close();
+  proc = undefined;
+  upstream = undefined;
+});
+
+/** kflog with one forward to `port`, writing its access log as json, logfmt, clf and kftray files. */
+async function startWithLogs(port: number, forward: Record<string, unknown> = {}) {
+  const started = await startKflog({
+    forwards: [{ id: 'f1', listen: '127.0.0.1:0', target: { url: `http://127.0.0.1:${port}` }, ...forward }],
+    logging: {
+      logs: {
+        default: { exclude: ['http.log'] },
+        json: { include: ['http.log.access'], writer: { output: 'file', filename: 'access.json' }, encoder: { format: 'json' } },
+        logfmt: { include: ['http.log.access'], writer: { output: 'file', filename: 'access.logfmt' }, encoder: { format: 'logfmt' } },
+        clf: { include: ['http.log.access'], writer: { output: 'file', filename: 'access.clf' }, encoder: { format: 'clf' } },
+        kftray: { include: ['http.log.access'], writer: { output: 'file', filename: 'access.kftray' }, encoder: { format: 'kftray' } },
+      },
+    },
+  });
+  proc = started.proc;
+  return started;
+}
+
+/** Stops kflog (every log flushed) and returns the json access entries, checking each format has as many. */
+async function accessEntries(dir: string, n: number): Promise<AccessJson[]> {
+  await waitForLines(join(dir, 'access.json'), (l) => l.length >= n);
+  await proc!.stop();
+  const json = await waitForLines(join(dir, 'access.json'), () => true);
+  expect(json).toHaveLength(n);
+  expect(await waitForLines(join(dir, 'access.logfmt'), () => true)).toHaveLength(n);
+  expect(await waitForLines(join(dir, 'access.clf'), () => true)).toHaveLength(n);
+  const kftray = await waitForLines(join(dir, 'access.kftray'), () => true);
+  expect(kftray.filter((l) => l.startsWith('Response at:'))).toHaveLength(n);
+  return json.map((l) => JSON.parse(l) as AccessJson);
+}
+
+const OK = 'HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello';
+
+describe('half-closed clients', () => {
+  it('a client that shuts its write side after its request still gets the response, logged as sent', async () => {
+    upstream = await rawUpstream((s) => setImmediate(() => s.write(OK)));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'GET /hc HTTP/1.0\r\n\r\n', { halfClose: true });
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(200);
+    expect(e!.termination_state).toBe('----');
+    expect(e!.bytes_sent).toBe(Buffer.byteLength(got, 'latin1'));
+  });
+
+  it('a half-closed POST runs upstream once and its response reaches the client', async () => {
+    upstream = await rawUpstream((s) => s.write(OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'POST /job HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc', { halfClose: true });
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(got.endsWith('hello')).toBe(true);
+    expect(upstream.heads).toHaveLength(1);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(200);
+    expect(e!.termination_state).toBe('----');
+  });
+
+  it('with abort_on_close a half-closed client aborts the upstream request and is logged CH-- with nothing sent', async () => {
+    let upstreamSocketClosed = false;
+    upstream = await rawUpstream((s) => s.once('close', () => (upstreamSocketClosed = true))); // never answers
+    const { addresses, dir } = await startWithLogs(upstream.port, { abort_on_close: true });
+    const [host, port] = addresses.f1!.split(':');
+    const client = connect(Number(port), host);
+    let got = '';
+    client.on('data', (d: Buffer) => (got += d.toString('latin1')));
+    const closed = once(client, 'close');
+    client.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitUntil(() => upstream!.heads.length === 1, 'the request to reach the upstream');
+    client.end(); // FIN while the upstream works on it
+    await closed;
+    expect(got).toBe('');
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.termination_state).toBe('CH--');
+    expect(e!.status).toBe(0);
+    expect(e!.bytes_sent).toBe(0);
+    expect(e!.error).toMatch(/client closed/);
+    expect(upstream.heads).toHaveLength(1);
+    await waitUntil(() => upstreamSocketClosed, 'the upstream request to be aborted');
+  });
+});
+
+describe('HTTP/1.1 without Host', () => {
+  it('is answered 400 by kflog and logged once as a malformed request, the upstream getting nothing', async () => {
+    upstream = await rawUpstream((s) => s.write(OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'GET /nohost HTTP/1.1\r\nUser-Agent: raw\r\n\r\n', { halfClose: false });
+    expect(got).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    expect(got).toMatch(/\r\nConnection: close\r\n/i);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(400);
+    expect(e!.termination_state).toBe('CR--');
+    expect(e!.error).toMatch(/Host/);
+    expect(e!.request).toMatchObject({ method: 'GET', uri: '/nohost', proto: 'HTTP/1.1', host: '' });
+    expect(e!.bytes_sent).toBe(Buffer.byteLength(got, 'latin1'));
+    expect(upstream.heads).toHaveLength(0);
+  });
+
+  it('HTTP/1.0 without Host is still forwarded', async () => {
+    upstream = await rawUpstream((s) => s.end(OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'GET /old HTTP/1.0\r\n\r\n', { halfClose: false });
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(200);
+    expect(upstream.heads).toHaveLength(1);
+  });
+});
+
+async function waitUntil(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
