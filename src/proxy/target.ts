@@ -3,6 +3,7 @@ import type { ForwardConfig } from '../config/types.js';
 import type { ProcessLogger } from '../emit/pipeline.js';
 import { trackUpstreamSockets } from './upstream-socket.js';
 import { BuiltinEcho } from './builtin-echo.js';
+import { defaultConnector, interimSafeConnector } from './interim.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
 export interface Target {
@@ -26,6 +27,7 @@ export interface TargetContext {
 }
 
 function pool(origin: string, f: ForwardConfig, extra: Pool.Options = {}): Pool {
+  const connect = typeof extra.connect === 'function' ? extra.connect : defaultConnector(f.timeouts.connectMs);
   return new Pool(origin, {
     connections: 256,
     pipelining: 1,
@@ -34,6 +36,8 @@ function pool(origin: string, f: ForwardConfig, extra: Pool.Options = {}): Pool 
     bodyTimeout: f.timeouts.bodyMs,
     keepAliveTimeout: 30_000,
     ...extra,
+    // An upstream's 100 Continue must not cost the client its response (undici would call it a bad response).
+    connect: interimSafeConnector(connect),
   });
 }
 

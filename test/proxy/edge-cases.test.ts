@@ -182,6 +182,65 @@ describe('HTTP/1.1 without Host', () => {
   });
 });
 
+describe('interim responses from the upstream', () => {
+  const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+
+  it('an upstream 100 Continue before its final response is not a 502: a client that sent Expect gets one 100, then the response', async () => {
+    upstream = await rawUpstream((s) => s.write(CONTINUE + OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!,
+      'POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', { halfClose: false });
+    expect(got.startsWith(CONTINUE)).toBe(true);
+    expect(got.split('100 Continue')).toHaveLength(2); // exactly one
+    expect(got.slice(CONTINUE.length)).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(200);
+    expect(e!.termination_state).toBe('----');
+    expect(e!.size).toBe(5);
+    expect(e!.bytes_sent).toBe(Buffer.byteLength(got, 'latin1'));
+  });
+
+  it('an upstream 100 Continue is dropped for a client that did not send Expect, on every request of a kept-alive upstream connection', async () => {
+    upstream = await rawUpstream((s) => s.write(CONTINUE + OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const first = await exchange(addresses.f1!, 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    const second = await exchange(addresses.f1!, 'GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    for (const got of [first, second]) {
+      expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
+      expect(got).not.toContain('100 Continue');
+    }
+    const entries = await accessEntries(dir, 2);
+    expect(entries.map((e) => [e.request.uri, e.status, e.termination_state])).toEqual([['/a', 200, '----'], ['/b', 200, '----']]);
+  });
+
+  it('103 Early Hints, then 100, then the final response: the final response is delivered and logged', async () => {
+    upstream = await rawUpstream((s) => {
+      s.write('HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n');
+      setImmediate(() => s.write(CONTINUE.slice(0, 7)));
+      setTimeout(() => s.write(CONTINUE.slice(7) + OK), 20); // a 100 split across reads
+    });
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'GET /hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    expect(got).toMatch(/HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(200);
+    expect(e!.termination_state).toBe('----');
+  });
+
+  it('a response body that looks like a 100 Continue is relayed untouched', async () => {
+    const body = CONTINUE + 'tail';
+    upstream = await rawUpstream((s) => {
+      s.write(`HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+      setTimeout(() => s.write(body), 20);
+    });
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'GET /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    expect(got.endsWith('\r\n\r\n' + body)).toBe(true);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.size).toBe(body.length);
+  });
+});
+
 async function waitUntil(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!cond()) {
