@@ -61,11 +61,24 @@ async function startedOrExit<T>(start: () => Promise<T>): Promise<T> {
   }
 }
 
-/** SIGINT/SIGTERM: finish in-flight exchanges within the running config's timeout, print the counts, exit 0. */
-function stopOnSignals(timeoutMs: () => number, stop: () => Promise<LogStats[]>): void {
+/**
+ * SIGINT/SIGTERM: finish in-flight exchanges within the running config's timeout, print the counts, exit 0.
+ * Every output operation has its deadline; should the stop still not end (a log thread held by a hung file
+ * operation), kflog exits anyway once the shutdown timeout and the output deadlines are over, with the counts
+ * known by then.
+ */
+function stopOnSignals(
+  timeoutMs: () => number, deadlineMs: () => number, stop: () => Promise<LogStats[]>, known: () => LogStats[],
+): void {
   const shutdown = (signal: string): void => {
     process.stderr.write(`kflog: ${signal}: finishing in-flight exchanges (up to ${timeoutMs()} ms) and flushing logs\n`);
+    const backstop = setTimeout(() => {
+      process.stderr.write(`kflog: ${signal}: logs not closed within the output deadline; exiting with what was counted\n`);
+      process.stderr.write(formatSummary(known()) + '\n', () => process.exit(0));
+    }, timeoutMs() + 3 * deadlineMs() + 1000);
+    backstop.unref();
     void stop().then((stats) => {
+      clearTimeout(backstop);
       process.stderr.write(formatSummary(stats) + '\n', () => process.exit(0));
     });
   };
@@ -100,7 +113,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   // Loaded only with listener processes: one process (the default) carries none of it.
   const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
-  stopOnSignals(() => primary.current.shutdownTimeoutMs, () => primary.stop());
+  stopOnSignals(() => primary.current.shutdownTimeoutMs, () => primary.current.outputDeadlineMs, () => primary.stop(), () => []);
   process.on('SIGUSR1', () => void primary.reopen());
   process.on('SIGHUP', () => void reloadPrimary(primary, config, path));
   process.stderr.write(
@@ -136,7 +149,7 @@ export function runCommand(): Command {
       }
       const app = await startedOrExit(() => Kflog.start(config));
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
-      stopOnSignals(() => app.config.shutdownTimeoutMs, () => app.stop());
+      stopOnSignals(() => app.config.shutdownTimeoutMs, () => app.config.outputDeadlineMs, () => app.stop(), () => app.pipeline.stats());
       process.on('SIGUSR1', () => {
         void app.pipeline.reopen();
       });
