@@ -142,8 +142,10 @@ export class Kflog {
     } catch (err) {
       await Promise.all(started.map((l) => l.close(0).catch(() => undefined)));
       await this.releaseBackends(backendKeys);
-      await pipeline.close().catch(() => undefined);
-      if (!prev) await this.stopLogSender();
+      // A stuck output may hold its pipeline (and the log thread, whose end waits for its file operations):
+      // the refusal is said within the output deadline whatever they do.
+      await atMost(pipeline.close().catch(() => undefined), next.outputDeadlineMs);
+      if (!prev) await atMost(this.stopLogSender(), next.outputDeadlineMs);
       throw err;
     }
 
@@ -262,13 +264,22 @@ export class Kflog {
       // Every connection is closed; their exchanges log on the same turn or the next.
       await Promise.race([loaded.gen.idle(), new Promise((r) => setTimeout(r, 1000).unref())]);
       await Promise.all([...this.retiring]);
-      await loaded.gen.pipeline.close();
-      await this.stopLogSender();
+      // Every open, write and close of an output has its deadline; these bound what is left (a log thread
+      // that cannot end while one of its file operations hangs).
+      await atMost(loaded.gen.pipeline.close(), loaded.config.outputDeadlineMs * 2);
+      await atMost(this.stopLogSender(), loaded.config.outputDeadlineMs);
       await this.releaseBackends(loaded.backendKeys);
       return mergeStats([...this.retiredStats, ...loaded.gen.pipeline.stats()]);
     })();
     return this.stopping;
   }
+}
+
+/** Waits for `work`, but no longer than `ms`. */
+function atMost(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return Promise.race([work.then(() => undefined, () => undefined), late]).finally(() => clearTimeout(timer));
 }
 
 /** A target is reused across a reload when nothing it was built from changed. */

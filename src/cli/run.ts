@@ -90,6 +90,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
   stopOnSignals({
     shutdownTimeoutMs: () => primary.current.shutdownTimeoutMs,
+    outputDeadlineMs: () => primary.current.outputDeadlineMs,
     stop: () => primary.stop(),
     cutInFlight: (reason) => primary.cutInFlight(reason),
     statsNow: () => primary.statsNow(),
@@ -131,6 +132,7 @@ export function runCommand(): Command {
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
       stopOnSignals({
         shutdownTimeoutMs: () => app.config.shutdownTimeoutMs,
+        outputDeadlineMs: () => app.config.outputDeadlineMs,
         stop: () => app.stop(),
         cutInFlight: (reason) => app.cutInFlight(reason),
         statsNow: () => app.statsNow(),

@@ -7,6 +7,8 @@ import { waitingLine, type InFlight } from '../proxy/in-flight.js';
 export interface Stoppable {
   /** The running config's shutdown_timeout. */
   shutdownTimeoutMs(): number;
+  /** The running config's logging.output_deadline: how long flushing and closing the outputs may take. */
+  outputDeadlineMs(): number;
   /** Orderly stop: in-flight exchanges finish (up to the timeout), logs flush; the final counts. */
   stop(): Promise<LogStats[]>;
   /** Cut the in-flight exchanges now (each logged as killed, with `reason`), then stop. */
@@ -57,6 +59,13 @@ export function stopOnSignals(target: Stoppable): void {
         waiting = setInterval(say, WAITING_EVERY_MS);
         waiting.unref();
       }
+      // Every output operation has its deadline; should the stop still not end (a log thread held by a hung
+      // file operation), kflog exits anyway once the shutdown timeout and the flush deadline are over.
+      const backstop = setTimeout(() => {
+        process.stderr.write(`kflog: ${signal}: logs not closed within the output deadline; exiting with what was counted\n`);
+        exit(target.statsNow());
+      }, target.shutdownTimeoutMs() + target.outputDeadlineMs() + 1000);
+      backstop.unref();
       void target.stop().then(exit);
       return;
     }

@@ -200,7 +200,7 @@ function withFileHeader(writer: WriterOptions, encoder: EncoderOptions): WriterO
   return header === undefined ? writer : { ...writer, file_header: header };
 }
 
-function resolveLog(name: string, l: RawLog): LogConfig {
+function resolveLog(name: string, l: RawLog, outputDeadlineMs: number): LogConfig {
   const encoder = l.encoder ?? { format: 'console' };
   return {
     name,
@@ -214,11 +214,12 @@ function resolveLog(name: string, l: RawLog): LogConfig {
       : undefined,
     logCredentials: l.log_credentials ?? false,
     queueBytes: l.queue_bytes ?? 16 * 1024 * 1024,
+    outputDeadlineMs,
   };
 }
 
 /** The per-forward `log` shorthand is one more ordinary log: one mechanism, two spellings (docs/pipeline.md). */
-function expandForwardLog(f: RawForward): LogConfig | undefined {
+function expandForwardLog(f: RawForward, outputDeadlineMs: number): LogConfig | undefined {
   if (!f.log) return undefined;
   const { filename, writer, log_credentials, ...encoder } = f.log;
   return resolveLog(`forward.${f.id}`, {
@@ -226,22 +227,24 @@ function expandForwardLog(f: RawForward): LogConfig | undefined {
     writer: writer ?? ({ output: 'file', filename: filename ?? DEFAULT_FORWARD_LOG_FILE } as WriterOptions),
     encoder: encoder as EncoderOptions,
     log_credentials,
-  });
+  }, outputDeadlineMs);
 }
 
 export function resolveConfig(raw: RawConfig, source: string): Config {
   const logs: LogConfig[] = [];
   const configured = raw.logging?.logs ?? {};
-  if (!('default' in configured)) logs.push(resolveLog('default', {}));
-  for (const [name, l] of Object.entries(configured)) logs.push(resolveLog(name, l));
+  const outputDeadlineMs = ms(raw.logging?.output_deadline, '5s');
+  if (!('default' in configured)) logs.push(resolveLog('default', {}, outputDeadlineMs));
+  for (const [name, l] of Object.entries(configured)) logs.push(resolveLog(name, l, outputDeadlineMs));
   for (const f of raw.forwards) {
-    const l = expandForwardLog(f);
+    const l = expandForwardLog(f, outputDeadlineMs);
     if (l) logs.push(l);
   }
   return {
     forwards: raw.forwards.map(resolveForward),
     logs,
     shutdownTimeoutMs: ms(raw.shutdown_timeout, '10s'),
+    outputDeadlineMs,
     traceId: raw.trace_id ?? 'v7',
     logThread: raw.logging?.thread ?? true,
     listenerProcesses: raw.listener_processes ?? 1,

@@ -6,7 +6,7 @@ import type { WriterOptions } from '../writers/writer.js';
 export interface RawConfig {
   $schema?: string;
   forwards: RawForward[];
-  logging?: { logs?: Record<string, RawLog>; thread?: boolean };
+  logging?: { logs?: Record<string, RawLog>; thread?: boolean; output_deadline?: string };
   shutdown_timeout?: string;
   listener_processes?: number;
   trace_id?: 'v7' | 'v4';
@@ -80,12 +80,16 @@ export interface LogConfig {
   sampling?: { intervalMs: number; first: number; thereafter: number };
   logCredentials: boolean;
   queueBytes: number;
+  /** How long opening, writing a batch to, or closing this log's output may take (`logging.output_deadline`). */
+  outputDeadlineMs: number;
 }
 
 export interface Config {
   forwards: ForwardConfig[];
   logs: LogConfig[];
   shutdownTimeoutMs: number;
+  /** `logging.output_deadline`: bounds every open, write and close of an output, so none can hang kflog. */
+  outputDeadlineMs: number;
   traceId: 'v7' | 'v4';
   /** Encode and write on the log thread (true) or on the proxy's own thread. */
   logThread: boolean;

@@ -1,6 +1,7 @@
 import type { LogConfig } from '../config/types.js';
 import type { Encoder } from '../encoders/encoder.js';
 import { createEncoder } from '../encoders/registry.js';
+import { OutputStuckError, OutputUnusableError } from '../writers/deadline.js';
 import type { WriterPool } from '../writers/pool.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { LEVEL_RANK, type Entry } from './entry.js';
@@ -89,7 +90,7 @@ export class Log {
     let q = this.sinks.get(key);
     if (q) return q;
     const options = this.templated ? fillPlaceholders(this.cfg.writer, key) : this.cfg.writer;
-    const writer = this.pool.acquire(options);
+    const writer = this.pool.acquire(options, this.cfg.outputDeadlineMs);
     const events: QueueEvents = {
       onFailure: (err) => this.reporter.writeFailed(this.name, writer.description, err),
       onRecovery: () => this.reporter.writeRecovered(this.name, writer.description),
@@ -113,6 +114,23 @@ export class Log {
       maxLagMs = Math.max(maxLagMs, q.maxLagMs);
     }
     return { name: this.name, written, sampledOut: this.sampler?.sampledOut ?? 0, dropped, failed, skipped: this.skipped, lagMs, maxLagMs };
+  }
+
+  /**
+   * Resolves once each writer opened. Rejects, naming the log and the output, when one that must be up to start
+   * (strictStart) could not open, or when one is stuck or can never work; any other failed open stays reported
+   * and is retried on every write.
+   */
+  async ready(): Promise<void> {
+    await Promise.all(
+      [...this.sinks.values()].map(({ writer }) =>
+        writer.open().catch((err: Error) => {
+          if (writer.strictStart || err instanceof OutputStuckError || err instanceof OutputUnusableError) {
+            throw new Error(`log "${this.name}": ${err.message}`);
+          }
+        }),
+      ),
+    );
   }
 
   async flush(): Promise<void> {

@@ -118,10 +118,11 @@ export class Pipeline implements EntrySink, LogReporter {
 
   /**
    * Resolves when every writer opened. A writer that must not start without its receiver (net/syslog with
-   * soft_start false) rejects here; every other writer retries on its own and resolves.
+   * soft_start false) rejects here, as does one stuck past its deadline or one that can never work (a file log
+   * whose path is a FIFO); every other writer retries on its own and resolves.
    */
-  ready(): Promise<void> {
-    return this.pool.ready();
+  async ready(): Promise<void> {
+    await Promise.all(this.logs.map((l) => l.ready()));
   }
 
   /** SIGUSR1: reopen every file, for an external logrotate. */

@@ -2,6 +2,7 @@ import { fstatSync } from 'node:fs';
 import { mkdir, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseDuration } from '../config/duration.js';
+import { OutputUnusableError } from './deadline.js';
 import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
 import { expandHome, parseMode } from './paths.js';
 import { registerWriter, registerWriterCheck, WriterOptionError } from './registry.js';
@@ -119,7 +120,7 @@ export class FileWriter implements Writer {
   async reopen(): Promise<void> {
     const stream = this.stream;
     if (!stream) return; // the next write opens afresh
-    await mkdir(dirname(this.settings.path), { recursive: true, mode: this.settings.dirMode });
+    await makeDirectory(dirname(this.settings.path), this.settings.dirMode);
     if (stream.destroyed) return;
     // SonicBoom reopens once its current write is done; 'ready' (or 'error', handled as any write fault) ends it.
     await new Promise<void>((resolve) => {
@@ -165,7 +166,8 @@ export class FileWriter implements Writer {
       this.rolled.reset();
       await this.rolled.settled();
     }
-    await mkdir(dirname(path), { recursive: true, mode: dirMode });
+    await makeDirectory(dirname(path), dirMode);
+    await refuseSpecialFile(path);
     const stream = roll ? await openRollingStream(path, mode, roll) : openPlainStream(path, mode);
     try {
       await whenOpen(stream);
@@ -259,6 +261,41 @@ export class FileWriter implements Writer {
     this.reportedDown = true;
     this.health?.down(err);
   }
+}
+
+/**
+ * mkdir -p, one level at a time. node's recursive mkdir never returns under /proc (it retries ENOENT for good,
+ * holding a thread of libuv's pool, and with it the log thread's end and process.exit); a plain mkdir fails.
+ */
+async function makeDirectory(dir: string, mode: number): Promise<void> {
+  try {
+    if ((await stat(dir)).isDirectory()) return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const parent = dirname(dir);
+    if (parent !== dir) await makeDirectory(parent, mode);
+  }
+  try {
+    await mkdir(dir, { mode });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
+/**
+ * A FIFO (or socket, or directory) at a file log's path can never be written as a log file, and opening a FIFO
+ * that nobody reads blocks a thread of libuv's pool (4 threads, shared with every file operation) for good:
+ * refused before it is opened. Character devices (/dev/null, a terminal) are written as files are.
+ */
+async function refuseSpecialFile(path: string): Promise<void> {
+  let st;
+  try {
+    st = await stat(path);
+  } catch {
+    return; // absent (created on open) or not reachable: open() says why
+  }
+  const kind = st.isFIFO() ? 'a FIFO' : st.isSocket() ? 'a socket' : st.isDirectory() ? 'a directory' : undefined;
+  if (kind !== undefined) throw new OutputUnusableError(`file ${path} is ${kind}, not a file a log can be written to`);
 }
 
 /** Truncate `file` back to `size` when it grew past it (best effort: the fault may forbid even that). */

@@ -1,3 +1,4 @@
+import { DEFAULT_OUTPUT_DEADLINE_MS, OutputStuckError, withDeadline } from './deadline.js';
 import { createWriter } from './registry.js';
 import type { EntryBatch, Writer, WriterHealth, WriterOptions } from './writer.js';
 
@@ -13,6 +14,13 @@ interface Slot {
   fault: Error | undefined;
   /** The last open() failed (reported as a fault until an open succeeds). */
   openFailed: boolean;
+  /** How long one open, write or close of this writer may take (`logging.output_deadline`). */
+  deadlineMs: number;
+  /**
+   * An open or write that outlived its deadline and has not settled yet: until it does, further opens and writes
+   * fail at once (counted as failed) instead of each waiting out the deadline again or piling up behind it.
+   */
+  hung: OutputStuckError | undefined;
 }
 
 function faulty(slot: Slot, err: Error): void {
@@ -32,7 +40,7 @@ function healthy(slot: Slot): void {
 export class WriterPool {
   private slots = new Map<string, Slot>();
 
-  acquire(options: WriterOptions): Writer {
+  acquire(options: WriterOptions, deadlineMs = DEFAULT_OUTPUT_DEADLINE_MS): Writer {
     const candidate = createWriter(options);
     let slot = this.slots.get(candidate.key);
     if (!slot) {
@@ -44,6 +52,8 @@ export class WriterPool {
         watchers: new Set(),
         fault: undefined,
         openFailed: false,
+        deadlineMs,
+        hung: undefined,
       };
       slot = created;
       this.slots.set(candidate.key, created);
@@ -59,7 +69,7 @@ export class WriterPool {
    * write, so a fixed fault heals itself; the open that works again reports the recovery.
    */
   open(slot: Slot): Promise<void> {
-    const p = slot.writer.open();
+    const p = this.bounded(slot, () => slot.writer.open(), 'opening');
     p.then(
       () => {
         if (slot.openFailed) {
@@ -79,13 +89,21 @@ export class WriterPool {
   }
 
   /**
-   * Resolves once every writer that must be up to start (strictStart) opened; rejects with the first that could
-   * not. Every other writer's open is awaited too, but its failure only stays reported.
+   * `op` of a slot's writer within its deadline. One that outlives it rejects with OutputStuckError and marks the
+   * slot hung until it settles: meanwhile every open and write fails at once.
    */
-  async ready(): Promise<void> {
-    await Promise.all(
-      [...this.slots.values()].map((s) => (s.writer.strictStart ? this.ensureOpen(s) : this.ensureOpen(s).catch(() => undefined))),
-    );
+  bounded(slot: Slot, op: () => Promise<void>, what: string): Promise<void> {
+    if (slot.hung) return Promise.reject(slot.hung);
+    const work = op();
+    return withDeadline(work, slot.deadlineMs, `${what} ${slot.writer.description}`).catch((err: unknown) => {
+      if (err instanceof OutputStuckError) {
+        slot.hung = err;
+        void work.catch(() => undefined).finally(() => {
+          if (slot.hung === err) slot.hung = undefined;
+        });
+      }
+      throw err;
+    });
   }
 
   async release(slot: Slot, health: WriterHealth | undefined): Promise<void> {
@@ -93,9 +111,11 @@ export class WriterPool {
     slot.refs--;
     if (slot.refs > 0) return;
     if (this.slots.get(slot.writer.key) === slot) this.slots.delete(slot.writer.key);
+    // Opening and each write are bounded already; closing is too, so a stuck output never holds up a shutdown.
     await slot.opening?.catch(() => undefined);
     await slot.tail;
-    await slot.writer.close();
+    if (slot.hung) return; // its stuck operation holds the writer: closing would only wait behind it
+    await withDeadline(slot.writer.close(), slot.deadlineMs, `closing ${slot.writer.description}`).catch(() => undefined);
   }
 
   async reopenAll(): Promise<void> {
@@ -130,6 +150,9 @@ class SharedWriter implements Writer {
   get isTTY(): boolean {
     return this.slot.writer.isTTY;
   }
+  get strictStart(): boolean {
+    return this.slot.writer.strictStart === true;
+  }
   open(): Promise<void> {
     return this.pool.ensureOpen(this.slot);
   }
@@ -150,7 +173,7 @@ class SharedWriter implements Writer {
   private serialized(write: () => Promise<void>): Promise<void> {
     const slot = this.slot;
     if (this.released) return Promise.reject(new Error(`${slot.writer.description} is closed`));
-    const done = slot.tail.then(() => this.pool.ensureOpen(slot)).then(write);
+    const done = slot.tail.then(() => this.pool.ensureOpen(slot)).then(() => this.pool.bounded(slot, write, 'writing to'));
     slot.tail = done.catch(() => undefined);
     return done;
   }

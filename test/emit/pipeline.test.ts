@@ -39,6 +39,7 @@ function log(name: string, extra: Partial<LogConfig> = {}): LogConfig {
     exclude: [],
     logCredentials: false,
     queueBytes: 1 << 20,
+    outputDeadlineMs: 5000,
     ...extra,
   };
 }

@@ -77,7 +77,7 @@ export function withCollector(config: Config): Config {
   sinks.set(sink, []);
   config.logs.push({
     name: 'collect', writer: { output: 'discard' }, encoder: { format: 'test-collect', sink }, level: 'debug',
-    include: [], exclude: [], logCredentials: true, queueBytes: 1 << 24,
+    include: [], exclude: [], logCredentials: true, queueBytes: 1 << 24, outputDeadlineMs: 5000,
   });
   return config;
 }

@@ -70,6 +70,7 @@ export function logConfig(name: string, writer: LogConfig['writer'], over: Parti
     exclude: [],
     logCredentials: false,
     queueBytes: 16 * 1024 * 1024,
+    outputDeadlineMs: 5000,
     ...over,
   };
 }

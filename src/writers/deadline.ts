@@ -1,0 +1,33 @@
+/** Default for `logging.output_deadline`: how long opening, writing or closing one output may take. */
+export const DEFAULT_OUTPUT_DEADLINE_MS = 5000;
+
+/**
+ * An output that did not answer in time (a FIFO nobody reads, a hung network file system): the operation is
+ * given up on, the writer reported failed, and start, reload or shutdown go on without it.
+ */
+export class OutputStuckError extends Error {
+  override readonly name = 'OutputStuckError';
+}
+
+/**
+ * An output that can never work as configured (a file log whose path is a FIFO or a device): kflog refuses to
+ * start (or reload) with it, as with an invalid config, rather than retrying it forever.
+ */
+export class OutputUnusableError extends Error {
+  override readonly name = 'OutputUnusableError';
+}
+
+/** `work`, or an OutputStuckError once `ms` passed (the work itself goes on; its late outcome is ignored). */
+export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => reject(new OutputStuckError(`${what} did not finish within ${formatMs(ms)}`)), ms);
+    timer.unref();
+  });
+  work.catch(() => undefined);
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+function formatMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
+}
