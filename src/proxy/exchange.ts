@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import {
@@ -159,7 +159,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onConnect(abort: (err?: Error) => void): void {
-    if (this.finished) {
+    // Finished, or already classified before undici got a connection (a body refused in the head's packet).
+    if (this.finished || this.termination !== '') {
       abort(CLIENT_ABORTED);
       return;
     }
@@ -239,6 +240,18 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // The response had started: all that is left is to cut the client connection, so it sees a short body.
     // (No error argument: node would report it as a client error.)
     this.res.destroy();
+  }
+
+  /**
+   * node's parser refused the request body after the head was handed over (a bad chunk, an unknown coding): a
+   * malformed request, not a client abort. The upstream request is cut and the client answered 400 if it can be.
+   */
+  malformedBody(reason: string): void {
+    if (this.finished || this.termination !== '') return;
+    this.termination = 'CR--';
+    this.error = 'malformed request: ' + reason;
+    this.abortUpstream?.(new Error(this.error));
+    this.respondError(400);
   }
 
   /** abort_on_close: the client shut its write side before its response was complete; it is abandoned. */
@@ -385,6 +398,11 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
+/** The exchange a parsed request's response belongs to, if kflog is relaying it. */
+export function exchangeOf(res: ServerResponse): Exchange | undefined {
+  return (res as ResWithExchange)[kExchange];
+}
+
 function onResponseClose(this: ResWithExchange): void {
   this[kExchange]?.closed();
 }
@@ -412,17 +430,9 @@ export function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined;
 }
 
+/** The standard reason phrase node itself uses for `status` (RFC 9110). */
 export function reasonPhrase(status: number): string {
-  switch (status) {
-    case 400: return 'Bad Request';
-    case 405: return 'Method Not Allowed';
-    case 408: return 'Request Timeout';
-    case 431: return 'Request Header Fields Too Large';
-    case 502: return 'Bad Gateway';
-    case 503: return 'Service Unavailable';
-    case 504: return 'Gateway Timeout';
-    default: return 'Error';
-  }
+  return STATUS_CODES[status] ?? 'Error';
 }
 
 export function requestInfo(req: IncomingMessage): RequestInfo {

@@ -5,7 +5,7 @@ import type { ForwardConfig } from '../config/types.js';
 import { ACCESS_MSG, type AccessEntry, type ForwardInfo, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { connState, markAccepted } from './conn-state.js';
-import { Exchange, reasonPhrase, requestInfo } from './exchange.js';
+import { Exchange, exchangeOf, reasonPhrase, requestInfo } from './exchange.js';
 import { stripV4Mapped } from './headers.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
@@ -135,6 +135,13 @@ export class ForwardListener {
       this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/1.1 request without a Host header', requestInfo(req), '', undefined, res);
       return;
     }
+    const coding = unforwardableCoding(req.headers['transfer-encoding']);
+    if (coding !== undefined) {
+      // nginx answers 501 to a coding it does not know; chunked must be the only one, as kflog relays bodies
+      // as they are and would otherwise drop the coding in front of it.
+      this.reject(req.socket, 501, 'CR--', `malformed request: unsupported Transfer-Encoding "${coding}"`, requestInfo(req), '', undefined, res);
+      return;
+    }
     new Exchange(this, req, res).start();
   }
 
@@ -170,7 +177,17 @@ export class ForwardListener {
     const code = err.code ?? '';
     // A connection error while an exchange is open is that exchange's business (it logs itself); one between
     // requests, or a client closing mid-head, is not an exchange at all.
-    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE' || !s.writable || s._httpMessage) {
+    const open = s._httpMessage;
+    if (open && code.startsWith('HPE_') && code !== 'HPE_INVALID_EOF_STATE' && s.writable) {
+      // The head was fine and its exchange is open; the body was not: that exchange answers and logs it.
+      const exchange = exchangeOf(open);
+      if (exchange !== undefined) exchange.malformedBody(code);
+      // Already answered (kflog refused the request itself): let that answer out before closing.
+      else if (open.writableEnded) s.end();
+      else s.destroy();
+      return;
+    }
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE' || !s.writable || open) {
       s.destroy();
       return;
     }
@@ -299,6 +316,12 @@ export class ForwardListener {
 
 function destroySocket(this: Socket): void {
   this.destroy();
+}
+
+/** The Transfer-Encoding of a request kflog cannot relay (anything but a lone `chunked`), or undefined. */
+function unforwardableCoding(header: string | undefined): string | undefined {
+  if (header === undefined) return undefined;
+  return header.trim().toLowerCase() === 'chunked' ? undefined : header;
 }
 
 function firstLine(packet: Buffer): string {
