@@ -235,16 +235,7 @@ export class ForwardListener {
       msg: ACCESS_MSG,
       trace_id: route.gen.traceId(),
       forward: route.info,
-      request: request ?? {
-        remote_ip: stripV4Mapped(socket.remoteAddress ?? ''),
-        remote_port: String(socket.remotePort ?? ''),
-        proto: '',
-        method: '',
-        host: '',
-        uri: '',
-        headers: {},
-        raw_line: rawPacket ? firstLine(rawPacket) : '',
-      },
+      request: request ?? unparsedRequest(socket, rawPacket ? firstLine(rawPacket) : ''),
       start: state.acceptTs,
       bytes_read: 0,
       user_id: '',
@@ -323,6 +314,28 @@ function unforwardableCoding(header: string | undefined): string | undefined {
   if (header === undefined) return undefined;
   return header.trim().toLowerCase() === 'chunked' ? undefined : header;
 }
+
+/**
+ * A request node's parser refused, as logged: its raw line, and — when that line itself is a well-formed
+ * HTTP/1.x request line and the fault was further on — its method, URI and protocol, as nginx's `$request`
+ * shows them, so consumers that need a request (GoAccess's CADDY format) count it like any other.
+ */
+function unparsedRequest(socket: Socket, rawLine: string): RequestInfo {
+  const parts = REQUEST_LINE.exec(rawLine);
+  return {
+    remote_ip: stripV4Mapped(socket.remoteAddress ?? ''),
+    remote_port: String(socket.remotePort ?? ''),
+    proto: parts?.[3] ?? '',
+    method: parts?.[1] ?? '',
+    host: '',
+    uri: parts?.[2] ?? '',
+    headers: {},
+    raw_line: rawLine,
+  };
+}
+
+/** RFC 9112 §3: method (a token), one space, request-target (visible bytes), one space, HTTP/1.0 or HTTP/1.1. */
+const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e\x80-\xff]+) (HTTP\/1\.[01])$/;
 
 function firstLine(packet: Buffer): string {
   let end = packet.indexOf(10);

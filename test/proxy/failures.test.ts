@@ -245,6 +245,17 @@ describe('client failures', () => {
     expectTimers(e, { tq: '+', tc: '+', tr: '-' });
   });
 
+  it('a request whose line parsed but whose header did not is logged with its method, URI and protocol', async () => {
+    proxy = await startProxy({ target: { builtin: 'echo' } });
+    const c = await rawClient(proxy.port);
+    c.socket.write('GET /orders?page=2 HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n');
+    await c.closed;
+    expect(c.received().toString()).toMatch(/^HTTP\/1.1 400 Bad Request/);
+    const e = await theOnlyAccessEntry();
+    expect(e.termination_state).toBe('CR--');
+    expect(e.request).toMatchObject({ method: 'GET', uri: '/orders?page=2', proto: 'HTTP/1.1', raw_line: 'GET /orders?page=2 HTTP/1.1' });
+  });
+
   it('a malformed request is answered 400 and logged CR-- with its raw line', async () => {
     proxy = await startProxy({ target: { builtin: 'echo' } });
     const c = await rawClient(proxy.port);
@@ -255,6 +266,7 @@ describe('client failures', () => {
     expect(e.status).toBe(400);
     expect(e.termination_state).toBe('CR--');
     expect(e.request.raw_line).toBe('THIS IS NOT HTTP\x01');
+    expect(e.request).toMatchObject({ method: '', uri: '', proto: '' });
     expect(e.error).toMatch(/malformed request/);
     expect(e.timings).toMatchObject({ tq: -1, tw: -1, tc: -1, tr: -1 });
     expect(e.timings.tt).toBeGreaterThanOrEqual(0);
