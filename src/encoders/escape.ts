@@ -1,5 +1,5 @@
 /* eslint-disable no-control-regex */
-import { hex2, NOT_PRINTABLE_ASCII, unicodeEscape, wireText } from './text.js';
+import { hex2, NOT_PRINTABLE_ASCII, unicodeEscape, wireDisplayText, wireText } from './text.js';
 
 /**
  * Escaping, one function per convention. Every function has a regex-tested fast path for the common case (printable
@@ -30,9 +30,17 @@ export function jsonText(s: string): string {
   return JSON_SLOW.test(s) ? jsonSlow(s) : '"' + s + '"';
 }
 
-/** A quoted JSON string for a wire string: its bytes shown as UTF-8 when they are UTF-8 (as Caddy shows them). */
+/** A quoted JSON string for a wire string: its UTF-8 text, bytes that are not UTF-8 as U+FFFD (as Caddy shows them). */
 export function jsonWire(s: string): string {
   return JSON_SLOW.test(s) ? jsonSlow(wireText(s)) : '"' + s + '"';
+}
+
+/**
+ * A quoted JSON string for a header name. Names are tokens on the wire (node refuses others); one that is not is
+ * shown byte for byte (\\xHH), never as U+FFFD, so two different names can never merge into one JSON key.
+ */
+export function jsonWireName(s: string): string {
+  return JSON_SLOW.test(s) ? jsonSlow(wireDisplayText(s)) : '"' + s + '"';
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -142,7 +150,7 @@ export function displayText(s: string): string {
 /** One line of display text from a wire string. */
 export function displayWire(s: string): string {
   if (!NOT_PRINTABLE_ASCII.test(s)) return s;
-  return displayText(wireText(s));
+  return displayText(wireDisplayText(s));
 }
 
 const DISPLAY_BLOCK_ALL = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]/g;

@@ -1,6 +1,6 @@
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../emit/entry.js';
 import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
-import { jsonText, jsonWire } from './escape.js';
+import { jsonText, jsonWire, jsonWireName } from './escape.js';
 import { asList } from './headers.js';
 import { isCredentialHeader } from './redact.js';
 import { registerEncoder } from './registry.js';
@@ -268,7 +268,7 @@ export class JsonEncoder implements Encoder {
     let s = '{';
     let c = '';
     for (const name in h) {
-      s += c + jsonWire(name) + ':';
+      s += c + jsonWireName(name) + ':';
       c = ',';
       if (!this.ctx.logCredentials && isCredentialHeader(name)) {
         s += '["REDACTED"]';

@@ -135,6 +135,12 @@ export class ForwardListener {
       this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/1.1 request without a Host header', requestInfo(req), '', undefined, res);
       return;
     }
+    if (req.httpVersionMajor === 0) {
+      // HTTP/0.9 has no headers and no status line: forwarding it as 1.1 would show a request the client never
+      // made. HAProxy refuses it too.
+      this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/0.9 is not supported', requestInfo(req), '', undefined, res);
+      return;
+    }
     const coding = unforwardableCoding(req.headers['transfer-encoding']);
     if (coding !== undefined) {
       // nginx answers 501 to a coding it does not know; chunked must be the only one, as kflog relays bodies

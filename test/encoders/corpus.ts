@@ -1,5 +1,4 @@
 import { spawnSync } from 'node:child_process';
-import { isUtf8 } from 'node:buffer';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,9 +24,9 @@ export interface Sent {
   uri: string;
 }
 
-/** How kflog should show a byte string: its UTF-8 text when valid, else one char per byte. */
+/** How kflog's JSON should show a byte string: its UTF-8 text, bytes that are not UTF-8 as U+FFFD (as Caddy). */
 export function shown(bytes: Buffer): string {
-  return isUtf8(bytes) ? bytes.toString('utf8') : bytes.toString('latin1');
+  return bytes.toString('utf8');
 }
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');

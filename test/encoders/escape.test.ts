@@ -12,7 +12,7 @@ import {
   logfmtWire,
   nginxEscape,
 } from '../../src/encoders/escape.js';
-import { wireText } from '../../src/encoders/text.js';
+import { wireDisplayText, wireText } from '../../src/encoders/text.js';
 
 /** A byte string as the proxy hands it over: one char per byte (latin1). */
 const wire = (bytes: number[] | string): string => (typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : Buffer.from(bytes)).toString('latin1');
@@ -62,18 +62,28 @@ describe('json strings', () => {
     expect(jsonText('a\ud800b')).toBe('"a\\ud800b"');
   });
 
-  it('shows a UTF-8 wire string as the text it encodes, and keeps invalid bytes distinct', () => {
+  it('shows a UTF-8 wire string as the text it encodes, and bytes that are not UTF-8 as U+FFFD, as Caddy does', () => {
     expect(JSON.parse(jsonWire(wire('Grüße 😀')))).toBe('Grüße 😀');
-    expect(JSON.parse(jsonWire(wire([0x61, 0xff, 0xfe])))).toBe('a\u00ff\u00fe');
+    expect(JSON.parse(jsonWire(wire([0x61, 0xff, 0xfe])))).toBe('a\ufffd\ufffd');
+    expect(JSON.parse(jsonWire(wire('ÿþ')))).toBe('ÿþ');
   });
 });
 
 describe('wire text', () => {
-  it('decodes valid UTF-8 byte strings and leaves others as they are', () => {
+  it('decodes valid UTF-8 byte strings and writes bytes that are not UTF-8 as U+FFFD', () => {
     expect(wireText(wire('ça'))).toBe('ça');
     expect(wireText('plain')).toBe('plain');
-    expect(wireText(wire([0xe9, 0x74, 0xe9]))).toBe('\u00e9t\u00e9');
+    expect(wireText(wire([0xe9, 0x74, 0xe9]))).toBe('\ufffdt\ufffd');
     expect(wireText('already ☃')).toBe('already ☃');
+  });
+
+  it('shows, for reading, valid UTF-8 as text and every other byte as \\xHH', () => {
+    expect(wireDisplayText(wire([0xff, 0xfe]))).toBe('\\xFF\\xFE');
+    expect(wireDisplayText(wire('ÿþ'))).toBe('ÿþ');
+    expect(wireDisplayText(Buffer.concat([Buffer.from('café '), Buffer.from([0xe2, 0x82]), Buffer.from(' ☃')]).toString('latin1')))
+      .toBe('café \\xE2\\x82 ☃');
+    expect(wireDisplayText(wire([0xc0, 0xaf]))).toBe('\\xC0\\xAF'); // an overlong '/' is not UTF-8
+    expect(wireDisplayText('already ☃')).toBe('already ☃');
   });
 });
 

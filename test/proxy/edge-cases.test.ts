@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForLines } from '../helpers/files.js';
@@ -41,7 +42,7 @@ async function rawUpstream(answer: (socket: Socket, head: string) => void): Prom
   return { server, port: (server.address() as AddressInfo).port, heads };
 }
 
-/** Writes `request`, optionally shuts the write side, and resolves with everything received until the close. */
+/** Writes `request` (latin1: one byte per char), optionally shuts the write side, and resolves with everything received until the close. */
 async function exchange(address: string, request: string, opts: { halfClose: boolean }): Promise<string> {
   const [host, port] = address.split(':');
   const socket = connect(Number(port), host);
@@ -50,8 +51,9 @@ async function exchange(address: string, request: string, opts: { halfClose: boo
   socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
   const closed = once(socket, 'close');
   await once(socket, 'connect');
-  if (opts.halfClose) socket.end(request);
-  else socket.write(request);
+  // One byte per char: a test can send any byte.
+  if (opts.halfClose) socket.end(request, 'latin1');
+  else socket.write(request, 'latin1');
   await closed;
   return response;
 }
@@ -248,3 +250,41 @@ async function waitUntil(cond: () => boolean, what: string, ms = 10_000): Promis
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+describe('questionable requests, decided', () => {
+  it('an HTTP/0.9 request is answered 400 and logged as a malformed request, the upstream getting nothing', async () => {
+    upstream = await rawUpstream((s) => s.write(OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    // node's parser takes a version-less line as HTTP/0.9 once a blank line follows it.
+    const got = await exchange(addresses.f1!, 'GET /a\r\n\r\n', { halfClose: false });
+    expect(got).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(400);
+    expect(e!.termination_state).toBe('CR--');
+    expect(e!.error).toMatch(/HTTP\/0\.9/);
+    expect(upstream.heads).toHaveLength(0);
+  });
+
+  it('header bytes that are not UTF-8 are U+FFFD in json and logfmt and \\xHH in kftray, never mistaken for real text', async () => {
+    // The same two headers each way: json and logfmt show the request's, kftray (access only here) the response's.
+    const stray = Buffer.concat([Buffer.from('X-Stray: '), Buffer.from([0xff, 0xfe]), Buffer.from('\r\nX-Real: ÿþ\r\n')]);
+    upstream = await rawUpstream((s) => s.write(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\n'), stray, Buffer.from('Content-Length: 0\r\n\r\n')])));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const head = Buffer.concat([
+      Buffer.from('GET /bytes HTTP/1.1\r\nHost: x\r\nX-Stray: '), Buffer.from([0xff, 0xfe]),
+      Buffer.from('\r\nX-Real: '), Buffer.from('ÿþ', 'utf8'), Buffer.from('\r\nConnection: close\r\n\r\n'),
+    ]);
+    const got = await exchange(addresses.f1!, head.toString('latin1'), { halfClose: false });
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK/);
+    const [e] = await accessEntries(dir, 1);
+    const headers = (e as unknown as { request: { headers: Record<string, string[]> } }).request.headers;
+    expect(headers['X-Stray']).toEqual(['\ufffd\ufffd']);
+    expect(headers['X-Real']).toEqual(['ÿþ']);
+    const logfmt = readFileSync(join(dir, 'access.logfmt'), 'utf8');
+    expect(logfmt).toContain('request.headers.X-Stray="\ufffd\ufffd"');
+    expect(logfmt).toContain(' request.headers.X-Real=ÿþ ');
+    const kftray = readFileSync(join(dir, 'access.kftray'), 'utf8');
+    expect(kftray).toContain('X-Stray: \\xFF\\xFE\n');
+    expect(kftray).toContain('X-Real: ÿþ\n');
+  });
+});
