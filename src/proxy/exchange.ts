@@ -15,7 +15,7 @@ import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
 import { describeRequest } from './in-flight.js';
 import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
-import { forwardableHeaders, headerMap, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
+import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
@@ -121,7 +121,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
 
     const target = route.target;
     this.dispatchOpts = {
-      path: target.pathPrefix + (req.url ?? '/'),
+      path: target.pathPrefix + originForm(req.url),
       method: req.method ?? 'GET',
       headers: upstreamHeaders(req, target.hostHeader),
       body: null,

@@ -92,3 +92,17 @@ export function upstreamHeaders(req: IncomingMessage, hostHeader: string | undef
 export function stripV4Mapped(ip: string): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
+
+const ABSOLUTE_FORM = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+
+/**
+ * The request-target as sent upstream, in origin form: an absolute-form target (`GET http://host/p`) becomes its
+ * path and query, as nginx forwards it, since the upstream is the forward's target, not the host the client named.
+ */
+export function originForm(target: string | undefined): string {
+  if (target === undefined || target === '') return '/';
+  const m = ABSOLUTE_FORM.exec(target);
+  if (m === null) return target;
+  const rest = target.slice(m[0].length);
+  return rest.startsWith('/') ? rest : '/' + rest;
+}

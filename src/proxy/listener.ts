@@ -141,6 +141,12 @@ export class ForwardListener {
       this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/0.9 is not supported', requestInfo(req), '', undefined, res);
       return;
     }
+    if (req.url === '*') {
+      // `OPTIONS *` asks about the server as a whole; kflog's HTTP client (undici) sends only paths, so it is
+      // answered here, honestly, rather than as a 400 or as a request for some path the client never named.
+      this.reject(req.socket, 501, 'PR--', 'an asterisk-form request (OPTIONS *) is not relayed by kflog', requestInfo(req), '', undefined, res);
+      return;
+    }
     const coding = unforwardableCoding(req.headers['transfer-encoding']);
     if (coding !== undefined) {
       // nginx answers 501 to a coding it does not know; chunked must be the only one, as kflog relays bodies

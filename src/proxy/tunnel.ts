@@ -9,7 +9,7 @@ import { requestTq } from './conn-state.js';
 import { describeRequest } from './in-flight.js';
 import { reasonPhrase, requestInfo } from './exchange.js';
 import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
-import { forwardableHeaders, headerMap, rawHeaderStrings, upstreamHeaders } from './headers.js';
+import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, upstreamHeaders } from './headers.js';
 import type { ForwardListener } from './listener.js';
 import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
@@ -99,7 +99,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     route.backend.active++;
     target.dispatcher.dispatch(
       {
-        path: target.pathPrefix + (req.url ?? '/'),
+        path: target.pathPrefix + originForm(req.url),
         method: req.method ?? 'GET',
         headers,
         body: null,

@@ -287,4 +287,27 @@ describe('questionable requests, decided', () => {
     expect(kftray).toContain('X-Stray: \\xFF\\xFE\n');
     expect(kftray).toContain('X-Real: ÿþ\n');
   });
+
+  it('an absolute-form request is forwarded in origin form, as nginx does, and logged as the client sent it', async () => {
+    upstream = await rawUpstream((s) => s.write(OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'GET http://other.example/orders?id=7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    expect(got).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(upstream.heads[0]!.split('\r\n')[0]).toBe('GET /orders?id=7 HTTP/1.1');
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.request.uri).toBe('http://other.example/orders?id=7');
+    expect(e!.status).toBe(200);
+  });
+
+  it('OPTIONS * is answered 501 by kflog and logged once as refused by the proxy', async () => {
+    upstream = await rawUpstream((s) => s.write(OK));
+    const { addresses, dir } = await startWithLogs(upstream.port);
+    const got = await exchange(addresses.f1!, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', { halfClose: false });
+    expect(got).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
+    const [e] = await accessEntries(dir, 1);
+    expect(e!.status).toBe(501);
+    expect(e!.termination_state).toBe('PR--');
+    expect(e!.request).toMatchObject({ method: 'OPTIONS', uri: '*' });
+    expect(upstream.heads).toHaveLength(0);
+  });
 });
