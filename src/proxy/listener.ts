@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ForwardConfig } from '../config/types.js';
-import { ACCESS_MSG, type AccessEntry, type ForwardInfo, type RequestInfo } from '../emit/entry.js';
+import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type ForwardInfo, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { connState, markAccepted } from './conn-state.js';
 import { Exchange, exchangeOf, reasonPhrase, requestInfo } from './exchange.js';
@@ -236,16 +236,27 @@ export class ForwardListener {
       res.end(body);
     }
     const route = this.route;
-    if (!route.logAccess) return;
+    if (!route.logAccess && !route.logRequest) return;
     const state = connState(socket);
     const now = nowMs();
+    const traceId = route.gen.traceId();
+    // A request that parsed arrived as any other did, so it is logged as one (kftray writes its request block from
+    // this entry); a malformed one has no request entry, and encoders show it whole from the access entry.
+    if (request !== undefined && route.logRequest) {
+      const arrived: RequestEntry = {
+        kind: 'request', ts: now, level: 'info', logger: route.requestLogger, msg: REQUEST_MSG,
+        trace_id: traceId, forward: route.info, request,
+      };
+      route.gen.pipeline.emit(arrived);
+    }
+    if (!route.logAccess) return;
     const entry: AccessEntry = {
       kind: 'access',
       ts: now,
       level: 'info',
       logger: route.accessLogger,
       msg: ACCESS_MSG,
-      trace_id: route.gen.traceId(),
+      trace_id: traceId,
       forward: route.info,
       request: request ?? unparsedRequest(socket, rawPacket ? firstLine(rawPacket) : ''),
       start: state.acceptTs,
