@@ -4,7 +4,7 @@ import { createEncoder } from '../encoders/registry.js';
 import { OutputStuckError, OutputUnusableError } from '../writers/deadline.js';
 import type { WriterPool } from '../writers/pool.js';
 import type { WriterOptions } from '../writers/writer.js';
-import { LEVEL_RANK, type Entry } from './entry.js';
+import { LEVEL_RANK, type Entry, type Level } from './entry.js';
 import { nowMs } from './clock.js';
 import { loggerAllowed } from './match.js';
 import { LogQueue, type QueueEvents } from './queue.js';
@@ -72,6 +72,11 @@ export class Log {
       this.allowedCache.set(logger, ok);
     }
     return ok;
+  }
+
+  /** Whether an entry of this logger name and level gets past include/exclude and the level (sampling aside). */
+  shows(logger: string, level: Level): boolean {
+    return LEVEL_RANK[level] >= this.minRank && this.allows(logger);
   }
 
   accept(entry: Entry): void {

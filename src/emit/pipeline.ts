@@ -132,6 +132,17 @@ export class Pipeline implements EntrySink, LogReporter {
 
   writeFailed(log: string, writer: string, err: Error): void {
     this.kflog.error('log writer failed', { log, writer, error: err.message });
+    // `kflog run | head -1`: the reader went away for good. When no log shows kflog's errors on the terminal (the
+    // closed stdout may have been the only one), say it there anyway, once — the failure state lasts until a
+    // write succeeds, which a closed pipe never allows.
+    const code = (err as NodeJS.ErrnoException).code;
+    if ((code === 'EPIPE' || code === 'ECONNRESET') && writer !== 'stderr' && !this.errorsOnStderr()) {
+      process.stderr.write(`kflog: log "${log}": ${writer} was closed by its reader (${code}); what it is sent from now on counts as failed\n`);
+    }
+  }
+
+  private errorsOnStderr(): boolean {
+    return this.logs.some((l) => l.cfg.writer.output === 'stderr' && l.shows('kflog', 'error'));
   }
 
   writeRecovered(log: string, writer: string): void {

@@ -30,6 +30,9 @@ export class StdioWriter implements Writer {
   write(batch: string | Buffer): Promise<void> {
     if (isMainThread) {
       const stream = this.fd === 1 ? process.stdout : process.stderr;
+      // The write's callback gets the error and the queue reports it; without a listener the stream's own
+      // 'error' event (EPIPE once `| head -1` has exited) would throw and take the proxy down with it.
+      if (stream.listenerCount('error') === 0) stream.on('error', ignoreStreamError);
       return new Promise((resolve, reject) => {
         stream.write(batch, (err) => (err ? reject(err) : resolve()));
       });
@@ -39,6 +42,8 @@ export class StdioWriter implements Writer {
 
   async close(): Promise<void> {}
 }
+
+function ignoreStreamError(): void {}
 
 function writeAll(fd: number, buf: Buffer): Promise<void> {
   return new Promise((resolve, reject) => {

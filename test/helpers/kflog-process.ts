@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
 
 export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
 
@@ -28,13 +29,14 @@ export class KflogProcess {
   readonly exited: Promise<Exited>;
   private waiters: Array<() => void> = [];
 
-  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
+  /** `stdout`: a pipe of another program (its stdin) to write to instead of one this test reads. */
+  constructor(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; stdout?: Writable } = {}) {
     this.child = spawn(process.execPath, [CLI, ...args], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
     });
-    this.child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    this.child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.poke();
     });
