@@ -44,6 +44,8 @@ export class Log {
   private readonly sinks = new Map<string, LogQueue>();
   private readonly allowedCache = new Map<string, boolean>();
   private skipped = 0;
+  /** Size of the last entry encoded (as push() counts it): what the next one probably needs. */
+  private lastEntrySize = 0;
   private retiredStats = { written: 0, dropped: 0, failed: 0 };
 
   constructor(
@@ -82,13 +84,22 @@ export class Log {
   accept(entry: Entry): void {
     if (LEVEL_RANK[entry.level] < this.minRank) return;
     if (this.sampler && !this.sampler.keep(entry.level, entry.msg, entry.ts)) return;
-    const bytes = this.encoder.encode(entry);
+    const queue = this.sink(this.templated ? sinkKey(entry) : '');
     const entries = this.encoder.entriesIn?.(entry) ?? 1;
+    // A queue with less room than this log's last entry took is full for all it matters: under overload that is
+    // most of the time, and encoding (escaping a 60 KB body) only to drop would spend the log thread on nothing,
+    // starving the logs that keep up. Counted as any drop.
+    if (queue.room() < this.lastEntrySize) {
+      queue.refuse(entries);
+      return;
+    }
+    const bytes = this.encoder.encode(entry);
     if (bytes === null) {
       if (entries !== 0) this.skipped++;
       return;
     }
-    this.sink(this.templated ? sinkKey(entry) : '').push(bytes, entry.level, entry.ts, entries);
+    this.lastEntrySize = bytes.length;
+    queue.push(bytes, entry.level, entry.ts, entries);
   }
 
   private sink(key: string): LogQueue {

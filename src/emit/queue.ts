@@ -79,23 +79,26 @@ export class LogQueue implements EntryAccount, WriterHealth {
   /** `entries`: how many entries the chunk stands for (see Encoder.entriesIn); counted as one or the other. */
   push(chunk: string | Buffer, level: Level = 'info', ts = 0, entries = 1): boolean {
     // The bound holds every copy this queue keeps: what is pending and the batch the writer still holds.
-    if (this.closed || this.pendingSize + this.writingSize + chunk.length > this.maxBytes) {
+    if (this.closed || !(this.entryWise ? this.take(chunk, level, ts) : this.append(chunk))) {
       this.dropped += entries;
       if (!this.closed) this.events.onDrop();
       return false;
-    }
-    if (this.entryWise) {
-      this.pending.push(chunk);
-      this.levels.push(level);
-      this.times.push(ts);
-      this.pendingSize += chunk.length;
-    } else {
-      this.append(chunk);
     }
     if (this.pendingCount === 0) this.pendingOldestTs = ts;
     this.pendingCount += entries;
     if (!this.writing && !this.scheduled) this.schedule();
     return true;
+  }
+
+  /** Bytes the bound still allows: pending and in-flight copies counted, as push() counts them. */
+  room(): number {
+    return this.closed ? 0 : this.maxBytes - this.pendingSize - this.writingSize;
+  }
+
+  /** Counts `entries` as dropped without taking them (the log found the queue full before encoding). */
+  refuse(entries: number): void {
+    this.dropped += entries;
+    if (!this.closed && entries > 0) this.events.onDrop();
   }
 
   /** Log lag now: the age of the oldest entry not yet written (0 when all is written). */
@@ -104,16 +107,37 @@ export class LogQueue implements EntryAccount, WriterHealth {
     return oldest > 0 ? Math.max(0, Math.round(now - oldest)) : 0;
   }
 
-  private append(chunk: string | Buffer): void {
+  /** Keeps the chunk as an entry of its own; false when it does not fit the bound. */
+  private take(chunk: string | Buffer, level: Level, ts: number): boolean {
+    if (this.pendingSize + this.writingSize + chunk.length > this.maxBytes) return false;
+    this.pending.push(chunk);
+    this.levels.push(level);
+    this.times.push(ts);
+    this.pendingSize += chunk.length;
+    return true;
+  }
+
+  /**
+   * Writes the chunk into the pending buffer; false when it does not fit the bound. The bound counts buffers by
+   * their capacity (what the process really holds), the one being written included.
+   */
+  private append(chunk: string | Buffer): boolean {
+    const limit = this.maxBytes - this.writingSize;
     // A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4): room for the worst case first.
-    const room = this.pendingSize + (typeof chunk === 'string' ? chunk.length * 3 : chunk.length);
-    if (room > this.buf.length) {
-      // Doubling, but never past the bound (plus the worst case of this chunk): the buffer is a copy to count too.
-      const grown = Buffer.allocUnsafeSlow(Math.max(room, Math.min(this.buf.length * 2, this.maxBytes), this.nextCapacity));
-      this.buf.copy(grown, 0, 0, this.pendingSize);
-      this.buf = grown;
+    let needed = this.pendingSize + (typeof chunk === 'string' ? chunk.length * 3 : chunk.length);
+    if (needed > this.buf.length) {
+      // Near the bound the worst case is too coarse: the exact size decides.
+      if (needed > limit && typeof chunk === 'string') needed = this.pendingSize + Buffer.byteLength(chunk);
+      if (needed > limit) return false;
+      if (needed > this.buf.length) {
+        // Doubling, but never past the bound: the buffer is a copy to count too.
+        const grown = Buffer.allocUnsafeSlow(Math.min(limit, Math.max(needed, this.buf.length * 2, this.nextCapacity)));
+        this.buf.copy(grown, 0, 0, this.pendingSize);
+        this.buf = grown;
+      }
     }
     this.pendingSize += typeof chunk === 'string' ? this.buf.write(chunk, this.pendingSize) : chunk.copy(this.buf, this.pendingSize);
+    return true;
   }
 
   /**
@@ -170,7 +194,9 @@ export class LogQueue implements EntryAccount, WriterHealth {
       done = this.writer.writeEntries!(entries);
     } else {
       // The writer owns this buffer from now on (it may still hold it after the write settles): never reused.
+      // Its whole capacity stays in memory until the write settles, so that is what counts against the bound.
       const batch = this.buf.subarray(0, size);
+      this.writingSize = this.buf.length;
       this.buf = EMPTY;
       this.nextCapacity = Math.max(MIN_BATCH_BUFFER, Math.min(size + (size >> 2), BATCH_BYTES * 2));
       done = this.writer.write(batch);

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import '../../src/encoders/index.js';
 import type { LogConfig } from '../../src/config/types.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
+import { registerEncoder } from '../../src/encoders/registry.js';
 import { registerWriter } from '../../src/writers/registry.js';
 import type { Writer } from '../../src/writers/writer.js';
 
@@ -83,6 +84,31 @@ describe('the pipeline', () => {
     for (let i = 0; i < 200; i++) p.logger('kflog').info('entry', { i });
     const s = p.stats()[0]!;
     expect(s.dropped).toBeGreaterThan(0);
+    release();
+    await p.flush();
+    const after = p.stats()[0]!;
+    expect(after.written + after.dropped).toBe(200);
+    expect(w.lines()).toHaveLength(after.written);
+    await p.close();
+  });
+
+  it('drops without encoding while the queue has less room than the last entry took', async () => {
+    let encoded = 0;
+    registerEncoder('counting-test', () => ({
+      encode: (entry) => {
+        encoded++;
+        return `${entry.msg} ${'x'.repeat(1000)}\n`;
+      },
+    }));
+    const p = new Pipeline([log('counted', { queueBytes: 10_000, encoder: { format: 'counting-test' } })]);
+    const w = MemoryWriter.instances.get('memory:counted')!;
+    let release: () => void = () => undefined;
+    w.hold = new Promise((r) => (release = r));
+    for (let i = 0; i < 200; i++) p.logger('kflog').info('entry', { i });
+    const s = p.stats()[0]!;
+    // About ten fit the bound; the rest were refused before the encoder ran, and counted.
+    expect(s.dropped).toBeGreaterThan(180);
+    expect(encoded).toBeLessThan(20);
     release();
     await p.flush();
     const after = p.stats()[0]!;

@@ -96,6 +96,34 @@ describe('LogQueue', () => {
     expect({ written: q.written, dropped: q.dropped, failed: q.failed }).toEqual({ written: 20, dropped: 55, failed: 0 });
   });
 
+  it('counts the whole buffer its writer still holds against the bound, not just the bytes of the batch', async () => {
+    const held: Buffer[] = [];
+    const writer = new ManualWriter();
+    const write = writer.write.bind(writer);
+    writer.write = (batch) => {
+      held.push(batch as Buffer);
+      return write(batch);
+    };
+    const bound = 100_000;
+    const q = new LogQueue(writer, bound, recorder());
+    q.push('x'.repeat(99) + '\n');
+    await nextTurn();
+    expect(writer.waiting).toBe(1);
+    // The batch is 100 bytes of a larger buffer, all of it kept alive by the writer until the write settles.
+    const capacity = held[0]!.buffer.byteLength;
+    expect(capacity).toBeGreaterThan(100);
+    let accepted = 0;
+    const line = 'y'.repeat(999) + '\n';
+    for (let i = 0; i < 100; i++) if (q.push(line)) accepted++;
+    expect(accepted).toBeGreaterThan(0);
+    expect(capacity + accepted * line.length).toBeLessThanOrEqual(bound);
+    writer.succeed();
+    await nextTurn();
+    writer.succeed();
+    await q.idle();
+    expect(q.written + q.dropped).toBe(101);
+  });
+
   it('hands over the exact UTF-8 bytes of every line, in order, across batches far larger than its first buffer', async () => {
     const writer = new ManualWriter();
     const raw: Buffer[] = [];
