@@ -84,7 +84,13 @@ export class EntryEncoder {
   /** The pending bytes, or undefined when there are none; the encoder continues with a fresh buffer. */
   take(): Buffer | undefined {
     if (this.pos === 0) return undefined;
-    const out = this.buf.subarray(0, this.pos);
+    let out = this.buf.subarray(0, this.pos);
+    // The batch's whole buffer goes with it (transferred, or kept until sent): one much larger than its bytes
+    // would hold memory the in-flight bound, which counts bytes, does not see. Trimmed to size, at one copy.
+    if (this.buf.length - this.pos > this.pos >> 2) {
+      out = Buffer.allocUnsafeSlow(this.pos);
+      this.buf.copy(out, 0, 0, this.pos);
+    }
     this.buf = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, Math.min(this.pos * 2, 4 << 20)));
     this.view = viewOf(this.buf);
     this.pos = 0;

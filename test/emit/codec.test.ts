@@ -147,4 +147,16 @@ describe('EntryEncoder and EntryDecoder', () => {
   it('refuses a corrupt stream with the byte where it went wrong', () => {
     expect(() => new EntryDecoder().decode(Buffer.from([99]), () => undefined)).toThrow('entry stream corrupt: tag 99 at byte 0');
   });
+
+  it('hands over a batch whose buffer is not much larger than its bytes, whatever the buffer grew to', () => {
+    const encoder = new EntryEncoder();
+    // Small entries past the first buffer: it doubles, and the batch would carry half a buffer of nothing.
+    while (encoder.size < 70 * 1024) encoder.write(1, processEntry());
+    const batch = encoder.take()!;
+    expect(batch.buffer.byteLength).toBeLessThanOrEqual(batch.length * 1.25);
+    const out: Entry[] = [];
+    new EntryDecoder().decode(batch, (_pipe, e) => out.push(e));
+    expect(out.length).toBeGreaterThan(0);
+    expect(out.every((e) => e.kind === 'process')).toBe(true);
+  });
 });
