@@ -1,5 +1,6 @@
 import type { Level } from './entry.js';
 import { nowMs } from './clock.js';
+import { OutputStuckError } from '../writers/deadline.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../writers/writer.js';
 
 export interface QueueEvents {
@@ -210,8 +211,17 @@ export class LogQueue implements EntryAccount, WriterHealth {
       },
       (err: Error) => {
         this.noteLag();
-        this.failed += count - this.batchDropped;
+        const lost = count - this.batchDropped;
+        this.failed += lost;
         this.setState(true, this.writerDown, err);
+        // Given up on at its deadline, the write may still land: then `written` must say so, as the file does.
+        if (err instanceof OutputStuckError) {
+          void err.eventually.then((landed) => {
+            if (!landed) return;
+            this.failed -= lost;
+            this.written += lost;
+          });
+        }
         this.afterWrite();
       },
     );

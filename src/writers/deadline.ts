@@ -7,6 +7,17 @@ export const DEFAULT_OUTPUT_DEADLINE_MS = 5000;
  */
 export class OutputStuckError extends Error {
   override readonly name = 'OutputStuckError';
+
+  /**
+   * `eventually`: whether the work given up on succeeded after all (a write that was only slow): a log counts
+   * its batch as failed at the deadline, and as written again once this says it landed.
+   */
+  constructor(
+    message: string,
+    readonly eventually: Promise<boolean> = Promise.resolve(false),
+  ) {
+    super(message);
+  }
 }
 
 /**
@@ -21,7 +32,10 @@ export class OutputUnusableError extends Error {
 export function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new OutputStuckError(`${what} did not finish within ${formatMs(ms)}`)), ms);
+    timer = setTimeout(() => {
+      const eventually = work.then(() => true, () => false);
+      reject(new OutputStuckError(`${what} did not finish within ${formatMs(ms)}`, eventually));
+    }, ms);
     timer.unref();
   });
   work.catch(() => undefined);

@@ -30,6 +30,15 @@ class MemoryWriter implements Writer {
 }
 registerWriter('memory-test', (o) => new MemoryWriter(`memory:${String(o.name)}`));
 
+/** Polls (every few ms, with a deadline) for what a promise cannot be awaited for: counts kept by the queue. */
+async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!test()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
 function log(name: string, extra: Partial<LogConfig> = {}): LogConfig {
   return {
     name,
@@ -114,6 +123,22 @@ describe('the pipeline', () => {
     const after = p.stats()[0]!;
     expect(after.written + after.dropped).toBe(200);
     expect(w.lines()).toHaveLength(after.written);
+    await p.close();
+  });
+
+  it('counts a write given up on at its deadline as failed, and as written once it lands after all', async () => {
+    // Not kflog's own logger: its report of the stuck write would be a fourth entry in the same log.
+    const p = new Pipeline([log('late', { outputDeadlineMs: 50, include: ['app'] })]);
+    const w = MemoryWriter.instances.get('memory:late')!;
+    let release: () => void = () => undefined;
+    w.hold = new Promise((r) => (release = r));
+    for (let i = 0; i < 3; i++) p.logger('app').info('entry', { i });
+    await until(() => p.stats()[0]!.failed === 3, 'the write to outlive its deadline');
+    expect(p.stats()[0]!.written).toBe(0);
+    release();
+    await until(() => w.lines().length === 3, 'the late write to land');
+    await until(() => p.stats()[0]!.written === 3, 'the count to follow the file');
+    expect(p.stats()[0]!.failed).toBe(0);
     await p.close();
   });
 
