@@ -1,4 +1,4 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import {
@@ -15,7 +15,8 @@ import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
 import { describeRequest } from './in-flight.js';
 import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
-import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
+import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, upstreamHeaders } from './headers.js';
+import { firstValue, hasBody, reasonPhrase, requestInfo, responseHasBody } from './http-helpers.js';
 import type { ForwardListener } from './listener.js';
 import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
@@ -413,36 +414,4 @@ function onResponseDrain(this: ResWithExchange): void {
 
 function retryExchange(ex: Exchange): void {
   ex.dispatch();
-}
-
-function firstValue(values: string[] | undefined): string | undefined {
-  return values === undefined ? undefined : values[0];
-}
-
-/** HEAD, 1xx, 204 and 304 responses have no body whatever their headers say (RFC 9110 §6.4.1). */
-export function responseHasBody(method: string | undefined, status: number): boolean {
-  return method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
-}
-
-export function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) return cl !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
-}
-
-/** The standard reason phrase node itself uses for `status` (RFC 9110). */
-export function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? 'Error';
-}
-
-export function requestInfo(req: IncomingMessage): RequestInfo {
-  return {
-    remote_ip: stripV4Mapped(req.socket.remoteAddress ?? ''),
-    remote_port: String(req.socket.remotePort ?? ''),
-    proto: 'HTTP/' + req.httpVersion,
-    method: req.method ?? '',
-    host: req.headers.host ?? '',
-    uri: req.url ?? '',
-    headers: headerMap(req.rawHeaders),
-  };
 }

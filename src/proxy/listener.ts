@@ -5,8 +5,8 @@ import type { ForwardConfig } from '../config/types.js';
 import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type ForwardInfo, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { connState, markAccepted } from './conn-state.js';
-import { Exchange, exchangeOf, reasonPhrase, requestInfo } from './exchange.js';
-import { stripV4Mapped } from './headers.js';
+import { Exchange, exchangeOf } from './exchange.js';
+import { firstLine, reasonPhrase, requestInfo, unforwardableCoding, unparsedRequest } from './http-helpers.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
 import type { InFlight } from './in-flight.js';
@@ -330,40 +330,4 @@ export class ForwardListener {
 
 function destroySocket(this: Socket): void {
   this.destroy();
-}
-
-/** The Transfer-Encoding of a request kflog cannot relay (anything but a lone `chunked`), or undefined. */
-function unforwardableCoding(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  return header.trim().toLowerCase() === 'chunked' ? undefined : header;
-}
-
-/**
- * A request node's parser refused, as logged: its raw line, and — when that line itself is a well-formed
- * HTTP/1.x request line and the fault was further on — its method, URI and protocol, as nginx's `$request`
- * shows them, so consumers that need a request (GoAccess's CADDY format) count it like any other.
- */
-function unparsedRequest(socket: Socket, rawLine: string): RequestInfo {
-  const parts = REQUEST_LINE.exec(rawLine);
-  return {
-    remote_ip: stripV4Mapped(socket.remoteAddress ?? ''),
-    remote_port: String(socket.remotePort ?? ''),
-    proto: parts?.[3] ?? '',
-    method: parts?.[1] ?? '',
-    host: '',
-    uri: parts?.[2] ?? '',
-    headers: {},
-    raw_line: rawLine,
-  };
-}
-
-/** RFC 9112 §3: method (a token), one space, request-target (visible bytes), one space, HTTP/1.0 or HTTP/1.1. */
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e\x80-\xff]+) (HTTP\/1\.[01])$/;
-
-function firstLine(packet: Buffer): string {
-  let end = packet.indexOf(10);
-  if (end === -1) end = Math.min(packet.length, 8192);
-  let line = packet.subarray(0, Math.min(end, 8192)).toString('latin1');
-  if (line.endsWith('\r')) line = line.slice(0, -1);
-  return line;
 }

@@ -7,9 +7,9 @@ import { ACCESS_MSG, REQUEST_MSG, accessLevel, type AccessEntry, type HeaderMap,
 import { nowMs } from '../emit/clock.js';
 import { requestTq } from './conn-state.js';
 import { describeRequest } from './in-flight.js';
-import { reasonPhrase, requestInfo } from './exchange.js';
 import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
 import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, upstreamHeaders } from './headers.js';
+import { reasonPhrase, requestInfo } from './http-helpers.js';
 import type { ForwardListener } from './listener.js';
 import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
 import { relayedBytes } from './scavenge.js';
