@@ -176,7 +176,9 @@ export class ExchangeRecord implements InFlight {
    * The access entry, from what the exchange recorded plus what only its kind knows: the status the client got
    * (0 for none), every byte it was sent, and a tunnel's bytes each way.
    */
-  protected emitAccess(status: number, bytesSent: number, tunnel?: TunnelBytes, level: Level = accessLevel(status)): void {
+  protected emitAccess(
+    status: number, bytesSent: number, tunnel?: TunnelBytes, level: Level = accessLevel(status),
+  ): void {
     const route = this.route;
     const now = performance.now();
     const request = this.request!;

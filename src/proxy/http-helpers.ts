@@ -43,7 +43,7 @@ export function unparsedRequest(socket: Socket, rawLine: string): RequestInfo {
 /** RFC 9112 §3: method (a token), one space, request-target (visible bytes), one space, HTTP/1.0 or HTTP/1.1. */
 const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e\x80-\xff]+) (HTTP\/1\.[01])$/;
 
-/** The first line of what the client sent (at most 8 KiB of it, node's limit for a whole head), without its CRLF. */
+/** The first line of what the client sent (at most 8 KiB of it), without its line ending: the logged raw line. */
 export function firstLine(packet: Buffer): string {
   let end = packet.indexOf(10);
   if (end === -1) end = Math.min(packet.length, 8192);
