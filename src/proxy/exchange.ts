@@ -1,33 +1,23 @@
-import { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import {
-  ACCESS_MSG,
-  REQUEST_MSG,
-  accessLevel,
-  type AccessEntry,
-  type HeaderMap,
-  type RequestEntry,
-  type RequestInfo,
-} from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
+import { CLIENT_ABORTED, ExchangeRecord } from './exchange-record.js';
+import { classifyUpstreamError, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
+import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, upstreamHeaders } from './headers.js';
+import { firstValue, hasBody, reasonPhrase, responseHasBody } from './http-helpers.js';
 import { describeRequest } from './in-flight.js';
-import { classifyUpstreamError, clientAbortState, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
-import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, stripV4Mapped, upstreamHeaders } from './headers.js';
-import type { ForwardListener } from './listener.js';
-import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
+import type { ListenerSide } from './listener-side.js';
 import { relayedBytes } from './scavenge.js';
 
 const kExchange = Symbol('kflog.exchange');
 type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
 type ResInternals = ServerResponse & { _header?: string | null; chunkedEncoding?: boolean };
 
-const CLIENT_ABORTED = new Error('client aborted');
 /** "HTTP/1.1 100 Continue\r\n\r\n", as node writes it. */
 const CONTINUE_BYTES = 25;
-const CLIENT_GONE = 'client closed the connection before the response was complete';
 
 /**
  * One request/response exchange through a forward. It is the undici dispatch handler itself (no per-chunk
@@ -35,40 +25,10 @@ const CLIENT_GONE = 'client closed the connection before the response was comple
  * back with backpressure → access entry, exactly once, when the client side of the exchange closes — whether the
  * response completed, failed upstream, or the client went away.
  */
-export class Exchange implements Dispatcher.DispatchHandler {
-  private readonly route: ForwardRoute;
-  private readonly t0 = performance.now();
-  /** InFlight: what shutdown says it is waiting for. */
-  readonly startedPerf = this.t0;
-  readonly what: string;
-  private readonly startTs = nowMs();
-  private readonly tq: number;
-  private tDispatch = -1;
-  private tConnected = -1;
-  private tHeaders = -1;
-  private abortUpstream: ((err?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
-  /** Pod that served this exchange (Kubernetes targets), learnt from the upstream socket. */
-  private pod: string | undefined;
-  /** An access entry will be built (some log wants it and no skip rule matched the head). */
-  private readonly logAccess: boolean;
-  private traceId = '';
-  private request: RequestInfo | undefined;
-  private respHeaders: HeaderMap | undefined;
-  private reqCapture: BodyCapture | undefined;
-  private respCapture: BodyCapture | undefined;
+export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandler {
   private readonly hasReqBody: boolean;
   private reqBodyDone = false;
-  private bytesRead = 0;
-  private size = 0;
-  /** Response bytes beyond the body: status line and headers, chunked framing (HAProxy's bytes_read counts them). */
-  private overhead = 0;
   private chunked = false;
-  private termination = '';
-  private error: string | undefined;
-  private finished = false;
-  private upstreamActive = false;
-  private retries = 0;
   private dispatchOpts: Dispatcher.DispatchOptions | undefined;
   /** The client socket's bytesWritten when this exchange began: what it took of this response is measured from here. */
   private socketBase = 0;
@@ -76,35 +36,25 @@ export class Exchange implements Dispatcher.DispatchHandler {
   private onClientFin: (() => void) | undefined;
 
   constructor(
-    private readonly listener: ForwardListener,
+    listener: ListenerSide,
     private readonly req: IncomingMessage,
     private readonly res: ServerResponse,
   ) {
-    const route = listener.route;
-    this.route = route;
-    this.tq = requestTq(req.socket, this.t0);
-    this.what = describeRequest(req.method, req.url);
+    const t0 = performance.now();
+    super(listener, t0, nowMs(), requestTq(req.socket, t0), describeRequest(req.method, req.url));
     this.hasReqBody = hasBody(req);
-    const entries = route.entriesFor(req.method ?? '', req.url ?? '');
-    const logRequest = (entries & LOG_REQUEST) !== 0;
-    const logAccess = (entries & LOG_ACCESS) !== 0;
-    this.logAccess = logAccess;
-    if (logRequest || logAccess) {
-      this.traceId = route.gen.traceId();
-      this.request = requestInfo(req);
-      const capture = route.cfg.capture;
+    if (this.admit(req)) {
+      const capture = this.route.cfg.capture;
       if (capture.requestBody && this.hasReqBody) {
         this.reqCapture = new BodyCapture(
           capture.maxBodyBytes, req.headers['content-type'], decodableCoding(req.headers['content-encoding']));
       }
-      if (logRequest) this.emitRequest();
     }
   }
 
   start(): void {
     const { req, res, route } = this;
-    this.listener.active.add(this);
-    route.gen.begin();
+    this.opened();
     (res as ResWithExchange)[kExchange] = this;
     res.on('close', onResponseClose);
     res.on('drain', onResponseDrain);
@@ -137,8 +87,7 @@ export class Exchange implements Dispatcher.DispatchHandler {
     // undici takes async iterables (documented), though its typings list only Readable. A generator, not `req`
     // itself: on an upstream failure undici destroys the body it was given, and the client must still get its 502.
     if (this.hasReqBody) opts.body = this.requestBody() as unknown as Dispatcher.DispatchOptions['body'];
-    this.upstreamActive = true;
-    this.route.backend.active++;
+    this.upstreamOpened();
     this.route.target.dispatcher.dispatch(opts, this);
   }
 
@@ -156,16 +105,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** Called (through undici's diagnostics channel) with the socket that carries the request upstream. */
   upstreamSocket(socket: object): void {
     this.pod = this.route.target.podOf?.(socket);
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    // Finished, or already classified before undici got a connection (a body refused in the head's packet).
-    if (this.finished || this.termination !== '') {
-      abort(CLIENT_ABORTED);
-      return;
-    }
-    this.abortUpstream = abort;
-    this.tConnected = performance.now();
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
@@ -211,17 +150,17 @@ export class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete(): void {
-    this.upstreamDone();
+    this.upstreamReleased();
     if (this.chunked) this.overhead += 5; // "0\r\n\r\n"
     this.res.end();
   }
 
   onError(err: Error): void {
-    this.upstreamDone();
+    this.upstreamReleased();
     if (this.finished || this.termination !== '') return; // already classified (client went first, or kflog cut it)
     if (this.req.socket.destroyed) {
       // The client left and took the upstream request with it; res 'close' logs it.
-      this.clientLeft();
+      this.clientLeft(this.uploading());
       return;
     }
     const code = errorCode(err);
@@ -257,8 +196,13 @@ export class Exchange implements Dispatcher.DispatchHandler {
   /** abort_on_close: the client shut its write side before its response was complete; it is abandoned. */
   private clientClosed(): void {
     if (this.finished || this.res.writableFinished) return;
-    this.clientLeft();
+    this.clientLeft(this.uploading());
     this.res.destroy();
+  }
+
+  /** The client was still sending its body (a client that leaves then ended the exchange in its data phase). */
+  private uploading(): boolean {
+    return this.hasReqBody && !this.reqBodyDone;
   }
 
   /** What the client's socket took of this exchange's response: written out, not still queued in kflog. */
@@ -266,18 +210,6 @@ export class Exchange implements Dispatcher.DispatchHandler {
     const s = this.req.socket;
     const accepted = s.bytesWritten - s.writableLength - this.socketBase;
     return Number.isFinite(accepted) && accepted > 0 ? accepted : 0;
-  }
-
-  /** The client connection closed before the response was complete: its own doing, or kflog's at shutdown. */
-  private clientLeft(): void {
-    const state = clientAbortState(this.tConnected >= 0, this.hasReqBody && !this.reqBodyDone, this.tHeaders >= 0);
-    if (this.listener.killing) {
-      this.termination = 'K' + state.slice(1);
-      this.error = this.listener.killReason;
-    } else {
-      this.termination = state;
-      this.error = CLIENT_GONE;
-    }
   }
 
   private respondError(status: number): void {
@@ -305,40 +237,19 @@ export class Exchange implements Dispatcher.DispatchHandler {
     return expect !== undefined && expect.toLowerCase() === '100-continue' ? CONTINUE_BYTES : 0;
   }
 
-  private upstreamDone(): void {
-    if (!this.upstreamActive) return;
-    this.upstreamActive = false;
-    this.route.backend.active--;
-  }
-
   /** @internal res 'close': the exchange is over, whether the response finished or the client went away. */
   closed(): void {
     if (this.finished) return;
     this.finished = true;
     if (this.onClientFin !== undefined) this.req.socket.off('end', this.onClientFin);
-    if (!this.res.writableFinished && this.termination === '') this.clientLeft();
+    if (!this.res.writableFinished && this.termination === '') this.clientLeft(this.uploading());
     if (this.upstreamActive && this.abortUpstream !== undefined) this.abortUpstream(CLIENT_ABORTED);
-    if (this.logAccess) this.emitAccess();
-    this.listener.active.delete(this);
-    this.listener.exchangeDone();
-    this.route.gen.end();
+    if (this.logAccess) this.emitAccessAsSent();
+    this.released();
   }
 
-  private emitRequest(): void {
-    const entry: RequestEntry = {
-      kind: 'request',
-      ts: this.startTs,
-      level: 'info',
-      logger: this.route.requestLogger,
-      msg: REQUEST_MSG,
-      trace_id: this.traceId,
-      forward: this.route.info,
-      request: this.request!,
-    };
-    this.route.gen.pipeline.emit(entry);
-  }
-
-  private emitAccess(): void {
+  /** The status and bytes the client really got, then the access entry (unless a skip rule on the status drops it). */
+  private emitAccessAsSent(): void {
     const res = this.res;
     let status = res.headersSent ? res.statusCode : 0;
     let bytesSent = status === 0 ? 0 : this.overhead + this.size;
@@ -347,49 +258,8 @@ export class Exchange implements Dispatcher.DispatchHandler {
       bytesSent = Math.min(bytesSent, this.socketAccepted());
       if (bytesSent === 0) status = 0;
     }
-    const route = this.route;
-    if (route.skip.byStatus && route.skip.skipsResponse(this.req.method ?? '', this.req.url ?? '', status)) return;
-    const now = performance.now();
-    const request = this.request!;
-    if (this.reqCapture !== undefined) request.body = this.reqCapture.result();
-    const backend = route.backend;
-    const entry: AccessEntry = {
-      kind: 'access',
-      ts: nowMs(),
-      level: accessLevel(status),
-      logger: route.accessLogger,
-      msg: ACCESS_MSG,
-      trace_id: this.traceId,
-      forward: route.info,
-      request,
-      start: this.startTs - this.tq,
-      bytes_read: this.bytesRead,
-      user_id: '',
-      duration: (now - this.t0) / 1000,
-      size: this.size,
-      bytes_sent: bytesSent,
-      status,
-      resp_headers: this.respHeaders ?? {},
-      upstream: this.pod === undefined ? { address: route.target.address } : { address: route.target.address, pod: this.pod },
-      timings: {
-        tq: this.tq,
-        tw: this.tDispatch >= 0 ? 0 : -1,
-        tc: this.tConnected >= 0 ? Math.round(this.tConnected - this.tDispatch) : -1,
-        tr: this.tHeaders >= 0 ? Math.round(this.tHeaders - this.tConnected) : -1,
-        tt: Math.round(now - this.t0) + this.tq,
-      },
-      termination_state: this.termination === '' ? '----' : this.termination,
-      conn: {
-        actconn: route.gen.counters.actconn,
-        feconn: this.listener.connections,
-        beconn: backend.active,
-        srv_conn: backend.active,
-        retries: this.retries,
-      },
-    };
-    if (this.respCapture !== undefined) entry.resp_body = this.respCapture.result();
-    if (this.error !== undefined) entry.error = this.error;
-    route.gen.pipeline.emit(entry);
+    if (this.skippedByStatus(this.req, status)) return;
+    this.emitAccess(status, bytesSent);
   }
 
   /** @internal */
@@ -413,36 +283,4 @@ function onResponseDrain(this: ResWithExchange): void {
 
 function retryExchange(ex: Exchange): void {
   ex.dispatch();
-}
-
-function firstValue(values: string[] | undefined): string | undefined {
-  return values === undefined ? undefined : values[0];
-}
-
-/** HEAD, 1xx, 204 and 304 responses have no body whatever their headers say (RFC 9110 §6.4.1). */
-export function responseHasBody(method: string | undefined, status: number): boolean {
-  return method !== 'HEAD' && status !== 204 && status !== 304 && status >= 200;
-}
-
-export function hasBody(req: IncomingMessage): boolean {
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) return cl !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
-}
-
-/** The standard reason phrase node itself uses for `status` (RFC 9110). */
-export function reasonPhrase(status: number): string {
-  return STATUS_CODES[status] ?? 'Error';
-}
-
-export function requestInfo(req: IncomingMessage): RequestInfo {
-  return {
-    remote_ip: stripV4Mapped(req.socket.remoteAddress ?? ''),
-    remote_port: String(req.socket.remotePort ?? ''),
-    proto: 'HTTP/' + req.httpVersion,
-    method: req.method ?? '',
-    host: req.headers.host ?? '',
-    uri: req.url ?? '',
-    headers: headerMap(req.rawHeaders),
-  };
 }

@@ -2,14 +2,15 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ForwardConfig } from '../config/types.js';
-import { ACCESS_MSG, REQUEST_MSG, type AccessEntry, type ForwardInfo, type RequestEntry, type RequestInfo } from '../emit/entry.js';
-import { nowMs } from '../emit/clock.js';
+import type { ForwardInfo } from '../emit/entry.js';
 import { connState, markAccepted } from './conn-state.js';
-import { Exchange, exchangeOf, reasonPhrase, requestInfo } from './exchange.js';
-import { stripV4Mapped } from './headers.js';
+import { Exchange, exchangeOf } from './exchange.js';
+import { requestInfo, unforwardableCoding } from './http-helpers.js';
+import type { InFlight } from './in-flight.js';
+import type { Cuttable, ListenerSide } from './listener-side.js';
+import { refuse } from './refusal.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
-import type { InFlight } from './in-flight.js';
 import { UpgradeExchange } from './tunnel.js';
 
 /** A listen address could not be bound: said plainly, no stack trace. */
@@ -31,13 +32,13 @@ type SocketInternals = Socket & { _httpMessage?: ServerResponse | null };
  * reload that keeps the address swaps the route and keeps the socket, so no connection is ever refused, and
  * exchanges already running finish under the route they started with.
  */
-export class ForwardListener {
+export class ForwardListener implements ListenerSide {
   /** Open client connections (HAProxy's feconn). */
   connections = 0;
   /** Exchanges (and tunnels) not yet logged. */
   readonly active = new Set<InFlight>();
   /** Open upgrade exchanges, cut at the shutdown deadline. */
-  readonly tunnels = new Set<UpgradeExchange>();
+  readonly tunnels = new Set<Cuttable>();
   /** Set once the shutdown deadline passed: exchanges cut now are logged as killed (K…), not as client aborts. */
   killing = false;
   /** Why they were cut, for the access entries' `error`. */
@@ -132,26 +133,37 @@ export class ForwardListener {
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     if (req.headers.host === undefined && req.httpVersionMajor === 1 && req.httpVersionMinor === 1) {
       // RFC 9112 §3.2: a server MUST answer 400 to an HTTP/1.1 request without Host (nginx and HAProxy do).
-      this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/1.1 request without a Host header', requestInfo(req), '', undefined, res);
+      refuse(this, req.socket, {
+        status: 400, termination: 'CR--', error: 'malformed request: HTTP/1.1 request without a Host header',
+        request: requestInfo(req),
+      }, res);
       return;
     }
     if (req.httpVersionMajor === 0) {
       // HTTP/0.9 has no headers and no status line: forwarding it as 1.1 would show a request the client never
       // made. HAProxy refuses it too.
-      this.reject(req.socket, 400, 'CR--', 'malformed request: HTTP/0.9 is not supported', requestInfo(req), '', undefined, res);
+      refuse(this, req.socket, {
+        status: 400, termination: 'CR--', error: 'malformed request: HTTP/0.9 is not supported', request: requestInfo(req),
+      }, res);
       return;
     }
     if (req.url === '*') {
       // `OPTIONS *` asks about the server as a whole; kflog's HTTP client (undici) sends only paths, so it is
       // answered here, honestly, rather than as a 400 or as a request for some path the client never named.
-      this.reject(req.socket, 501, 'PR--', 'an asterisk-form request (OPTIONS *) is not relayed by kflog', requestInfo(req), '', undefined, res);
+      refuse(this, req.socket, {
+        status: 501, termination: 'PR--', error: 'an asterisk-form request (OPTIONS *) is not relayed by kflog',
+        request: requestInfo(req),
+      }, res);
       return;
     }
     const coding = unforwardableCoding(req.headers['transfer-encoding']);
     if (coding !== undefined) {
       // nginx answers 501 to a coding it does not know; chunked must be the only one, as kflog relays bodies
       // as they are and would otherwise drop the coding in front of it.
-      this.reject(req.socket, 501, 'CR--', `malformed request: unsupported Transfer-Encoding "${coding}"`, requestInfo(req), '', undefined, res);
+      refuse(this, req.socket, {
+        status: 501, termination: 'CR--', error: `malformed request: unsupported Transfer-Encoding "${coding}"`,
+        request: requestInfo(req),
+      }, res);
       return;
     }
     new Exchange(this, req, res).start();
@@ -165,7 +177,10 @@ export class ForwardListener {
   private onConnect(req: IncomingMessage, socket: Duplex): void {
     const s = socket as Socket;
     s.on('error', destroySocket);
-    this.reject(s, 405, 'PR--', 'CONNECT is not supported by a kflog forward', requestInfo(req), 'Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n');
+    refuse(this, s, {
+      status: 405, termination: 'PR--', error: 'CONNECT is not supported by a kflog forward', request: requestInfo(req),
+      extraHeaders: 'Allow: GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS\r\n',
+    });
   }
 
   private onConnection(socket: Socket): void {
@@ -210,73 +225,16 @@ export class ForwardListener {
         s.destroy();
         return;
       }
-      this.reject(s, 408, 'cR--', 'timed out waiting for the request head', undefined, '', err.rawPacket);
+      refuse(this, s, {
+        status: 408, termination: 'cR--', error: 'timed out waiting for the request head', rawPacket: err.rawPacket,
+      });
       return;
     }
     const tooLarge = code === 'HPE_HEADER_OVERFLOW';
-    this.reject(s, tooLarge ? 431 : 400, 'CR--', `malformed request: ${code || err.message}`, undefined, '', err.rawPacket);
-  }
-
-  /** Answers a request kflog will not forward, closes the connection, and logs one access entry for it. */
-  private reject(
-    socket: Socket, status: number, termination: string, error: string, request: RequestInfo | undefined,
-    extraHeaders: string, rawPacket?: Buffer, res?: ServerResponse,
-  ): void {
-    const reason = reasonPhrase(status);
-    const body = `kflog: ${status} ${reason}\n`;
-    const response = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: text/plain\r\nContent-Length: ${body.length}\r\n${extraHeaders}Connection: close\r\n\r\n${body}`;
-    let sent = response.length;
-    if (res === undefined) {
-      socket.end(response);
-    } else {
-      // A parsed request owns the socket until its response is done: answered through it, then closed.
-      res.shouldKeepAlive = false;
-      res.writeHead(status, reason, { 'Content-Type': 'text/plain', 'Content-Length': body.length });
-      sent = Buffer.byteLength((res as ServerResponse & { _header?: string })._header ?? '', 'latin1') + body.length;
-      res.end(body);
-    }
-    const route = this.route;
-    if (!route.logAccess && !route.logRequest) return;
-    const state = connState(socket);
-    const now = nowMs();
-    const traceId = route.gen.traceId();
-    // A request that parsed arrived as any other did, so it is logged as one (kftray writes its request block from
-    // this entry); a malformed one has no request entry, and encoders show it whole from the access entry.
-    if (request !== undefined && route.logRequest) {
-      const arrived: RequestEntry = {
-        kind: 'request', ts: now, level: 'info', logger: route.requestLogger, msg: REQUEST_MSG,
-        trace_id: traceId, forward: route.info, request,
-      };
-      route.gen.pipeline.emit(arrived);
-    }
-    if (!route.logAccess) return;
-    const entry: AccessEntry = {
-      kind: 'access',
-      ts: now,
-      level: 'info',
-      logger: route.accessLogger,
-      msg: ACCESS_MSG,
-      trace_id: traceId,
-      forward: route.info,
-      request: request ?? unparsedRequest(socket, rawPacket ? firstLine(rawPacket) : ''),
-      start: state.acceptTs,
-      bytes_read: 0,
-      user_id: '',
-      duration: (now - state.acceptTs) / 1000,
-      size: body.length,
-      bytes_sent: sent,
-      status,
-      resp_headers: { 'Content-Type': ['text/plain'], 'Content-Length': [String(body.length)] },
-      upstream: { address: '' },
-      timings: { tq: -1, tw: -1, tc: -1, tr: -1, tt: Math.round(now - state.acceptTs) },
-      termination_state: termination,
-      conn: {
-        actconn: this.counters.actconn, feconn: this.connections, beconn: route.backend.active,
-        srv_conn: route.backend.active, retries: 0,
-      },
-      error,
-    };
-    route.gen.pipeline.emit(entry);
+    refuse(this, s, {
+      status: tooLarge ? 431 : 400, termination: 'CR--', error: `malformed request: ${code || err.message}`,
+      rawPacket: err.rawPacket,
+    });
   }
 
   /** Exchanges (and tunnels) not yet logged. */
@@ -330,40 +288,4 @@ export class ForwardListener {
 
 function destroySocket(this: Socket): void {
   this.destroy();
-}
-
-/** The Transfer-Encoding of a request kflog cannot relay (anything but a lone `chunked`), or undefined. */
-function unforwardableCoding(header: string | undefined): string | undefined {
-  if (header === undefined) return undefined;
-  return header.trim().toLowerCase() === 'chunked' ? undefined : header;
-}
-
-/**
- * A request node's parser refused, as logged: its raw line, and — when that line itself is a well-formed
- * HTTP/1.x request line and the fault was further on — its method, URI and protocol, as nginx's `$request`
- * shows them, so consumers that need a request (GoAccess's CADDY format) count it like any other.
- */
-function unparsedRequest(socket: Socket, rawLine: string): RequestInfo {
-  const parts = REQUEST_LINE.exec(rawLine);
-  return {
-    remote_ip: stripV4Mapped(socket.remoteAddress ?? ''),
-    remote_port: String(socket.remotePort ?? ''),
-    proto: parts?.[3] ?? '',
-    method: parts?.[1] ?? '',
-    host: '',
-    uri: parts?.[2] ?? '',
-    headers: {},
-    raw_line: rawLine,
-  };
-}
-
-/** RFC 9112 §3: method (a token), one space, request-target (visible bytes), one space, HTTP/1.0 or HTTP/1.1. */
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+) ([\x21-\x7e\x80-\xff]+) (HTTP\/1\.[01])$/;
-
-function firstLine(packet: Buffer): string {
-  let end = packet.indexOf(10);
-  if (end === -1) end = Math.min(packet.length, 8192);
-  let line = packet.subarray(0, Math.min(end, 8192)).toString('latin1');
-  if (line.endsWith('\r')) line = line.slice(0, -1);
-  return line;
 }

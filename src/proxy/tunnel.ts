@@ -3,21 +3,18 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { ACCESS_MSG, REQUEST_MSG, accessLevel, type AccessEntry, type HeaderMap, type RequestEntry, type RequestInfo } from '../emit/entry.js';
 import { nowMs } from '../emit/clock.js';
 import { requestTq } from './conn-state.js';
-import { describeRequest } from './in-flight.js';
-import { reasonPhrase, requestInfo } from './exchange.js';
-import { classifyUpstreamError, clientAbortState, errorCode } from './failure.js';
+import { CLIENT_ABORTED, ExchangeRecord } from './exchange-record.js';
+import { classifyUpstreamError, errorCode } from './failure.js';
 import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, upstreamHeaders } from './headers.js';
-import type { ForwardListener } from './listener.js';
-import { LOG_ACCESS, LOG_REQUEST, type ForwardRoute } from './route.js';
+import { reasonPhrase } from './http-helpers.js';
+import { describeRequest } from './in-flight.js';
+import type { Cuttable, ListenerSide } from './listener-side.js';
 import { relayedBytes } from './scavenge.js';
 
 const kUpgrade = Symbol('kflog.upgrade');
 type TunnelSocket = Duplex & { [kUpgrade]?: UpgradeExchange };
-
-const CLIENT_ABORTED = new Error('client aborted');
 
 /**
  * An Upgrade request (WebSocket, h2c, …): dispatched upstream through the same undici Pool as every request.
@@ -25,68 +22,32 @@ const CLIENT_ABORTED = new Error('client aborted');
  * logged then, once, with the tunnel's duration and bytes each way. An upstream that declines the upgrade gets
  * its response relayed as-is (then the connection closes), and failures are answered 502/504 like any request.
  */
-export class UpgradeExchange implements Dispatcher.DispatchHandler {
-  private readonly route: ForwardRoute;
-  private readonly t0 = performance.now();
-  /** InFlight: what shutdown says it is waiting for. */
-  readonly startedPerf = this.t0;
-  readonly what: string;
-  private readonly startTs = nowMs();
-  private readonly tq: number;
-  private readonly tDispatch: number;
-  private tConnected = -1;
-  private tHeaders = -1;
-  private abortUpstream: ((err?: Error) => void) | undefined;
-  private resumeUpstream: (() => void) | undefined;
-  private readonly logAccess: boolean;
-  private traceId = '';
-  private request: RequestInfo | undefined;
+export class UpgradeExchange extends ExchangeRecord implements Dispatcher.DispatchHandler, Cuttable {
+  /** The status the client was sent (0 while none). */
   private status = 0;
-  private respHeaders: HeaderMap | undefined;
-  private size = 0;
-  private overhead = 0;
   private upstream: TunnelSocket | undefined;
   private bytesIn = 0;
   private bytesOut = 0;
   private openSides = 1;
-  private termination = '';
-  private error: string | undefined;
-  private finished = false;
-  private upstreamActive = false;
 
   constructor(
-    private readonly listener: ForwardListener,
+    listener: ListenerSide,
     private readonly req: IncomingMessage,
     private readonly client: Socket,
     private readonly head: Buffer,
   ) {
-    const route = listener.route;
-    this.route = route;
-    this.tDispatch = performance.now();
-    this.tq = requestTq(client, this.t0);
-    this.what = describeRequest(req.method, req.url);
-    const entries = route.entriesFor(req.method ?? '', req.url ?? '');
-    const logRequest = (entries & LOG_REQUEST) !== 0;
-    const logAccess = (entries & LOG_ACCESS) !== 0;
-    this.logAccess = logAccess;
-    if (logRequest || logAccess) {
-      this.traceId = route.gen.traceId();
-      this.request = requestInfo(req);
-      if (logRequest) {
-        const entry: RequestEntry = {
-          kind: 'request', ts: this.startTs, level: 'info', logger: route.requestLogger, msg: REQUEST_MSG,
-          trace_id: this.traceId, forward: route.info, request: this.request,
-        };
-        route.gen.pipeline.emit(entry);
-      }
-    }
+    const t0 = performance.now();
+    const startTs = nowMs();
+    const tDispatch = performance.now();
+    super(listener, t0, startTs, requestTq(client, t0), describeRequest(req.method, req.url));
+    this.tDispatch = tDispatch;
+    this.admit(req);
   }
 
   start(): void {
-    const { req, client, route, listener } = this;
-    listener.active.add(this);
-    listener.tunnels.add(this);
-    route.gen.begin();
+    const { req, client, route } = this;
+    this.opened();
+    this.listener.tunnels.add(this);
     (client as TunnelSocket)[kUpgrade] = this;
     client.setTimeout(0);
     client.on('error', onClientError);
@@ -95,8 +56,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
 
     const target = route.target;
     const headers = upstreamHeaders(req, target.hostHeader);
-    this.upstreamActive = true;
-    route.backend.active++;
+    this.upstreamOpened();
     target.dispatcher.dispatch(
       {
         path: target.pathPrefix + originForm(req.url),
@@ -107,15 +67,6 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
       },
       this,
     );
-  }
-
-  onConnect(abort: (err?: Error) => void): void {
-    if (this.finished) {
-      abort(CLIENT_ABORTED);
-      return;
-    }
-    this.abortUpstream = abort;
-    this.tConnected = performance.now();
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
@@ -182,8 +133,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
     this.upstreamDone();
     if (this.finished || this.termination !== '') return;
     if (this.client.destroyed) {
-      this.termination = clientAbortState(this.tConnected >= 0, false, this.tHeaders >= 0);
-      this.error = 'client closed the connection before the response was complete';
+      this.clientLeft(false);
       return;
     }
     const code = errorCode(err);
@@ -207,9 +157,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
   }
 
   private upstreamDone(): void {
-    if (!this.upstreamActive || this.upstream !== undefined) return; // a tunnel holds its backend until it closes
-    this.upstreamActive = false;
-    this.route.backend.active--;
+    if (this.upstream === undefined) this.upstreamReleased(); // a tunnel holds its backend until it closes
   }
 
   /** @internal A side of the tunnel failed. */
@@ -225,10 +173,7 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
   sideClosed(fromClient: boolean): void {
     if (fromClient && this.upstream === undefined) {
       // No tunnel (yet): the client left, or the declined (or failed) upgrade's answer was sent in full.
-      if (this.termination === '' && !this.client.writableFinished) {
-        this.termination = clientAbortState(this.tConnected >= 0, false, this.tHeaders >= 0);
-        this.error ??= 'client closed the connection before the response was complete';
-      }
+      if (this.termination === '' && !this.client.writableFinished) this.clientLeft(false);
       if (this.upstreamActive && this.abortUpstream !== undefined) this.abortUpstream(CLIENT_ABORTED);
       this.finish();
       return;
@@ -254,59 +199,19 @@ export class UpgradeExchange implements Dispatcher.DispatchHandler {
   private finish(): void {
     if (this.finished) return;
     this.finished = true;
-    if (this.upstream !== undefined && this.upstreamActive) {
-      this.upstreamActive = false;
-      this.route.backend.active--;
-    }
-    if (this.logAccess) this.emitAccess();
+    if (this.upstream !== undefined) this.upstreamReleased();
+    if (this.logAccess) this.emitAccessAsSent();
     this.listener.tunnels.delete(this);
-    this.listener.active.delete(this);
-    this.listener.exchangeDone();
-    this.route.gen.end();
+    this.released();
   }
 
-  private emitAccess(): void {
-    const route = this.route;
+  /** The access entry, with the bytes each way once there was a tunnel (unless a skip rule on the status drops it). */
+  private emitAccessAsSent(): void {
     const status = this.status;
-    if (route.skip.byStatus && route.skip.skipsResponse(this.req.method ?? '', this.req.url ?? '', status)) return;
-    const now = performance.now();
-    const entry: AccessEntry = {
-      kind: 'access',
-      ts: nowMs(),
-      level: accessLevel(status),
-      logger: route.accessLogger,
-      msg: ACCESS_MSG,
-      trace_id: this.traceId,
-      forward: route.info,
-      request: this.request!,
-      start: this.startTs - this.tq,
-      bytes_read: 0,
-      user_id: '',
-      duration: (now - this.t0) / 1000,
-      size: this.size,
-      bytes_sent: status === 0 ? 0 : this.overhead + this.size + this.bytesOut,
-      status,
-      resp_headers: this.respHeaders ?? {},
-      upstream: { address: route.target.address },
-      timings: {
-        tq: this.tq,
-        tw: 0,
-        tc: this.tConnected >= 0 ? Math.round(this.tConnected - this.tDispatch) : -1,
-        tr: this.tHeaders >= 0 && this.tConnected >= 0 ? Math.round(this.tHeaders - this.tConnected) : -1,
-        tt: Math.round(now - this.t0) + this.tq,
-      },
-      termination_state: this.termination === '' ? '----' : this.termination,
-      conn: {
-        actconn: route.gen.counters.actconn,
-        feconn: this.listener.connections,
-        beconn: route.backend.active,
-        srv_conn: route.backend.active,
-        retries: 0,
-      },
-    };
-    if (this.upstream !== undefined) entry.tunnel = { bytes_in: this.bytesIn, bytes_out: this.bytesOut };
-    if (this.error !== undefined) entry.error = this.error;
-    route.gen.pipeline.emit(entry);
+    if (this.skippedByStatus(this.req, status)) return;
+    const bytesSent = status === 0 ? 0 : this.overhead + this.size + this.bytesOut;
+    const tunnel = this.upstream !== undefined ? { bytes_in: this.bytesIn, bytes_out: this.bytesOut } : undefined;
+    this.emitAccess(status, bytesSent, tunnel);
   }
 
   /** @internal */
