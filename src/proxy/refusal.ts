@@ -74,7 +74,7 @@ class RefusedExchange extends ExchangeRecord {
     this.error = refusal.error;
     this.size = size;
     this.respHeaders = { 'Content-Type': ['text/plain'], 'Content-Length': [String(size)] };
-    // At info whatever the status, as refused requests have always been logged.
-    this.emitAccess(refusal.status, sent, undefined, 'info');
+    // Levelled as any exchange (docs/pipeline.md): error from 500 on (OPTIONS *, an unknown coding), else info.
+    this.emitAccess(refusal.status, sent);
   }
 }

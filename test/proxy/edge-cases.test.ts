@@ -59,6 +59,7 @@ async function exchange(address: string, request: string, opts: { halfClose: boo
 }
 
 interface AccessJson {
+  level: string;
   status: number;
   bytes_sent: number;
   size: number;
@@ -307,6 +308,7 @@ describe('questionable requests, decided', () => {
     const [e] = await accessEntries(dir, 1);
     expect(e!.status).toBe(501);
     expect(e!.termination_state).toBe('PR--');
+    expect(e!.level).toBe('error');
     expect(e!.request).toMatchObject({ method: 'OPTIONS', uri: '*' });
     expect(upstream.heads).toHaveLength(0);
   });
