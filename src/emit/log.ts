@@ -44,7 +44,6 @@ export class Log {
   private readonly sinks = new Map<string, LogQueue>();
   private readonly allowedCache = new Map<string, boolean>();
   private skipped = 0;
-  private retiredStats = { written: 0, dropped: 0, failed: 0 };
 
   constructor(
     readonly cfg: LogConfig,
@@ -102,7 +101,9 @@ export class Log {
   }
 
   stats(): LogStats {
-    let { written, dropped, failed } = this.retiredStats;
+    let written = 0;
+    let dropped = 0;
+    let failed = 0;
     let lagMs = 0;
     let maxLagMs = 0;
     const now = nowMs();
