@@ -27,7 +27,7 @@ class MemoryWriter implements Writer {
     return this.chunks.join('').split('\n').filter(Boolean);
   }
 }
-registerWriter('memory-test', (o) => new MemoryWriter(`memory:${String(o.name)}`));
+registerWriter({ name: 'memory-test', defaults: {}, settings: (o) => `memory:${String(o.name)}`, create: (key) => new MemoryWriter(key) });
 
 function log(name: string, extra: Partial<LogConfig> = {}): LogConfig {
   return {
