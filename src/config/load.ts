@@ -4,10 +4,11 @@ import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { parseDuration } from './duration.js';
 import '../encoders/index.js';
-import { createEncoder, encoderFileHeader } from '../encoders/registry.js';
+import { encoderFileHeader, encoderPlan } from '../encoders/registry.js';
 import '../writers/index.js';
-import { checkWriterOptions, WriterOptionError } from '../writers/registry.js';
+import { checkWriterOptions } from '../writers/registry.js';
 import { listenHostProblems } from './hosts.js';
+import { OptionError } from './module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 
@@ -52,7 +53,7 @@ export function parseConfigText(text: string, source: string): Config {
   if (doc && typeof doc === 'object') problems.push(...semanticProblems(doc as Parameters<typeof semanticProblems>[0]));
   if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
   const config = resolveConfig(doc as RawConfig, source);
-  const moduleErrors = [...encoderProblems(config, doc as RawConfig), ...writerProblems(config, doc as RawConfig)];
+  const moduleErrors = moduleProblems(config, doc as RawConfig);
   if (moduleErrors.length > 0) throw new ConfigError(source, locate(text, moduleErrors));
   return config;
 }
@@ -78,40 +79,40 @@ function writerPointer(log: LogConfig, raw: RawConfig): string {
   return `/logging/logs/${escapePointer(log.name)}/writer`;
 }
 
+/** The problem an OptionError (or any error) from a module's settings() makes, at `at` and below it the key. */
+function optionProblem(at: string, err: unknown): ConfigProblem {
+  const path = err instanceof OptionError ? err.path : [];
+  return { pointer: at + path.map((k) => '/' + escapePointer(k)).join(''), reason: (err as Error).message };
+}
+
 /**
- * Options only a writer module can judge (the file writer's 1 s roll minimum, a net address's port) are judged by
- * that module at load, as encoders are, so `kflog validate` refuses what `kflog run` would.
+ * Every log's writer and encoder options go through their module's settings() at load, as they will when the log
+ * opens: what only a module can judge (the file writer's 1 s roll minimum, a net address's port, a filter's field
+ * path) is refused by `kflog validate` as by `kflog run`, at the key's place, before anything starts.
  */
-function writerProblems(config: Config, raw: RawConfig): ConfigProblem[] {
+function moduleProblems(config: Config, raw: RawConfig): ConfigProblem[] {
   const out: ConfigProblem[] = [];
+  for (const log of config.logs) {
+    try {
+      encoderPlan(log.encoder);
+    } catch (err) {
+      out.push(optionProblem(encoderPointer(log, raw), err));
+    }
+  }
   for (const log of config.logs) {
     try {
       checkWriterOptions(log.writer);
     } catch (err) {
-      const at = writerPointer(log, raw);
-      const key = err instanceof WriterOptionError ? err.key : undefined;
-      out.push({ pointer: key === undefined ? at : `${at}/${escapePointer(key)}`, reason: (err as Error).message });
+      out.push(optionProblem(writerPointer(log, raw), err));
     }
   }
   return out;
 }
 
-/**
- * Options the schema cannot judge (a filter's field path, a regexp, a Go time layout) are judged by building
- * each log's encoder once, so `kflog validate` and `kflog run` reject them with their place before anything starts.
- */
-function encoderProblems(config: Config, raw: RawConfig): ConfigProblem[] {
-  const out: ConfigProblem[] = [];
-  for (const log of config.logs) {
-    try {
-      createEncoder(log.encoder, { logCredentials: log.logCredentials, isTTY: false });
-    } catch (err) {
-      const shorthand = log.name.startsWith('forward.') ? raw.forwards.findIndex((f) => `forward.${f.id}` === log.name && f.log) : -1;
-      const pointer = shorthand >= 0 ? `/forwards/${shorthand}/log` : `/logging/logs/${escapePointer(log.name)}/encoder`;
-      out.push({ pointer, reason: (err as Error).message });
-    }
-  }
-  return out;
+/** Where a log's encoder options are written: inline in the forward `log` shorthand, or the log's own encoder. */
+function encoderPointer(log: LogConfig, raw: RawConfig): string {
+  const shorthand = log.name.startsWith('forward.') ? raw.forwards.findIndex((f) => `forward.${f.id}` === log.name && f.log) : -1;
+  return shorthand >= 0 ? `/forwards/${shorthand}/log` : `/logging/logs/${escapePointer(log.name)}/encoder`;
 }
 
 /** V8's JSON errors do not always give a position; jsonc-parser does, so it says where. */
@@ -196,7 +197,12 @@ function resolveForward(f: RawForward): ForwardConfig {
  * writer, which writes it into each file it starts: a file appended to across restarts has it once, at the top.
  */
 function withFileHeader(writer: WriterOptions, encoder: EncoderOptions): WriterOptions {
-  const header = writer.output === 'file' ? encoderFileHeader(encoder) : undefined;
+  let header: string | undefined;
+  try {
+    header = writer.output === 'file' ? encoderFileHeader(encoder) : undefined;
+  } catch {
+    return writer; // options the encoder refuses: reported at their place once the config is resolved
+  }
   return header === undefined ? writer : { ...writer, file_header: header };
 }
 

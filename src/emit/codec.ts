@@ -74,8 +74,6 @@ export class EntryEncoder {
    */
   private readonly sentRequests = new WeakMap<RequestInfo, number>();
   private requestSeq = 0;
-  /** Entries in the pending bytes. */
-  count = 0;
 
   get size(): number {
     return this.pos;
@@ -94,7 +92,6 @@ export class EntryEncoder {
     this.buf = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, Math.min(this.pos * 2, 4 << 20)));
     this.view = viewOf(this.buf);
     this.pos = 0;
-    this.count = 0;
     return out;
   }
 
@@ -117,7 +114,6 @@ export class EntryEncoder {
       this.request(entry.request);
       if (entry.kind === 'access') this.access(entry);
     }
-    this.count++;
   }
 
   private writeProcess(pipe: number, entry: ProcessEntry): void {

@@ -46,7 +46,6 @@ export class Log {
   private skipped = 0;
   /** Size of the last entry encoded (as push() counts it): what the next one probably needs. */
   private lastEntrySize = 0;
-  private retiredStats = { written: 0, dropped: 0, failed: 0 };
 
   constructor(
     readonly cfg: LogConfig,
@@ -118,7 +117,9 @@ export class Log {
   }
 
   stats(): LogStats {
-    let { written, dropped, failed } = this.retiredStats;
+    let written = 0;
+    let dropped = 0;
+    let failed = 0;
     let lagMs = 0;
     let maxLagMs = 0;
     const now = nowMs();

@@ -12,13 +12,6 @@ export interface QueueEvents {
   onDrop(): void;
 }
 
-/**
- * A bounded queue of encoded entries in front of one writer. The proxy only ever appends (O(1), never waits);
- * the queue hands the writer everything pending as one batch, and the next batch once that write settled.
- * When the bound is reached entries are dropped and counted, never silently.
- *
- * Every entry pushed ends up in exactly one count: written, dropped or failed (once the queue is idle).
- */
 /** Longest time an entry waits before its batch is written (the delay a reader of the log can notice). */
 export const FLUSH_DELAY_MS = 10;
 /** Pending bytes that trigger a write at once. */
@@ -28,6 +21,13 @@ const BATCH_BYTES = 256 * 1024;
 const MIN_BATCH_BUFFER = 64 * 1024;
 const EMPTY = Buffer.alloc(0);
 
+/**
+ * A bounded queue of encoded entries in front of one writer. The proxy only ever appends (O(1), never waits);
+ * the queue hands the writer everything pending as one batch, and the next batch once that write settled.
+ * When the bound is reached entries are dropped and counted, never silently.
+ *
+ * Every entry pushed ends up in exactly one count: written, dropped or failed (once the queue is idle).
+ */
 export class LogQueue implements EntryAccount, WriterHealth {
   /**
    * Pending entries of a byte writer, already as UTF-8: each line is written into the batch buffer as it is

@@ -1,5 +1,6 @@
 import type { AccessEntry, Entry, RequestInfo } from '../emit/entry.js';
-import type { Encoder, EncoderOptions } from './encoder.js';
+import { optionOr } from '../config/module-options.js';
+import type { Encoder, EncoderModule } from './encoder.js';
 import { nginxEscape } from './escape.js';
 import { firstHeader } from './headers.js';
 import { registerEncoder } from './registry.js';
@@ -15,9 +16,9 @@ export class ClfEncoder implements Encoder {
   private readonly combined: boolean;
   private readonly time: ClfTime;
 
-  constructor(options: EncoderOptions) {
-    this.combined = options.variant !== 'common';
-    this.time = new ClfTime(options.time_local !== false);
+  constructor(settings: ClfSettings) {
+    this.combined = settings.variant === 'combined';
+    this.time = new ClfTime(settings.time_local);
   }
 
   encode(entry: Entry): string | null {
@@ -64,4 +65,29 @@ function clfStatus(status: number | undefined): number {
   return status === undefined || status === 0 ? 499 : status;
 }
 
-registerEncoder('clf', (options) => new ClfEncoder(options));
+const VARIANTS = ['common', 'combined'] as const;
+
+export interface ClfSettings {
+  variant: (typeof VARIANTS)[number];
+  time_local: boolean;
+}
+
+const CLF_DEFAULTS: Readonly<ClfSettings> = {
+  // nginx's own default log format, and what GoAccess's COMBINED and most CLF readers expect.
+  variant: 'combined',
+  // nginx's $time_local: local time with its offset.
+  time_local: true,
+};
+
+export const clfEncoder: EncoderModule<ClfSettings> = {
+  name: 'clf',
+  schema: 'encoder_clf',
+  defaults: CLF_DEFAULTS,
+  settings: (options) => ({
+    variant: optionOr(options, 'variant', CLF_DEFAULTS.variant, VARIANTS),
+    time_local: optionOr(options, 'time_local', CLF_DEFAULTS.time_local),
+  }),
+  create: (settings) => new ClfEncoder(settings),
+};
+
+registerEncoder(clfEncoder);

@@ -1,5 +1,6 @@
 import type { AccessEntry, Entry, Level, ProcessEntry } from '../emit/entry.js';
-import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { optionOr } from '../config/module-options.js';
+import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { displayText, jsonText, logfmtKey, logfmtText } from './escape.js';
 import { jsonValue } from './json.js';
 import { registerEncoder } from './registry.js';
@@ -39,9 +40,8 @@ export class ConsoleEncoder implements Encoder {
   private readonly color: boolean;
   private readonly time = new ConsoleTime(true);
 
-  constructor(options: EncoderOptions, ctx: EncoderContext) {
-    const c = options.color ?? 'auto';
-    this.color = c === 'always' || (c === 'auto' && ctx.isTTY);
+  constructor(settings: ConsoleSettings, ctx: EncoderContext) {
+    this.color = settings.color === 'always' || (settings.color === 'auto' && ctx.isTTY);
   }
 
   encode(entry: Entry): string | null {
@@ -93,4 +93,23 @@ export class ConsoleEncoder implements Encoder {
   }
 }
 
-registerEncoder('console', (options, ctx) => new ConsoleEncoder(options, ctx));
+const COLORS = ['auto', 'always', 'never'] as const;
+
+export interface ConsoleSettings {
+  color: (typeof COLORS)[number];
+}
+
+const CONSOLE_DEFAULTS: Readonly<ConsoleSettings> = {
+  // Colours on a terminal, none in a file or pipe, where escape codes would be noise.
+  color: 'auto',
+};
+
+export const consoleEncoder: EncoderModule<ConsoleSettings> = {
+  name: 'console',
+  schema: 'encoder_console',
+  defaults: CONSOLE_DEFAULTS,
+  settings: (options) => ({ color: optionOr(options, 'color', CONSOLE_DEFAULTS.color, COLORS) }),
+  create: (settings, ctx) => new ConsoleEncoder(settings, ctx),
+};
+
+registerEncoder(consoleEncoder);

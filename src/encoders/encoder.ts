@@ -26,4 +26,24 @@ export interface EncoderContext {
 /** Options as validated by config.schema.json: the encoder object minus nothing (format included). */
 export type EncoderOptions = { format: string } & Record<string, unknown>;
 
-export type EncoderFactory = (options: EncoderOptions, ctx: EncoderContext) => Encoder;
+/**
+ * What one format's file gives the registry (as a Caddy module does): its name, its options' schema, their
+ * defaults, how options become settings and settings an encoder. settings() runs when the config is loaded, so
+ * `kflog validate` and `kflog run` refuse the same options; create() runs when a log opens.
+ */
+export interface EncoderModule<S> {
+  /** `"format": name` in a config; config.schema.json's format enum lists every registered name. */
+  readonly name: string;
+  /** Its options' fragment under config.schema.json's $defs (e.g. "encoder_json"), absent when it has none. */
+  readonly schema?: string;
+  /**
+   * Every default settings() applies, in the config's spelling, each stated here once with its reason:
+   * config.schema.json's `default`s in the fragment equal these (test/config/schema-registries.test.ts).
+   */
+  readonly defaults: Readonly<Record<string, unknown>>;
+  /** Pure: options with the defaults applied. Throws an OptionError naming the key kflog cannot use. */
+  settings(options: EncoderOptions): S;
+  create(settings: S, ctx: EncoderContext): Encoder;
+  /** Text a file written in this format must begin with (REST Client's variable declarations), or undefined. */
+  fileHeader?(settings: S): string | undefined;
+}

@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../emit/entry.js';
 import { hasOwn, setOwn } from '../emit/own-key.js';
-import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { OptionError } from '../config/module-options.js';
+import type { Encoder, EncoderModule, EncoderOptions } from './encoder.js';
 import { maskAddresses } from './ip-mask.js';
-import { createEncoder, registerEncoder } from './registry.js';
+import { createPlannedEncoder, encoderPlan, registerEncoder, type EncoderPlan } from './registry.js';
 
 /**
  * Caddy's filter encoder: wraps any encoder and rewrites fields first, addressed like `request>headers>Authorization`
@@ -242,6 +243,7 @@ function compileRewrite(opts: FieldFilterOptions, path: string, leaf: string): R
     case 'hash':
       return (v) => eachString(v, hash);
     case 'ip_mask': {
+      // Caddy's ip_mask defaults: a /24 and a /64 keep the network, hide the host.
       const v4 = opts.ipv4_cidr ?? 24;
       const v6 = opts.ipv6_cidr ?? 64;
       return (v) => eachString(v, (s) => maskAddresses(s, v4, v6));
@@ -351,14 +353,10 @@ function compileFields(path: string, opts: FieldFilterOptions): CompiledField[] 
 }
 
 export class FilterEncoder implements Encoder {
-  private readonly fields: CompiledField[];
-
   constructor(
     private readonly inner: Encoder,
-    fields: Record<string, FieldFilterOptions>,
-  ) {
-    this.fields = Object.entries(fields).flatMap(([path, opts]) => compileFields(path, opts));
-  }
+    private readonly fields: readonly CompiledField[],
+  ) {}
 
   entriesIn(entry: Entry): number {
     return this.inner.entriesIn?.(entry) ?? 1;
@@ -375,11 +373,42 @@ export class FilterEncoder implements Encoder {
   }
 }
 
-export function createFilterEncoder(options: EncoderOptions, ctx: EncoderContext): FilterEncoder {
-  const wrap = options.wrap as EncoderOptions | undefined;
-  if (wrap === undefined || typeof wrap !== 'object' || typeof wrap.format !== 'string') throw new Error('filter encoder: "wrap" must be an encoder');
-  const fields = (options.fields ?? {}) as Record<string, FieldFilterOptions>;
-  return new FilterEncoder(createEncoder(wrap, ctx), fields);
+export interface FilterSettings {
+  /** The wrapped encoder, its options already checked. */
+  wrap: EncoderPlan;
+  fields: CompiledField[];
 }
 
-registerEncoder('filter', createFilterEncoder);
+/** Checks the wrapped encoder's options and compiles every field's filter, naming the field a bad one is under. */
+function filterSettings(options: EncoderOptions): FilterSettings {
+  const wrap = options.wrap as EncoderOptions | undefined;
+  if (wrap === undefined || wrap === null || typeof wrap !== 'object' || typeof wrap.format !== 'string') {
+    throw new OptionError(['wrap'], 'filter encoder: "wrap" must be an encoder');
+  }
+  let plan: EncoderPlan;
+  try {
+    plan = encoderPlan(wrap);
+  } catch (err) {
+    if (err instanceof OptionError) throw new OptionError(['wrap', ...err.path], err.message);
+    throw err;
+  }
+  const fields = (options.fields ?? {}) as Record<string, FieldFilterOptions>;
+  const compiled = Object.entries(fields).flatMap(([path, opts]) => {
+    try {
+      return compileFields(path, opts);
+    } catch (err) {
+      throw new OptionError(['fields', path], (err as Error).message);
+    }
+  });
+  return { wrap: plan, fields: compiled };
+}
+
+export const filterEncoder: EncoderModule<FilterSettings> = {
+  name: 'filter',
+  schema: 'encoder_filter',
+  defaults: {},
+  settings: filterSettings,
+  create: (settings, ctx) => new FilterEncoder(createPlannedEncoder(settings.wrap, ctx), settings.fields),
+};
+
+registerEncoder(filterEncoder);

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
-import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { optionOr } from '../config/module-options.js';
+import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { haproxyHeaderEscape, haproxyNameEscape, haproxyUrlEscape } from './escape.js';
 import { lastHeader } from './headers.js';
 import { isCredentialHeader, REDACTED } from './redact.js';
@@ -28,16 +29,16 @@ export class HaproxyEncoder implements Encoder {
   private readonly responseCaptures: HeaderCapture[] | undefined;
 
   constructor(
-    options: EncoderOptions,
+    settings: HaproxySettings,
     private readonly ctx: EncoderContext,
   ) {
-    const local = options.time_local !== false;
-    this.date = new HaproxyDate(local);
-    this.syslogTime = options.syslog_header === true ? new SyslogTime(local) : undefined;
-    const host = typeof options.hostname === 'string' && options.hostname !== '' ? options.hostname : hostname().split('.')[0] || 'localhost';
+    this.date = new HaproxyDate(settings.time_local);
+    this.syslogTime = settings.syslog_header ? new SyslogTime(settings.time_local) : undefined;
+    // Not a default of settings(): the machine's name is known where the log is written, not where it is checked.
+    const host = settings.hostname !== undefined && settings.hostname !== '' ? settings.hostname : hostname().split('.')[0] || 'localhost';
     this.syslogTail = ' ' + haproxyNameEscape(host) + ' kflog[' + process.pid + ']: ';
-    this.requestCaptures = captures(options.capture_request_headers);
-    this.responseCaptures = captures(options.capture_response_headers);
+    this.requestCaptures = settings.capture_request_headers;
+    this.responseCaptures = settings.capture_response_headers;
   }
 
   encode(entry: Entry): string | null {
@@ -92,11 +93,14 @@ const EMPTY_REQUEST: RequestInfo = { remote_ip: '', remote_port: '', proto: '', 
 const NO_TIMINGS = { tq: -1, tw: -1, tc: -1, tr: -1, tt: 0 };
 const NO_CONN = { actconn: 0, feconn: 0, beconn: 0, srv_conn: 0, retries: 0 };
 
+/** A capture's `len` when none is given: HAProxy requires one; 64 keeps a User-Agent or a Host readable. */
+const CAPTURE_LEN = 64;
+
 function captures(v: unknown): HeaderCapture[] | undefined {
   if (!Array.isArray(v)) return undefined;
   return v.map((c: { name?: unknown; len?: unknown }) => ({
     name: String(c.name ?? ''),
-    len: typeof c.len === 'number' && c.len > 0 ? Math.floor(c.len) : 64,
+    len: typeof c.len === 'number' && c.len > 0 ? Math.floor(c.len) : CAPTURE_LEN,
   }));
 }
 
@@ -112,4 +116,38 @@ function terminationState(s: string | undefined): string {
   return clean.length === 4 ? clean : (clean + '----').slice(0, 4);
 }
 
-registerEncoder('haproxy', (options, ctx) => new HaproxyEncoder(options, ctx));
+export interface HaproxySettings {
+  syslog_header: boolean;
+  /** Absent: this machine's short host name, looked up by create(). */
+  hostname: string | undefined;
+  time_local: boolean;
+  capture_request_headers: HeaderCapture[] | undefined;
+  capture_response_headers: HeaderCapture[] | undefined;
+}
+
+const HAPROXY_DEFAULTS: Readonly<Pick<HaproxySettings, 'syslog_header' | 'time_local'>> = {
+  // HAProxy logs through syslog, which adds the prefix: a line of its own has none.
+  syslog_header: false,
+  // HAProxy's dates and syslog's prefix are local time.
+  time_local: true,
+};
+
+function haproxySettings(options: EncoderOptions): HaproxySettings {
+  return {
+    syslog_header: optionOr(options, 'syslog_header', HAPROXY_DEFAULTS.syslog_header),
+    hostname: options.hostname === undefined ? undefined : optionOr(options, 'hostname', ''),
+    time_local: optionOr(options, 'time_local', HAPROXY_DEFAULTS.time_local),
+    capture_request_headers: captures(options.capture_request_headers),
+    capture_response_headers: captures(options.capture_response_headers),
+  };
+}
+
+export const haproxyEncoder: EncoderModule<HaproxySettings> = {
+  name: 'haproxy',
+  schema: 'encoder_haproxy',
+  defaults: HAPROXY_DEFAULTS,
+  settings: haproxySettings,
+  create: (settings, ctx) => new HaproxyEncoder(settings, ctx),
+};
+
+registerEncoder(haproxyEncoder);

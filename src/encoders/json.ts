@@ -1,5 +1,6 @@
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../emit/entry.js';
-import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { optionOr } from '../config/module-options.js';
+import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { jsonText, jsonWire, jsonWireName } from './escape.js';
 import { asList } from './headers.js';
 import { isCredentialHeader } from './redact.js';
@@ -114,9 +115,55 @@ function levelText(level: Level, format: string): string {
 
 const LEVELS: readonly Level[] = ['debug', 'info', 'warn', 'error'];
 
-function str(options: EncoderOptions, key: string, dflt: string): string {
-  const v = options[key];
-  return typeof v === 'string' ? v : dflt;
+/** zap's duration encoders, by the names Caddy accepts for them. */
+const DURATION_FORMATS = ['s', 'seconds', 'ms', 'milli', 'millis', 'ns', 'nano', 'nanos', 'string'] as const;
+const LEVEL_FORMATS = ['lower', 'upper', 'color'] as const;
+const BODY_FORMATS = ['text', 'base64'] as const;
+
+/** The json encoder's options, every one present: the config's, else its default. */
+export interface JsonSettings {
+  message_key: string;
+  level_key: string;
+  time_key: string;
+  name_key: string;
+  time_format: string;
+  time_local: boolean;
+  duration_format: (typeof DURATION_FORMATS)[number];
+  level_format: (typeof LEVEL_FORMATS)[number];
+  body_format: (typeof BODY_FORMATS)[number];
+}
+
+const JSON_DEFAULTS: Readonly<JsonSettings> = {
+  // Caddy's (zap's production encoder config) keys, so Caddy's readers (GoAccess's CADDY format) read kflog's lines.
+  message_key: 'msg',
+  level_key: 'level',
+  time_key: 'ts',
+  name_key: 'logger',
+  // Caddy's default: float epoch seconds, which GoAccess's CADDY format expects.
+  time_format: 'unix_seconds_float',
+  // UTC, as Caddy: a log read on another machine means the same instant.
+  time_local: false,
+  // Caddy writes durations as float seconds.
+  duration_format: 's',
+  // zap's lowercase level encoder, as Caddy.
+  level_format: 'lower',
+  // A UTF-8 body reads as itself; one that is not cannot be text in JSON and is base64 regardless.
+  body_format: 'text',
+};
+
+function jsonSettings(options: EncoderOptions): JsonSettings {
+  const d = JSON_DEFAULTS;
+  return {
+    message_key: optionOr(options, 'message_key', d.message_key),
+    level_key: optionOr(options, 'level_key', d.level_key),
+    time_key: optionOr(options, 'time_key', d.time_key),
+    name_key: optionOr(options, 'name_key', d.name_key),
+    time_format: optionOr(options, 'time_format', d.time_format),
+    time_local: optionOr(options, 'time_local', d.time_local),
+    duration_format: optionOr(options, 'duration_format', d.duration_format, DURATION_FORMATS),
+    level_format: optionOr(options, 'level_format', d.level_format, LEVEL_FORMATS),
+    body_format: optionOr(options, 'body_format', d.body_format, BODY_FORMATS),
+  };
 }
 
 /**
@@ -138,22 +185,21 @@ export class JsonEncoder implements Encoder {
   private readonly base64Bodies: boolean;
 
   constructor(
-    options: EncoderOptions,
+    settings: JsonSettings,
     private readonly ctx: EncoderContext,
   ) {
-    const levelKey = str(options, 'level_key', 'level');
+    const levelKey = settings.level_key;
     this.levelKey = levelKey === '' ? '' : jsonText(levelKey) + ':';
-    const levelFormat = str(options, 'level_format', 'lower');
     const levelField = {} as Record<Level, string>;
-    for (const l of LEVELS) levelField[l] = levelKey === '' ? '' : jsonText(levelKey) + ':' + jsonText(levelText(l, levelFormat));
+    for (const l of LEVELS) levelField[l] = levelKey === '' ? '' : jsonText(levelKey) + ':' + jsonText(levelText(l, settings.level_format));
     this.levelField = levelField;
     const key = (k: string): string => (k === '' ? '' : jsonText(k) + ':');
-    this.timeKey = key(str(options, 'time_key', 'ts'));
-    this.nameKey = key(str(options, 'name_key', 'logger'));
-    this.messageKey = key(str(options, 'message_key', 'msg'));
-    this.time = timeValue(str(options, 'time_format', 'unix_seconds_float'), options.time_local === true);
-    this.duration = durationValue(str(options, 'duration_format', 's'));
-    this.base64Bodies = options.body_format === 'base64';
+    this.timeKey = key(settings.time_key);
+    this.nameKey = key(settings.name_key);
+    this.messageKey = key(settings.message_key);
+    this.time = timeValue(settings.time_format, settings.time_local);
+    this.duration = durationValue(settings.duration_format);
+    this.base64Bodies = settings.body_format === 'base64';
   }
 
   // Objects are built as '{' + first + ',' + next…: never by slicing a leading comma off, which would flatten the
@@ -373,4 +419,12 @@ export function jsonValue(v: unknown, depth: number, seen: Set<object> | undefin
   }
 }
 
-registerEncoder('json', (options, ctx) => new JsonEncoder(options, ctx));
+export const jsonEncoder: EncoderModule<JsonSettings> = {
+  name: 'json',
+  schema: 'encoder_json',
+  defaults: JSON_DEFAULTS,
+  settings: jsonSettings,
+  create: (settings, ctx) => new JsonEncoder(settings, ctx),
+};
+
+registerEncoder(jsonEncoder);

@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
 import { guardBlockText as guard } from './block-guard.js';
 import { viewBody, type BodyView } from './body.js';
-import type { Encoder, EncoderContext, EncoderOptions } from './encoder.js';
+import { optionOr } from '../config/module-options.js';
+import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { displayBlock, displayText, displayWire } from './escape.js';
 import { asList, firstHeader, headerValues } from './headers.js';
 import { isCredentialHeader, REDACTED } from './redact.js';
@@ -13,7 +14,17 @@ import { Rfc3339Micro } from './time.js';
 const SEPARATOR = '----------------------------------------';
 const EMPTY_MARKER = '<empty>';
 
-type Style = 'classic' | 'rest-client';
+const STYLES = ['classic', 'rest-client'] as const;
+type Style = (typeof STYLES)[number];
+
+export interface KftraySettings {
+  style: Style;
+}
+
+const KFTRAY_DEFAULTS: Readonly<KftraySettings> = {
+  // kftray's own block format, which its users already read; rest-client is the replayable flavour, asked for.
+  style: 'classic',
+};
 
 /**
  * kftray's HTTP log. A request block is written when the request entry arrives, a response block (with `Took:`)
@@ -25,10 +36,10 @@ export class KftrayEncoder implements Encoder {
   private readonly time = new Rfc3339Micro();
 
   constructor(
-    options: EncoderOptions,
+    settings: KftraySettings,
     private readonly ctx: EncoderContext,
   ) {
-    this.style = options.style === 'rest-client' ? 'rest-client' : 'classic';
+    this.style = settings.style;
   }
 
   entriesIn(entry: Entry): number {
@@ -191,6 +202,13 @@ function commented(text: string): string {
   return '# ' + text.replace(/\n/g, '\n# ') + '\n';
 }
 
-registerEncoder('kftray', (options, ctx) => new KftrayEncoder(options, ctx), {
-  fileHeader: (options) => (options.style === 'rest-client' ? restClientFileHeader() : undefined),
-});
+export const kftrayEncoder: EncoderModule<KftraySettings> = {
+  name: 'kftray',
+  schema: 'encoder_kftray',
+  defaults: KFTRAY_DEFAULTS,
+  settings: (options) => ({ style: optionOr(options, 'style', KFTRAY_DEFAULTS.style, STYLES) }),
+  create: (settings, ctx) => new KftrayEncoder(settings, ctx),
+  fileHeader: (settings) => (settings.style === 'rest-client' ? restClientFileHeader() : undefined),
+};
+
+registerEncoder(kftrayEncoder);

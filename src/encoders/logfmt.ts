@@ -1,5 +1,5 @@
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, ProcessEntry, RequestInfo } from '../emit/entry.js';
-import type { Encoder, EncoderContext } from './encoder.js';
+import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { logfmtKey, logfmtText, logfmtWire } from './escape.js';
 import { asList } from './headers.js';
 import { jsonValue } from './json.js';
@@ -102,4 +102,13 @@ function processFields(e: ProcessEntry): string {
   return s;
 }
 
-registerEncoder('logfmt', (_options, ctx) => new LogfmtEncoder(ctx));
+/** logfmt takes no options of its own. */
+export const logfmtEncoder: EncoderModule<null> = {
+  name: 'logfmt',
+  schema: 'encoder_logfmt',
+  defaults: {},
+  settings: () => null,
+  create: (_settings, ctx) => new LogfmtEncoder(ctx),
+};
+
+registerEncoder(logfmtEncoder);

@@ -1,5 +1,5 @@
 import { registerWriter } from './registry.js';
-import type { Writer } from './writer.js';
+import type { Writer, WriterModule } from './writer.js';
 
 /** Throws everything away: for benchmarks and for logs kept only for their counts. */
 export class DiscardWriter implements Writer {
@@ -11,4 +11,6 @@ export class DiscardWriter implements Writer {
   async close(): Promise<void> {}
 }
 
-registerWriter('discard', () => new DiscardWriter());
+export const discardWriter: WriterModule<null> = { name: 'discard', defaults: {}, settings: () => null, create: () => new DiscardWriter() };
+
+registerWriter(discardWriter);

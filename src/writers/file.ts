@@ -2,17 +2,26 @@ import { fstatSync } from 'node:fs';
 import { mkdir, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseDuration } from '../config/duration.js';
+import { optionOr, OptionError } from '../config/module-options.js';
 import { OutputUnusableError } from './deadline.js';
 import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
 import { expandHome, parseMode } from './paths.js';
-import { registerWriter, registerWriterCheck, WriterOptionError } from './registry.js';
+import { registerWriter } from './registry.js';
 import { RolledFiles, type RetentionOptions } from './roll-files.js';
-import type { Writer, WriterHealth, WriterOptions } from './writer.js';
+import type { Writer, WriterHealth, WriterModule, WriterOptions } from './writer.js';
 
 const MB = 1024 * 1024;
-/** When rolling is asked for with no limit at all: Caddy's defaults. */
+/** When rolling is asked for with no limit at all: Caddy's defaults (not the schema's: they apply only then). */
 const DEFAULT_ROLL_SIZE_MB = 100;
 const DEFAULT_ROLL_KEEP = 10;
+
+const FILE_DEFAULTS: Readonly<{ mode: string; dir_mode: string; roll_gzip: boolean }> = {
+  // Logs hold request data (bodies, and credentials with log_credentials): the owner's alone, as Caddy's.
+  mode: '0600',
+  dir_mode: '0700',
+  // Compressing costs CPU in the background; asked for when disk matters more.
+  roll_gzip: false,
+};
 
 export interface FileSettings {
   path: string;
@@ -27,13 +36,13 @@ export interface FileSettings {
 /** Config → settings. Rolling is on with `roll: true` or any roll_* option, unless `roll: false`. */
 export function fileSettings(options: WriterOptions): FileSettings {
   const path = expandHome(String(options.filename));
-  const mode = parseMode(options.mode, 0o600);
-  const dirMode = parseMode(options.dir_mode, 0o700);
+  const mode = parseMode('mode', optionOr(options, 'mode', FILE_DEFAULTS.mode));
+  const dirMode = parseMode('dir_mode', optionOr(options, 'dir_mode', FILE_DEFAULTS.dir_mode));
   const sizeMb = options.roll_size_mb as number | undefined;
   const interval = options.roll_interval as string | undefined;
   const keep = options.roll_keep as number | undefined;
   const keepDays = options.roll_keep_days as number | undefined;
-  const gzip = options.roll_gzip === true;
+  const gzip = optionOr(options, 'roll_gzip', FILE_DEFAULTS.roll_gzip);
   const header = typeof options.file_header === 'string' && options.file_header !== '' ? Buffer.from(options.file_header) : undefined;
   const asked = sizeMb !== undefined || interval !== undefined || keep !== undefined || keepDays !== undefined || gzip;
   if (options.roll === false || (options.roll !== true && !asked)) return { path, mode, dirMode, header };
@@ -42,7 +51,7 @@ export function fileSettings(options: WriterOptions): FileSettings {
   else if (interval !== undefined) {
     const ms = parseDuration(interval);
     if (ms === undefined || ms < 1000) {
-      throw new WriterOptionError('roll_interval', `roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
+      throw new OptionError(['roll_interval'], `roll_interval "${interval}" is not "hourly", "daily" or a duration of at least 1s`);
     }
     frequency = ms;
   }
@@ -308,5 +317,12 @@ async function cutBack(file: string, size: number): Promise<void> {
   }
 }
 
-registerWriter('file', (options) => new FileWriter(fileSettings(options)));
-registerWriterCheck('file', (options) => void fileSettings(options));
+export const fileWriter: WriterModule<FileSettings> = {
+  name: 'file',
+  schema: 'writer_file',
+  defaults: FILE_DEFAULTS,
+  settings: fileSettings,
+  create: (settings) => new FileWriter(settings),
+};
+
+registerWriter(fileWriter);

@@ -1,28 +1,52 @@
 import { parseDuration } from '../config/duration.js';
+import { optionOr, OptionError } from '../config/module-options.js';
 import { parseNetAddress } from './net-address.js';
 import { DatagramWriter } from './net-datagram.js';
 import { PLAIN_FORMAT, type Framing, type MessageFormat, type NetSettings } from './net-message.js';
 import { StreamWriter } from './net-stream.js';
-import { registerWriter, registerWriterCheck, WriterOptionError } from './registry.js';
-import type { Writer, WriterOptions } from './writer.js';
+import { registerWriter } from './registry.js';
+import type { Writer, WriterModule, WriterOptions } from './writer.js';
 
 export { PLAIN_FORMAT, type Framing, type MessageFormat, type NetSettings };
 
-/** Config → settings; `framing` defaults differ between net (newline) and syslog (octet-counting). */
-export function netSettings(options: WriterOptions, defaultFraming: Framing): NetSettings {
+const FRAMINGS: readonly Framing[] = ['newline', 'octet-counting'];
+
+/** The options net and syslog share, with their defaults: syslog's framing differs. */
+export interface NetDefaults {
+  dial_timeout: string;
+  soft_start: boolean;
+  buffer_bytes: number;
+  framing: Framing;
+}
+
+export const NET_DEFAULTS: Readonly<NetDefaults> = {
+  // Caddy's net writer dials with a 3s timeout; shutdown gives buffered lines as long.
+  dial_timeout: '3s',
+  // A log receiver that is down must not keep the proxy from starting (Caddy's soft_start): lines are buffered.
+  soft_start: true,
+  // A few seconds of a busy log while the receiver restarts, bounded so memory stays bounded.
+  buffer_bytes: 4 * 1024 * 1024,
+  // One line per entry, what a plain `nc -l` or a line-reading collector expects.
+  framing: 'newline',
+};
+
+/** Config → settings, for net and for syslog (with its own defaults). Throws an OptionError naming the key. */
+export function netSettings(options: WriterOptions, defaults: Readonly<NetDefaults>): NetSettings {
   let address: NetSettings['address'];
   try {
     address = parseNetAddress(String(options.address));
   } catch (err) {
-    throw new WriterOptionError('address', (err as Error).message);
+    throw new OptionError(['address'], (err as Error).message);
   }
-  const dial = typeof options.dial_timeout === 'string' ? parseDuration(options.dial_timeout) : undefined;
+  const dial = optionOr(options, 'dial_timeout', defaults.dial_timeout);
+  const dialTimeoutMs = parseDuration(dial);
+  if (dialTimeoutMs === undefined) throw new OptionError(['dial_timeout'], `dial_timeout "${dial}" is not a duration such as "3s"`);
   return {
     address,
-    dialTimeoutMs: dial ?? 3000,
-    softStart: options.soft_start !== false,
-    bufferBytes: typeof options.buffer_bytes === 'number' ? options.buffer_bytes : 4 * 1024 * 1024,
-    framing: options.framing === 'newline' || options.framing === 'octet-counting' ? options.framing : defaultFraming,
+    dialTimeoutMs,
+    softStart: optionOr(options, 'soft_start', defaults.soft_start),
+    bufferBytes: optionOr(options, 'buffer_bytes', defaults.buffer_bytes),
+    framing: optionOr(options, 'framing', defaults.framing, FRAMINGS),
   };
 }
 
@@ -33,8 +57,13 @@ export function createNetWriter(settings: NetSettings, format: MessageFormat, ke
     : new StreamWriter(settings, format, key, description);
 }
 
-registerWriter('net', (options) => {
-  const settings = netSettings(options, 'newline');
-  return createNetWriter(settings, PLAIN_FORMAT, 'net:' + settings.address.text + ':' + settings.framing, 'net ' + settings.address.text);
-});
-registerWriterCheck('net', (options) => void netSettings(options, 'newline'));
+export const netWriter: WriterModule<NetSettings> = {
+  name: 'net',
+  schema: 'writer_net',
+  defaults: NET_DEFAULTS,
+  settings: (options) => netSettings(options, NET_DEFAULTS),
+  create: (settings) =>
+    createNetWriter(settings, PLAIN_FORMAT, 'net:' + settings.address.text + ':' + settings.framing, 'net ' + settings.address.text),
+};
+
+registerWriter(netWriter);

@@ -1,5 +1,6 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
+import { OptionError } from '../config/module-options.js';
 
 /** "~/x" → "$HOME/x", then absolute. */
 export function expandHome(p: string): string {
@@ -8,6 +9,8 @@ export function expandHome(p: string): string {
   return resolve(p);
 }
 
-export function parseMode(mode: unknown, fallback: number): number {
-  return typeof mode === 'string' ? parseInt(mode, 8) : fallback;
+/** "0600" or "600" → 0o600; throws an OptionError naming `key` for anything else. */
+export function parseMode(key: string, mode: string): number {
+  if (!/^0?[0-7]{3}$/.test(mode)) throw new OptionError([key], `${key} "${mode}" is not an octal mode such as "0600"`);
+  return parseInt(mode, 8);
 }

@@ -1,52 +1,31 @@
-import type { Writer, WriterFactory, WriterOptions } from './writer.js';
+import { OptionError } from '../config/module-options.js';
+import type { Writer, WriterModule, WriterOptions } from './writer.js';
 
-const factories = new Map<string, WriterFactory>();
-const checks = new Map<string, WriterOptionsCheck>();
+const modules = new Map<string, WriterModule<unknown>>();
 
-/** A writer option kflog run would refuse, named by its key so the config error can point at it. */
-export class WriterOptionError extends Error {
-  constructor(
-    readonly key: string | undefined,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'WriterOptionError';
-  }
+/** Called once by each writer module at import (src/writers/index.ts imports them): the pipeline never changes. */
+export function registerWriter<S>(module: WriterModule<S>): void {
+  if (modules.has(module.name)) throw new Error(`writer "${module.name}" registered twice`);
+  modules.set(module.name, module as WriterModule<unknown>);
 }
 
-/** Judges options the schema cannot (a minimum, an address's syntax) without opening anything; throws when bad. */
-export type WriterOptionsCheck = (options: WriterOptions) => void;
-
-/**
- * Called by a writer module beside registerWriter: its own option rules, judged when the config is loaded, so
- * `kflog validate` and `kflog run` refuse the same configs before anything starts.
- */
-export function registerWriterCheck(output: string, check: WriterOptionsCheck): void {
-  if (checks.has(output)) throw new Error(`writer check "${output}" registered twice`);
-  checks.set(output, check);
+/** Every registered module, in registration order: config.schema.json must list exactly these (a test holds it). */
+export function writerModules(): ReadonlyArray<WriterModule<unknown>> {
+  return [...modules.values()];
 }
 
-/** Throws (a WriterOptionError when the module names the key) when `output`'s module refuses the options. */
+function moduleOf(options: WriterOptions): WriterModule<unknown> {
+  const module = modules.get(options.output);
+  if (!module) throw new OptionError(['output'], `unknown writer output "${options.output}" (known: ${[...modules.keys()].join(', ')})`);
+  return module;
+}
+
+/** Runs the output's settings() without opening anything; throws an OptionError naming the key when refused. */
 export function checkWriterOptions(options: WriterOptions): void {
-  if (!factories.has(options.output)) {
-    throw new WriterOptionError('output', `unknown writer output "${options.output}" (known: ${[...factories.keys()].join(', ')})`);
-  }
-  checks.get(options.output)?.(options);
-}
-
-/** Called once by each writer module at import: adding an output never touches the pipeline. */
-export function registerWriter(output: string, factory: WriterFactory): void {
-  if (factories.has(output)) throw new Error(`writer "${output}" registered twice`);
-  factories.set(output, factory);
+  moduleOf(options).settings(options);
 }
 
 export function createWriter(options: WriterOptions): Writer {
-  const factory = factories.get(options.output);
-  if (!factory) throw new Error(`unknown writer output "${options.output}" (known: ${[...factories.keys()].join(', ')})`);
-  return factory(options);
-}
-
-/** The registered output names: config.schema.json's `output` enum must equal them (a test holds it to that). */
-export function writerOutputs(): string[] {
-  return [...factories.keys()];
+  const module = moduleOf(options);
+  return module.create(module.settings(options));
 }

@@ -2,7 +2,7 @@ import { write as fsWrite } from 'node:fs';
 import { isatty } from 'node:tty';
 import { isMainThread } from 'node:worker_threads';
 import { registerWriter } from './registry.js';
-import type { Writer } from './writer.js';
+import type { Writer, WriterModule } from './writer.js';
 
 /** How long to wait before trying again when a non-blocking stdout pipe is full. */
 const EAGAIN_RETRY_MS = 1;
@@ -59,5 +59,9 @@ function writeAll(fd: number, buf: Buffer): Promise<void> {
   });
 }
 
-registerWriter('stdout', () => new StdioWriter(1));
-registerWriter('stderr', () => new StdioWriter(2));
+/** stdout and stderr take no options. */
+export const stdoutWriter: WriterModule<null> = { name: 'stdout', defaults: {}, settings: () => null, create: () => new StdioWriter(1) };
+export const stderrWriter: WriterModule<null> = { name: 'stderr', defaults: {}, settings: () => null, create: () => new StdioWriter(2) };
+
+registerWriter(stdoutWriter);
+registerWriter(stderrWriter);

@@ -1,32 +1,52 @@
-import { createNetWriter, netSettings, type NetSettings } from './net.js';
-import { registerWriter, registerWriterCheck } from './registry.js';
-import { SyslogFormat, type SyslogProtocol } from './syslog-format.js';
-import type { WriterOptions } from './writer.js';
+import { optionOr } from '../config/module-options.js';
+import { createNetWriter, NET_DEFAULTS, netSettings, type NetDefaults, type NetSettings } from './net.js';
+import { registerWriter } from './registry.js';
+import { FACILITIES, SyslogFormat, type SyslogProtocol } from './syslog-format.js';
+import type { WriterModule, WriterOptions } from './writer.js';
 
 interface SyslogSettings {
   net: NetSettings;
   protocol: SyslogProtocol;
   facility: string;
   appName: string;
-  format: SyslogFormat;
 }
 
-/** Config → settings; throws on options `kflog run` would refuse (checked at load, too). */
+const PROTOCOLS: readonly SyslogProtocol[] = ['rfc5424', 'rfc3164'];
+
+const SYSLOG_DEFAULTS: Readonly<NetDefaults & { protocol: SyslogProtocol; facility: string; app_name: string }> = {
+  ...NET_DEFAULTS,
+  // RFC 6587's octet counting keeps a multi-line entry one message; rsyslog and syslog-ng detect it by itself.
+  framing: 'octet-counting',
+  // The current syslog protocol: a UTC timestamp with a year, which RFC 3164's lacks.
+  protocol: 'rfc5424',
+  // local0–7 are for local applications; the system's own facilities are not kflog's to take.
+  facility: 'local0',
+  app_name: 'kflog',
+};
+
+/** Config → settings; throws an OptionError naming the key `kflog run` would refuse (checked at load, too). */
 function syslogSettings(options: WriterOptions): SyslogSettings {
-  const net = netSettings(options, 'octet-counting');
-  const protocol: SyslogProtocol = options.protocol === 'rfc3164' ? 'rfc3164' : 'rfc5424';
-  const facility = typeof options.facility === 'string' ? options.facility : 'local0';
-  const appName = typeof options.app_name === 'string' ? options.app_name : 'kflog';
-  return { net, protocol, facility, appName, format: new SyslogFormat({ protocol, facility, appName }) };
+  return {
+    net: netSettings(options, SYSLOG_DEFAULTS),
+    protocol: optionOr(options, 'protocol', SYSLOG_DEFAULTS.protocol, PROTOCOLS),
+    facility: optionOr(options, 'facility', SYSLOG_DEFAULTS.facility, Object.keys(FACILITIES)),
+    appName: optionOr(options, 'app_name', SYSLOG_DEFAULTS.app_name),
+  };
 }
 
 /**
  * Any format to rsyslog, syslog-ng or a collector: each entry's line in an RFC 5424 or RFC 3164 header, sent
  * through the net writer (tcp with octet counting by default, udp one datagram per entry, or a unix stream).
  */
-registerWriter('syslog', (options) => {
-  const { net, protocol, facility, appName, format } = syslogSettings(options);
-  const key = ['syslog', net.address.text, net.framing, protocol, facility, appName].join(':');
-  return createNetWriter(net, format, key, `syslog ${protocol} ${net.address.text}`);
-});
-registerWriterCheck('syslog', (options) => void syslogSettings(options));
+export const syslogWriter: WriterModule<SyslogSettings> = {
+  name: 'syslog',
+  schema: 'writer_syslog',
+  defaults: SYSLOG_DEFAULTS,
+  settings: syslogSettings,
+  create: ({ net, protocol, facility, appName }) => {
+    const key = ['syslog', net.address.text, net.framing, protocol, facility, appName].join(':');
+    return createNetWriter(net, new SyslogFormat({ protocol, facility, appName }), key, `syslog ${protocol} ${net.address.text}`);
+  },
+};
+
+registerWriter(syslogWriter);

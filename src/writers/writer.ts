@@ -66,4 +66,22 @@ export interface WriterHealth {
 /** Options as validated by config.schema.json, placeholders already substituted. */
 export type WriterOptions = { output: string } & Record<string, unknown>;
 
-export type WriterFactory = (options: WriterOptions) => Writer;
+/**
+ * What one output's file gives the registry (as a Caddy module does): its name, its options' schema, their
+ * defaults, how options become settings and settings a writer. settings() runs when the config is loaded, so
+ * `kflog validate` and `kflog run` refuse the same options; create() runs when a log opens its output.
+ */
+export interface WriterModule<S> {
+  /** `"output": name` in a config; config.schema.json's output enum lists every registered name. */
+  readonly name: string;
+  /** Its options' fragment under config.schema.json's $defs (e.g. "writer_file"), absent when it has none. */
+  readonly schema?: string;
+  /**
+   * Every default settings() applies, in the config's spelling, each stated here once with its reason:
+   * config.schema.json's `default`s in the fragment equal these (test/config/schema-registries.test.ts).
+   */
+  readonly defaults: Readonly<Record<string, unknown>>;
+  /** Pure: options with the defaults applied, checked. Throws an OptionError naming the key kflog cannot use. */
+  settings(options: WriterOptions): S;
+  create(settings: S): Writer;
+}

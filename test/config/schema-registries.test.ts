@@ -1,11 +1,18 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { OptionError } from '../../src/config/module-options.js';
 import '../../src/encoders/index.js';
-import { encoderFormats } from '../../src/encoders/registry.js';
+import { encoderModules } from '../../src/encoders/registry.js';
 import '../../src/writers/index.js';
-import { writerOutputs } from '../../src/writers/registry.js';
+import { writerModules } from '../../src/writers/registry.js';
 
-const schema = JSON.parse(readFileSync(new URL('../../config.schema.json', import.meta.url), 'utf8')) as unknown;
+interface Fragment {
+  required?: string[];
+  properties?: Record<string, { default?: unknown }>;
+  allOf?: Array<{ if?: { properties?: Record<string, { const?: unknown }> }; then?: { $ref?: string } }>;
+}
+
+const schema = JSON.parse(readFileSync(new URL('../../config.schema.json', import.meta.url), 'utf8')) as { $defs: Record<string, Fragment> };
 
 /** Every `enum` under a property of this name, wherever it sits in the schema. */
 function enumsOf(node: unknown, property: string): string[][] {
@@ -19,16 +26,89 @@ function enumsOf(node: unknown, property: string): string[][] {
   return found;
 }
 
-describe('config.schema.json and the registries', () => {
-  it('lists exactly the registered encoder formats', () => {
-    const enums = enumsOf(schema, 'format');
-    expect(enums.length).toBeGreaterThan(0);
-    for (const e of enums) expect([...e].sort()).toEqual(encoderFormats().sort());
-  });
+/** A value for each required option a module's fragment may have, so settings() can run with nothing else. */
+const REQUIRED_EXAMPLES: Readonly<Record<string, unknown>> = {
+  filename: 'logs/x.log',
+  address: 'tcp/127.0.0.1:514',
+  wrap: { format: 'json' },
+};
 
-  it('lists exactly the registered writer outputs', () => {
-    const enums = enumsOf(schema, 'output');
-    expect(enums.length).toBeGreaterThan(0);
-    for (const e of enums) expect([...e].sort()).toEqual(writerOutputs().sort());
-  });
+interface Module {
+  readonly name: string;
+  readonly schema?: string;
+  readonly defaults: Readonly<Record<string, unknown>>;
+  settings(options: { [key: string]: unknown }): unknown;
+}
+
+const kinds: Array<{ kind: string; key: 'format' | 'output'; dispatcher: string; modules: readonly Module[] }> = [
+  {
+    kind: 'encoder',
+    key: 'format',
+    dispatcher: 'encoder_fields',
+    modules: encoderModules().map((m) => ({ ...m, settings: (o) => m.settings({ format: m.name, ...o }) })),
+  },
+  {
+    kind: 'writer',
+    key: 'output',
+    dispatcher: 'writer',
+    modules: writerModules().map((m) => ({ ...m, settings: (o) => m.settings({ output: m.name, ...o }) })),
+  },
+];
+
+function fragmentOf(m: Module): Fragment {
+  return m.schema === undefined ? {} : schema.$defs[m.schema]!;
+}
+
+/** The options a module cannot do without, and nothing else. */
+function minimal(m: Module): Record<string, unknown> {
+  return Object.fromEntries((fragmentOf(m).required ?? []).map((k) => [k, REQUIRED_EXAMPLES[k]]));
+}
+
+/** The fragment's `default`s, by key. */
+function schemaDefaults(m: Module): Record<string, unknown> {
+  const props = Object.entries(fragmentOf(m).properties ?? {});
+  return Object.fromEntries(props.filter(([, p]) => 'default' in p).map(([k, p]) => [k, p.default]));
+}
+
+describe('config.schema.json and the registries', () => {
+  for (const { kind, key, dispatcher, modules } of kinds) {
+    it(`lists exactly the registered ${kind} names in every "${key}" enum`, () => {
+      const enums = enumsOf(schema, key);
+      expect(enums.length).toBeGreaterThan(0);
+      for (const e of enums) expect([...e].sort()).toEqual(modules.map((m) => m.name).sort());
+    });
+
+    it(`hands each ${kind} with options its own fragment, and no other`, () => {
+      const dispatched = Object.fromEntries(
+        (schema.$defs[dispatcher]!.allOf ?? []).map((branch) => [branch.if?.properties?.[key]?.const, branch.then?.$ref]),
+      );
+      const expected = Object.fromEntries(modules.filter((m) => m.schema !== undefined).map((m) => [m.name, `#/$defs/${m.schema}`]));
+      expect(dispatched).toEqual(expected);
+      for (const m of modules) if (m.schema !== undefined) expect(schema.$defs[m.schema], m.schema).toBeDefined();
+    });
+  }
+
+  for (const { kind, modules } of kinds) {
+    for (const m of modules) {
+      it(`gives the ${kind} "${m.name}" the defaults its settings() applies, each in the schema as its default`, () => {
+        expect(schemaDefaults(m)).toEqual(m.defaults);
+        // Leaving an option out is the same as giving its default: settings() applies these and no other.
+        expect(m.settings(minimal(m))).toEqual(m.settings({ ...minimal(m), ...m.defaults }));
+      });
+
+      it(`has the ${kind} "${m.name}" refuse an option of the wrong type by its key`, () => {
+        for (const k of Object.keys(m.defaults)) {
+          let thrown: unknown;
+          try {
+            m.settings({ ...minimal(m), [k]: { wrong: 'type' } });
+          } catch (err) {
+            thrown = err;
+          }
+          expect(thrown, k).toBeInstanceOf(OptionError);
+          expect((thrown as OptionError).path, k).toEqual([k]);
+          expect((thrown as OptionError).message, k).toContain(k);
+        }
+      });
+    }
+  }
 });

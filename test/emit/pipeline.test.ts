@@ -28,7 +28,7 @@ class MemoryWriter implements Writer {
     return this.chunks.join('').split('\n').filter(Boolean);
   }
 }
-registerWriter('memory-test', (o) => new MemoryWriter(`memory:${String(o.name)}`));
+registerWriter({ name: 'memory-test', defaults: {}, settings: (o) => `memory:${String(o.name)}`, create: (key) => new MemoryWriter(key) });
 
 /** Polls (every few ms, with a deadline) for what a promise cannot be awaited for: counts kept by the queue. */
 async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
@@ -103,12 +103,17 @@ describe('the pipeline', () => {
 
   it('drops without encoding while the queue has less room than the last entry took', async () => {
     let encoded = 0;
-    registerEncoder('counting-test', () => ({
-      encode: (entry) => {
-        encoded++;
-        return `${entry.msg} ${'x'.repeat(1000)}\n`;
-      },
-    }));
+    registerEncoder({
+      name: 'counting-test',
+      defaults: {},
+      settings: () => undefined,
+      create: () => ({
+        encode: (entry) => {
+          encoded++;
+          return `${entry.msg} ${'x'.repeat(1000)}\n`;
+        },
+      }),
+    });
     const p = new Pipeline([log('counted', { queueBytes: 10_000, encoder: { format: 'counting-test' } })]);
     const w = MemoryWriter.instances.get('memory:counted')!;
     let release: () => void = () => undefined;

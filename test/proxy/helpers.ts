@@ -12,9 +12,14 @@ import { Kflog } from '../../src/kflog.js';
  * those a text format leaves out) and writes nothing. Each harness has its own sink.
  */
 const sinks = new Map<string, Entry[]>();
-registerEncoder('test-collect', (options) => {
-  const sink = sinks.get(String(options.sink))!;
-  return { encode: (entry: Entry) => (sink.push(entry), null) };
+registerEncoder({
+  name: 'test-collect',
+  defaults: {},
+  settings: (options) => String(options.sink),
+  create: (name) => {
+    const sink = sinks.get(name)!;
+    return { encode: (entry: Entry) => (sink.push(entry), null) };
+  },
 });
 let sinkSeq = 0;
 
