@@ -5,6 +5,9 @@ import type { LogStats } from './log.js';
 import { Pipeline } from './pipeline.js';
 import type { FromLogThread, ToLogThread } from './thread-protocol.js';
 
+/** How long the log side works through queued messages before letting writes complete (and timers run). */
+const SLICE_MS = 5;
+
 /** Counts go back this often when they changed (writes settle, writers drop or recover, with or without new entries). */
 const STATS_INTERVAL_MS = 100;
 
@@ -37,7 +40,43 @@ export class LogServer {
     this.statsTimer.unref();
   }
 
+  /**
+   * Messages not handled yet, in order. A message port hands over everything queued in one go: 16 MB of entry
+   * batches decoded and encoded back to back would leave no turn for the writes' completions, so a log's queue
+   * filled (and dropped) while its writer sat idle. Handled in slices instead, the writes going on between them.
+   */
+  private readonly inbox: ToLogThread[] = [];
+  private inboxHead = 0;
+  private pumpScheduled = false;
+
   handle(msg: ToLogThread): void {
+    this.inbox.push(msg);
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      setImmediate(pump, this);
+    }
+  }
+
+  /** @internal Handles messages in order for one slice of time, then lets the event loop turn. */
+  pump(): void {
+    this.pumpScheduled = false;
+    const sliceEnd = performance.now() + SLICE_MS;
+    while (this.inboxHead < this.inbox.length) {
+      const msg = this.inbox[this.inboxHead]!;
+      this.inbox[this.inboxHead++] = undefined as unknown as ToLogThread;
+      this.process(msg);
+      if (performance.now() >= sliceEnd) break;
+    }
+    if (this.inboxHead < this.inbox.length) {
+      this.pumpScheduled = true;
+      setImmediate(pump, this);
+    } else {
+      this.inbox.length = 0;
+      this.inboxHead = 0;
+    }
+  }
+
+  private process(msg: ToLogThread): void {
     switch (msg.op) {
       case 'entries': {
         const bytes = Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
@@ -77,6 +116,10 @@ export class LogServer {
   /** The proxy's side is gone: what it sent is written, and its pipelines closed. */
   async closeAll(): Promise<void> {
     clearInterval(this.statsTimer);
+    // What arrived before the end is still the proxy's to log.
+    while (this.inboxHead < this.inbox.length) this.process(this.inbox[this.inboxHead++]!);
+    this.inbox.length = 0;
+    this.inboxHead = 0;
     await Promise.all([...this.pipelines.keys()].map((pipe) => this.closePipeline(pipe)));
   }
 
@@ -105,4 +148,8 @@ export class LogServer {
       this.post({ op: 'stats', pipe, stats });
     }
   }
+}
+
+function pump(server: LogServer): void {
+  server.pump();
 }

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import '../../src/encoders/index.js';
+import '../../src/writers/index.js';
+import type { LogConfig } from '../../src/config/types.js';
+import { EntryEncoder } from '../../src/emit/codec.js';
+import { LogServer } from '../../src/emit/log-server.js';
+import type { FromLogThread } from '../../src/emit/thread-protocol.js';
+import { WriterPool } from '../../src/writers/pool.js';
+import { accessEntry } from '../encoders/fixtures.js';
+
+const LOG: LogConfig = {
+  name: 'json', writer: { output: 'discard' }, encoder: { format: 'json' }, level: 'info', include: [], exclude: [],
+  logCredentials: false, queueBytes: 64 << 20, outputDeadlineMs: 5000,
+};
+
+/** One batch of `n` access entries with 60 KB captured bodies: costly to encode, as under overload. */
+function heavyBatch(n: number): Uint8Array {
+  const encoder = new EntryEncoder();
+  const text = 'x'.repeat(60 * 1024);
+  for (let i = 0; i < n; i++) {
+    const e = accessEntry();
+    e.request.body = { bytes: text.length, text, truncated: false };
+    e.resp_body = { bytes: text.length, text, truncated: false };
+    encoder.write(1, e);
+  }
+  return encoder.take()!;
+}
+
+describe('the log side', () => {
+  it('works through a burst of batches in slices, letting the event loop turn (writes complete) between them', async () => {
+    let flushed: (reply: FromLogThread) => void = () => undefined;
+    const flushReply = new Promise<FromLogThread>((resolve) => (flushed = resolve));
+    let consumed = 0;
+    const post = (m: FromLogThread): void => {
+      if (m.op === 'reply' && m.id === 2) flushed(m);
+    };
+    const server = new LogServer(post, new WriterPool(), (bytes) => (consumed += bytes));
+    server.handle({ op: 'open', id: 1, pipe: 1, logs: [LOG] });
+    // What a message port does with 16 MB queued: every message handed over in one go.
+    const batches = Array.from({ length: 100 }, () => heavyBatch(2));
+    const total = batches.reduce((sum, b) => sum + b.length, 0);
+    for (const bytes of batches) server.handle({ op: 'entries', bytes });
+    expect(consumed).toBe(0);
+    // The first slice runs in the next check phase, before this callback (queued after it); the rest waits for
+    // later turns of the event loop, where a write's completion would run.
+    const afterFirstSlice = await new Promise<number>((resolve) => setImmediate(() => resolve(consumed)));
+    expect(afterFirstSlice).toBeGreaterThan(0);
+    expect(afterFirstSlice).toBeLessThan(total);
+    // In order, to the end: the flush is answered after every entry before it was handed to the log.
+    server.handle({ op: 'flush', id: 2, pipe: 1 });
+    const reply = await flushReply;
+    expect(consumed).toBe(total);
+    expect(reply.op === 'reply' && reply.stats?.[0]?.written).toBe(200);
+    await server.closeAll();
+  });
+});
