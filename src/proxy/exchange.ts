@@ -114,6 +114,9 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
     const res = this.res;
     if (this.finished || res.destroyed) return false;
     const forwarded = forwardableHeaders(rawHeaderStrings(rawHeaders));
+    // Stopping: a keep-alive client would send its next request on this connection, and node would serve it
+    // for as long as it kept doing so. `Connection: close` tells it to go, as HAProxy's soft-stop does.
+    if (this.listener.draining) res.shouldKeepAlive = false;
     try {
       res.writeHead(statusCode, statusText, forwarded);
     } catch (err) {
@@ -221,7 +224,7 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
     const body = 'kflog: ' + status + ' ' + reasonPhrase(status) + ': ' + (this.error ?? '') + '\n';
     const length = Buffer.byteLength(body);
     // The request body may still be arriving: do not keep the connection for a next request behind it.
-    if (this.hasReqBody && !this.req.complete) res.shouldKeepAlive = false;
+    if ((this.hasReqBody && !this.req.complete) || this.listener.draining) res.shouldKeepAlive = false;
     res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': length });
     if (this.logAccess) {
       this.respHeaders = { 'Content-Type': ['text/plain; charset=utf-8'], 'Content-Length': [String(length)] };

@@ -16,6 +16,8 @@ export interface ListenerSide {
   readonly route: ForwardRoute;
   /** Open client connections of this listener (HAProxy's feconn). */
   readonly connections: number;
+  /** Set once stopping began: responses close their connection instead of waiting for another request. */
+  readonly draining: boolean;
   /** Set once the shutdown deadline passed: exchanges cut now are logged as killed (K…), not as client aborts. */
   readonly killing: boolean;
   /** Why they were cut, for the access entries' `error`. */

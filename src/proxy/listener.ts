@@ -41,6 +41,7 @@ export class ForwardListener implements ListenerSide {
   readonly tunnels = new Set<Cuttable>();
   /** Set once the shutdown deadline passed: exchanges cut now are logged as killed (K…), not as client aborts. */
   killing = false;
+  draining = false;
   /** Why they were cut, for the access entries' `error`. */
   killReason = 'connection cut at shutdown deadline';
   /** Ends close()'s wait for in-flight exchanges early (a second Ctrl-C). */
@@ -256,6 +257,7 @@ export class ForwardListener implements ListenerSide {
    * are still logged, as killed).
    */
   async close(deadlineMs: number): Promise<void> {
+    this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
     if (this.inflight > 0 && !this.cutRequested) {

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { request } from 'undici';
+import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLines, waitForLines } from '../helpers/files.js';
 import { type KflogProcess, startKflog, tempDir } from '../helpers/kflog-process.js';
@@ -51,6 +51,40 @@ describe('Ctrl-C and SIGTERM', () => {
     expect(proc.stderr).toContain('Ctrl-C again cuts them');
     proc.child.kill('SIGKILL');
     await slow;
+  });
+
+  it('on SIGTERM tells a keep-alive client to close instead of serving its next request until the deadline', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'all.log');
+    const started = await startKflog({
+      forwards: [{ id: 'api', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],
+      shutdown_timeout: '30s',
+      logging: {
+        logs: {
+          all: { include: ['http.log.access'], writer: { output: 'file', filename: file }, encoder: { format: 'json' } },
+          requests: { include: ['http.log.request'], writer: { output: 'file', filename: join(dir, 'requests.log') }, encoder: { format: 'json' } },
+        },
+      },
+    }, dir);
+    proc = started.proc;
+    const url = `http://${started.addresses.api}`;
+    // A client that sends its next request on the same connection as soon as it has a response, as load does.
+    const agent = new Agent({ connections: 1 });
+    await (await request(`${url}/api/users`, { dispatcher: agent })).body.text();
+    const inFlight = request(`${url}/delay/500`, { dispatcher: agent });
+    await waitForLines(join(dir, 'requests.log'), (lines) => lines.length === 2);
+    started.proc.child.kill('SIGTERM');
+    const during = await inFlight;
+    await during.body.text();
+    expect(during.statusCode).toBe(200);
+    expect(during.headers.connection).toBe('close');
+    // Its connection closed and the listener too: there is nothing left to send a request on.
+    await expect(request(`${url}/api/users`, { dispatcher: agent }).then((r) => r.body.text())).rejects.toThrow();
+    await agent.destroy();
+    const { code } = await started.proc.exited;
+    expect(code).toBe(0);
+    const entries = readLines(file).map((l) => JSON.parse(l) as { request: { uri: string }; termination_state: string });
+    expect(entries.map((e) => [e.request.uri, e.termination_state])).toEqual([['/api/users', '----'], ['/delay/500', '----']]);
   });
 
   it('on a second Ctrl-C cuts the in-flight exchange, logs it as killed, prints the summary and exits 130', async () => {
