@@ -5,7 +5,10 @@ import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { formatSummary } from '../../src/kflog.js';
-import { accessEntry, logConfig, tempDir, waitFor } from '../writers/helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { logConfig } from '../writers/helpers.js';
 
 interface Warning {
   ts: number;
@@ -46,7 +49,7 @@ describe('drop reporting', () => {
     ]);
     let n = 0;
     const burst = (): void => {
-      for (let i = 0; i < 100; i++) pipeline.emit(accessEntry(n++));
+      for (let i = 0; i < 100; i++) pipeline.emit(numberedAccessEntry(n++));
     };
     burst();
     const first = await waitFor('the first warning', () => {

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KflogProcess, tempDir, writeConfig } from '../helpers/kflog-process.js';
+import { tempDir } from '../helpers/files.js';
+import { KflogProcess, writeConfig } from '../helpers/kflog-process.js';
 
 // `kflog run | head -1` with the real head: once head has its line it exits, and every later write to kflog's
 // stdout fails with EPIPE. The user must hear of it when it happens, not only from the exit summary's failed=.
@@ -18,7 +19,7 @@ describe('a log on a stdout whose reader went away', () => {
   });
 
   it.each([true, false])('is reported once on stderr when it happens, its entries counted as failed (thread %s)', async (thread) => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     dirs.push(dir);
     // The only log is on stdout, so no console log shows kflog's own errors on the terminal.
     const path = writeConfig(dir, {

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import '../../src/writers/index.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import type { WriterOptions } from '../../src/writers/writer.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
 
 const HEADER = '@authorization = REDACTED\n\n###\n';
 

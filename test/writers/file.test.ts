@@ -7,7 +7,10 @@ import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import type { WriterHealth, WriterOptions } from '../../src/writers/writer.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
-import { accessEntry, logConfig, tempDir, waitFor } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { logConfig } from './helpers.js';
 
 function fileWriter(options: Omit<WriterOptions, 'output'>): FileWriter {
   return new FileWriter(fileSettings({ output: 'file', ...options }));
@@ -146,12 +149,12 @@ describe('file writer', () => {
     const a = join(t.dir, 'a.log');
     const b = join(t.dir, 'b.log');
     const pipeline = new Pipeline([logConfig('a', { output: 'file', filename: a }), logConfig('b', { output: 'file', filename: b })]);
-    pipeline.emit(accessEntry(1));
+    pipeline.emit(numberedAccessEntry(1));
     await pipeline.flush();
     renameSync(a, a + '.1');
     renameSync(b, b + '.1');
     await pipeline.reopen();
-    pipeline.emit(accessEntry(2));
+    pipeline.emit(numberedAccessEntry(2));
     await pipeline.close();
     for (const f of [a, b]) {
       expect(readFileSync(f + '.1', 'utf8')).toContain('n=1"');

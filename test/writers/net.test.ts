@@ -6,8 +6,9 @@ import '../../src/writers/index.js';
 import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import { createWriter } from '../../src/writers/registry.js';
 import type { Writer, WriterOptions } from '../../src/writers/writer.js';
-import { tempDir, waitFor } from './helpers.js';
-import { startKflog } from './proxy.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { startEchoKflog } from './proxy.js';
 
 /** A receiver that collects what it is sent, by connection; `paused` makes it stop reading. */
 class Receiver {
@@ -144,7 +145,7 @@ describe('net writer', () => {
   it('keeps kflog from starting when its receiver is down and soft_start is off', async () => {
     const port = await freePort();
     const logs = { out: { include: ['http.log'], writer: { output: 'syslog', address: `tcp/127.0.0.1:${port}`, soft_start: false, dial_timeout: '500ms' } } };
-    await expect(startKflog(logs)).rejects.toThrow(/syslog rfc5424 tcp\/127\.0\.0\.1:\d+: cannot connect \(soft_start is off\)/);
+    await expect(startEchoKflog(logs)).rejects.toThrow(/syslog rfc5424 tcp\/127\.0\.0\.1:\d+: cannot connect \(soft_start is off\)/);
   });
 
   it('starts without its receiver (soft_start), buffers, and delivers in order once the receiver is up', async () => {

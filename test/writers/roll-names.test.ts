@@ -5,7 +5,9 @@ import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { nextRollNumber } from '../../src/writers/roll-number.js';
-import { accessEntry, logConfig, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { logConfig } from './helpers.js';
 
 // Each log rolls its own file; the names differ only in digits, as the default {forward.id}_{listen.port} names do.
 function rollingLogs(dir: string, names: string[]): Pipeline {
@@ -17,7 +19,7 @@ function rollingLogs(dir: string, names: string[]): Pipeline {
 async function run(dir: string, names: string[], entries: number): Promise<void> {
   const pipeline = rollingLogs(dir, names);
   for (let i = 0; i < entries; i++) {
-    pipeline.emit(accessEntry(i));
+    pipeline.emit(numberedAccessEntry(i));
     if (i % 50 === 49) await pipeline.flush();
   }
   await pipeline.close();

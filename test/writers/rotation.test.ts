@@ -4,13 +4,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
-import { accessEntry, lineNumber, linesOfAll, logConfig, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { lineNumber, linesOfAll, logConfig } from './helpers.js';
 
 // Entries go through the real Pipeline (json encoder, bounded queue, pooled pino-roll file writer), paced by
 // flush() so the queue never overflows: every entry must land in exactly one file.
 async function emitPaced(pipeline: Pipeline, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    pipeline.emit(accessEntry(i));
+    pipeline.emit(numberedAccessEntry(i));
     if (i % 2000 === 1999) await pipeline.flush();
   }
 }

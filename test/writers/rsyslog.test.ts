@@ -2,8 +2,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Kflog } from '../../src/kflog.js';
-import { tempDir, waitFor } from './helpers.js';
-import { processEntries, processLog, sendRequests, startKflog } from './proxy.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { processEntries, processLog, sendRequests, startEchoKflog } from './proxy.js';
 import { findRsyslogd, Rsyslog, type Received } from './rsyslog.js';
 
 // A real rsyslogd judges the syslog writer; entries come from the real proxy (builtin echo target, real HTTP).
@@ -43,7 +44,7 @@ describe.skipIf(!rsyslogd)('syslog writer against a real rsyslogd', () => {
   }
 
   async function run(logs: Record<string, unknown>): Promise<Kflog> {
-    const app = await startKflog(logs);
+    const app = await startEchoKflog(logs);
     undo.push(() => app.stop(1000));
     return app;
   }

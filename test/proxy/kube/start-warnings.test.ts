@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KflogProcess, writeConfig } from '../../helpers/kflog-process.js';
 import { FakeApiServer } from './fake-apiserver.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../../helpers/files.js';
 
 const cleanups: Array<() => unknown> = [];
 afterEach(async () => {
@@ -10,7 +10,7 @@ afterEach(async () => {
 });
 
 function scratch(): string {
-  const t = tempDir();
+  const t = tempDir('kube');
   cleanups.push(t.cleanup);
   return t.dir;
 }
