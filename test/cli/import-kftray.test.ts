@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import { importKftrayCommand, importKftrayIo, type ImportIo } from '../../src/cli/import-kftray.js';
 import { importKftray } from '../../src/kftray/import.js';
 import { tempDir } from '../helpers/files.js';
@@ -40,10 +41,7 @@ async function run(args: string[], stdin?: string, cwd = process.cwd()): Promise
   }
 }
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  while (cleanups.length > 0) cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 describe('kflog import-kftray', () => {
   it('prints the config on stdout and the skipped entries with their reasons on stderr', async () => {

@@ -1,7 +1,8 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
+import { startKflog } from '../helpers/kflog-process.js';
 import { readLines } from '../helpers/files.js';
 import { get } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
@@ -9,12 +10,7 @@ import { waitFor } from '../helpers/wait.js';
 // The real CLI (`kflog run --config`, dist build) in its own process, driven by real signals and HTTP requests.
 
 describe('kflog run: log files and signals', () => {
-  const procs: KflogProcess[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const p of procs.splice(0)) await p.stop('SIGKILL');
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const cleanups = undoAfterEach();
 
   it('reopens every log file on SIGUSR1, and its exit summary counts what each log wrote', async () => {
     const config = {
@@ -27,8 +23,7 @@ describe('kflog run: log files and signals', () => {
       },
     };
     const { proc, addresses, dir } = await startKflog(config);
-    procs.push(proc);
-    dirs.push(dir);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => proc.stop('SIGKILL'));
     const access = join(dir, 'logs', 'access.log');
     const both = join(dir, 'logs', 'both.log');
     for (let n = 0; n < 3; n++) expect((await get(`http://${addresses.api}/api/users?n=${n}`)).status).toBe(200);

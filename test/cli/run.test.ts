@@ -4,7 +4,8 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import { readLines, tempDir, waitForLines } from '../helpers/files.js';
 import { KflogProcess, startKflog, writeConfig } from '../helpers/kflog-process.js';
 import { startUpstream } from '../helpers/upstream.js';
@@ -17,10 +18,7 @@ async function curl(args: string[]): Promise<string> {
   return stdout;
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 async function kflogWithJsonLog(target: unknown, logExtra: Record<string, unknown> = {}) {
   const { dir } = tempDir();

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLines, tempDir, waitForLines } from '../helpers/files.js';
+import { readLines, tempDir } from '../helpers/files.js';
 import { getOnNewConnection } from '../helpers/http.js';
 import { KflogProcess, startKflog, writeConfig } from '../helpers/kflog-process.js';
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
@@ -35,12 +36,11 @@ function warnings(file: string): Warning[] {
 }
 
 describe('drop reporting', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('warns at most once a second while dropping, with written, dropped and failed counts, and sums up at exit', async () => {
     const t = tempDir('drops');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const kflogFile = join(t.dir, 'kflog.log');
     const pipeline = new Pipeline([
       // The smallest queue the schema allows: a burst of entries in one turn overflows it.

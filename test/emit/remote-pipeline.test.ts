@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { LogSender, RemotePipeline } from '../../src/emit/remote-pipeline.js';
 import { Kflog } from '../../src/kflog.js';
@@ -10,10 +11,7 @@ import { readLines, tempDir } from '../helpers/files.js';
 
 /** The log thread (logging.thread, on by default) behind the real proxy: files really written, counts exact. */
 
-const undo: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (undo.length) await undo.pop()!();
-});
+const undo = undoAfterEach();
 
 function config(dir: string, extra: Record<string, unknown> = {}): string {
   const file = (name: string): object => ({ output: 'file', filename: join(dir, name) });

@@ -1,7 +1,8 @@
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import type { Kflog } from '../../src/kflog.js';
 import { readLines, tempDir } from '../helpers/files.js';
 import { waitFor } from '../helpers/wait.js';
@@ -49,10 +50,7 @@ async function accountedFor(app: Kflog, log: string, n: number): Promise<void> {
 }
 
 describe('file log faults under the real proxy', () => {
-  const undo: Array<() => void | Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const u of undo.splice(0).reverse()) await u();
-  });
+  const undo = undoAfterEach();
 
   async function run(logs: Record<string, unknown>): Promise<Kflog> {
     const app = await startEchoKflog(logs);

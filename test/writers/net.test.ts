@@ -1,7 +1,8 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/writers/index.js';
 import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import { createWriter } from '../../src/writers/registry.js';
@@ -76,10 +77,7 @@ function pushLines(q: LogQueue, from: number, to: number, pad = 0): void {
   for (let i = from; i < to; i++) q.push(`line ${i}${pad ? ' ' + 'p'.repeat(pad) : ''}\n`);
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = undoAfterEach();
 
 describe('net writer', () => {
   it('sends each entry as one line over TCP, in order', async () => {

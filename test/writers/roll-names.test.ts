@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
@@ -35,12 +36,11 @@ function rollsOf(dir: string, name: string): number[] {
 }
 
 describe('rolled file names', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('numbers rolls from the roll suffix only, never from digits elsewhere in the names, across restarts', async () => {
     const t = tempDir('rollnames');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const names = ['r_18110', 'demo_8080', 'orders-api_18101'];
     await run(t.dir, names, 300);
     const firstRun = names.map((n) => rollsOf(t.dir, n));
@@ -66,7 +66,7 @@ describe('rolled file names', () => {
 
   it('starts at 1, continues the highest plain roll, and goes past a compressed one', async () => {
     const t = tempDir('rollnumber');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const base = join(t.dir, 'api_8080');
     expect(await nextRollNumber(base, '.log')).toBe(1);
     writeFileSync(join(t.dir, 'api_8080.2.log'), '');

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import type { Kflog } from '../../src/kflog.js';
 import { tempDir } from '../helpers/files.js';
 import { waitFor } from '../helpers/wait.js';
@@ -29,10 +30,7 @@ function syslogLog(facility: string, address: string, protocol: string, extra: R
 }
 
 describe.skipIf(!rsyslogd)('syslog writer against a real rsyslogd', () => {
-  const undo: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const u of undo.splice(0).reverse()) await u();
-  });
+  const undo = undoAfterEach();
 
   async function rsyslog(): Promise<{ rs: Rsyslog; dir: string }> {
     const t = tempDir('rsyslog');

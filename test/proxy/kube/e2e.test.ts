@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../../helpers/cleanup.js';
 import type { RawConfig } from '../../../src/config/types.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { Kflog } from '../../../src/kflog.js';
@@ -9,10 +10,7 @@ import { get } from '../../helpers/http.js';
 import { waitFor } from '../../helpers/wait.js';
 import { startPodServer, type PodServer } from './helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 async function pod(name: string): Promise<PodServer> {
   const p = await startPodServer(name);

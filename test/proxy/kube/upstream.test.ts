@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Pool, type buildConnector } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../../helpers/cleanup.js';
 import type { KubeTargetConfig } from '../../../src/config/types.js';
 import { createKubeUpstream, podOfSocket, type KubeUpstream, type KubeUpstreamOptions } from '../../../src/proxy/kube/upstream.js';
 import { FakeApiServer } from './fake-apiserver.js';
@@ -10,10 +11,7 @@ import { waitFor } from '../../helpers/wait.js';
 import { recorder, startPodServer, type PodServer } from './helpers.js';
 
 /** Everything a test started, stopped in reverse order afterwards. */
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 async function apiserver(tls = false): Promise<FakeApiServer> {
   const api = await new FakeApiServer(tls).listen();
