@@ -4,9 +4,10 @@ import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { readLines, waitForLines } from '../helpers/files.js';
-import { KflogProcess, startKflog, tempDir, writeConfig } from '../helpers/kflog-process.js';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
+import { readLines, tempDir, waitForLines } from '../helpers/files.js';
+import { KflogProcess, startKflog, writeConfig } from '../helpers/kflog-process.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 const CADDY_ACCESS_KEYS = ['level', 'ts', 'logger', 'msg', 'request', 'bytes_read', 'user_id', 'duration', 'size', 'status', 'resp_headers'];
@@ -17,13 +18,10 @@ async function curl(args: string[]): Promise<string> {
   return stdout;
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (cleanups.length) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 async function kflogWithJsonLog(target: unknown, logExtra: Record<string, unknown> = {}) {
-  const dir = tempDir();
+  const { dir } = tempDir();
   const file = join(dir, 'all.log');
   const { proc, addresses } = await startKflog(
     {
@@ -181,7 +179,7 @@ describe('kflog run in front of a real upstream', () => {
 
 describe('kflog run start-up and shutdown', () => {
   it('uses ./kflog.json when no --config is given', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     writeConfig(dir, { forwards: [{ id: 'fromcwd', listen: '127.0.0.1:0', target: { builtin: 'echo' } }] });
     const p = new KflogProcess(['run'], { cwd: dir });
     cleanups.push(() => p.stop());
@@ -204,7 +202,7 @@ describe('kflog run start-up and shutdown', () => {
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     cleanups.push(() => new Promise((r) => blocker.close(r)));
     const port = (blocker.address() as AddressInfo).port;
-    const dir = tempDir();
+    const { dir } = tempDir();
     const path = writeConfig(dir, { forwards: [{ id: 'busy', listen: `127.0.0.1:${port}`, target: { builtin: 'echo' } }] });
     const p = new KflogProcess(['run', '--config', path]);
     const { code } = await p.exited;

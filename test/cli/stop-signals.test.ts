@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLines, waitForLines } from '../helpers/files.js';
-import { type KflogProcess, startKflog, tempDir } from '../helpers/kflog-process.js';
+import { readLines, tempDir, waitForLines } from '../helpers/files.js';
+import { type KflogProcess, startKflog } from '../helpers/kflog-process.js';
 import { describeRequest, waitingLine } from '../../src/proxy/in-flight.js';
 
 let proc: KflogProcess | undefined;
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 /** kflog in front of its builtin echo (GET /delay/:ms), a JSON file log, and one slow request in flight. */
 async function kflogWithSlowRequest(extra: Record<string, unknown> = {}) {
-  const dir = tempDir();
+  const { dir } = tempDir();
   const file = join(dir, 'all.log');
   const requests = join(dir, 'requests.log');
   const started = await startKflog(

@@ -1,29 +1,16 @@
-import { request } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readLines, waitForLines } from '../helpers/files.js';
-import { KflogProcess, startKflog, tempDir, writeConfig } from '../helpers/kflog-process.js';
-
-/** One GET on a connection of its own (no agent): node:cluster hands each new connection to the next process. */
-function get(address: string, path: string): Promise<number> {
-  const [host, port] = address.split(':');
-  return new Promise((resolve, reject) => {
-    const req = request({ host, port: Number(port), path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { readLines, tempDir } from '../helpers/files.js';
+import { getOnNewConnection } from '../helpers/http.js';
+import { KflogProcess, startKflog, writeConfig } from '../helpers/kflog-process.js';
 
 async function getMany(address: string, n: number, concurrency = 8): Promise<number[]> {
   const statuses: number[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < n) statuses.push(await get(address, `/api/users?i=${next++}`));
+      while (next < n) statuses.push(await getOnNewConnection(address, `/api/users?i=${next++}`));
     }),
   );
   return statuses;
@@ -111,7 +98,7 @@ describe('listener_processes', () => {
     const loops = Array.from({ length: 8 }, async () => {
       while (!stop) {
         try {
-          if ((await get(address, '/api/users')) === 200) answered++;
+          if ((await getOnNewConnection(address, '/api/users')) === 200) answered++;
         } catch {
           stop = true; // refused or reset: kflog has stopped listening
         }
@@ -153,7 +140,7 @@ describe('listener_processes', () => {
     blocker = createServer();
     await new Promise<void>((r) => blocker!.listen(0, '127.0.0.1', () => r()));
     const port = (blocker.address() as { port: number }).port;
-    const dir = tempDir();
+    const { dir } = tempDir();
     const path = writeConfig(dir, clusterConfig({ forwards: [{ id: 'demo', listen: `127.0.0.1:${port}`, target: { builtin: 'echo' } }] }));
     proc = new KflogProcess(['run', '--config', path], { cwd: dir });
     const { code } = await proc.exited;

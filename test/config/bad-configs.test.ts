@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KflogProcess, tempDir, writeConfig } from '../helpers/kflog-process.js';
+import { tempDir } from '../helpers/files.js';
+import { KflogProcess, writeConfig } from '../helpers/kflog-process.js';
 
 import { badConfigs as corpus, ok } from './bad-config-table.js';
 
@@ -12,7 +13,7 @@ describe('kflog validate on a bad config', () => {
 
   for (const c of corpus) {
     it(`rejects ${c.name}, naming ${c.place}, with exit 2`, async () => {
-      const dir = tempDir();
+      const { dir } = tempDir();
       const path = writeConfig(dir, c.config);
       const p = new KflogProcess(['validate', '--config', path]);
       const { code } = await p.exited;
@@ -25,7 +26,7 @@ describe('kflog validate on a bad config', () => {
   }
 
   it('reports malformed JSON with its line and column', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     const path = writeConfig(dir, '{\n  "forwards": [\n    { "id": "a", }\n  ]\n}\n');
     const p = new KflogProcess(['validate', '--config', path]);
     expect((await p.exited).code).toBe(2);
@@ -33,7 +34,7 @@ describe('kflog validate on a bad config', () => {
   });
 
   it('reports an unreadable file by its path', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     let path = writeConfig(dir, { forwards: [ok] });
     let why = 'permission denied';
     chmodSync(path, 0o000);
@@ -55,7 +56,7 @@ describe('kflog validate on a bad config', () => {
   });
 
   it('prints every problem, not only the first', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     const path = writeConfig(dir, { forwards: [{ ...ok, listen: '127.0.0.1:99999', colour: 1 }], extra: true });
     const p = new KflogProcess(['validate', '--config', path]);
     expect((await p.exited).code).toBe(2);
@@ -67,7 +68,7 @@ describe('kflog validate on a bad config', () => {
 
 describe('kflog validate, precisely', () => {
   it('reports a wrong value of a known key once, without a spurious unknown key for it', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     const path = writeConfig(dir, {
       forwards: [{ ...ok, log: { format: 'har' } }],
       logging: { logs: { x: { writer: { output: 'file', filename: 5 } } } },
@@ -82,7 +83,7 @@ describe('kflog validate, precisely', () => {
   });
 
   it('checks ./kflog.json without --config, as run uses it', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     writeConfig(dir, { forwards: [{ ...ok, listen: '300.1.1.1:0' }] });
     const p = new KflogProcess(['validate'], { cwd: dir });
     expect((await p.exited).code).toBe(2);
@@ -90,7 +91,7 @@ describe('kflog validate, precisely', () => {
   });
 
   it('checks the embedded default without --config or ./kflog.json, as run uses it', async () => {
-    const p = new KflogProcess(['validate'], { cwd: tempDir() });
+    const p = new KflogProcess(['validate'], { cwd: tempDir().dir });
     expect((await p.exited).code).toBe(0);
     expect(p.stdout).toContain('embedded default: valid: 1 forward(s) (demo)');
   });
@@ -98,7 +99,7 @@ describe('kflog validate, precisely', () => {
 
 describe('kflog run on a bad config', () => {
   it('exits 2 before anything starts: no listener, no log file', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     const logFile = join(dir, 'logs', 'access.log');
     const path = writeConfig(dir, {
       forwards: [{ ...ok, listen: '127.0.0.1:0', tiemouts: {} }],
@@ -114,7 +115,7 @@ describe('kflog run on a bad config', () => {
 
 describe('kflog validate on a good config', () => {
   it('prints a one-line summary and exits 0', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     const path = writeConfig(dir, {
       $schema: './config.schema.json',
       forwards: [ok, { id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' }, log: { format: 'json' } }],

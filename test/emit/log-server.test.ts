@@ -6,7 +6,7 @@ import { EntryEncoder } from '../../src/emit/codec.js';
 import { LogServer } from '../../src/emit/log-server.js';
 import type { FromLogThread } from '../../src/emit/thread-protocol.js';
 import { WriterPool } from '../../src/writers/pool.js';
-import { accessEntry } from '../encoders/fixtures.js';
+import { accessEntry } from '../helpers/entries.js';
 
 const LOG: LogConfig = {
   name: 'json', writer: { output: 'discard' }, encoder: { format: 'json' }, level: 'info', include: [], exclude: [],

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.js';
 import '../../src/encoders/index.js';
 import type { LogConfig } from '../../src/config/types.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
@@ -29,15 +30,6 @@ class MemoryWriter implements Writer {
   }
 }
 registerWriter({ name: 'memory-test', defaults: {}, settings: (o) => `memory:${String(o.name)}`, create: (key) => new MemoryWriter(key) });
-
-/** Polls (every few ms, with a deadline) for what a promise cannot be awaited for: counts kept by the queue. */
-async function until(test: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!test()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 function log(name: string, extra: Partial<LogConfig> = {}): LogConfig {
   return {
@@ -138,11 +130,11 @@ describe('the pipeline', () => {
     let release: () => void = () => undefined;
     w.hold = new Promise((r) => (release = r));
     for (let i = 0; i < 3; i++) p.logger('app').info('entry', { i });
-    await until(() => p.stats()[0]!.failed === 3, 'the write to outlive its deadline');
+    await waitFor('the write to outlive its deadline', () => p.stats()[0]!.failed === 3, 5000);
     expect(p.stats()[0]!.written).toBe(0);
     release();
-    await until(() => w.lines().length === 3, 'the late write to land');
-    await until(() => p.stats()[0]!.written === 3, 'the count to follow the file');
+    await waitFor('the late write to land', () => w.lines().length === 3, 5000);
+    await waitFor('the count to follow the file', () => p.stats()[0]!.written === 3, 5000);
     expect(p.stats()[0]!.failed).toBe(0);
     await p.close();
   });

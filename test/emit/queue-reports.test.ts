@@ -1,11 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { formatSummary } from '../../src/kflog.js';
-import { accessEntry, logConfig, tempDir, waitFor } from '../writers/helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { logConfig } from '../writers/helpers.js';
 
 interface Warning {
   ts: number;
@@ -32,12 +36,11 @@ function warnings(file: string): Warning[] {
 }
 
 describe('drop reporting', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('warns at most once a second while dropping, with written, dropped and failed counts, and sums up at exit', async () => {
     const t = tempDir('drops');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const kflogFile = join(t.dir, 'kflog.log');
     const pipeline = new Pipeline([
       // The smallest queue the schema allows: a burst of entries in one turn overflows it.
@@ -46,7 +49,7 @@ describe('drop reporting', () => {
     ]);
     let n = 0;
     const burst = (): void => {
-      for (let i = 0; i < 100; i++) pipeline.emit(accessEntry(n++));
+      for (let i = 0; i < 100; i++) pipeline.emit(numberedAccessEntry(n++));
     };
     burst();
     const first = await waitFor('the first warning', () => {

@@ -1,19 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { LogSender, RemotePipeline } from '../../src/emit/remote-pipeline.js';
 import { Kflog } from '../../src/kflog.js';
-import { accessEntry } from '../encoders/fixtures.js';
-import { tempDir } from '../writers/helpers.js';
+import { accessEntry } from '../helpers/entries.js';
+import { readLines, tempDir } from '../helpers/files.js';
 
 /** The log thread (logging.thread, on by default) behind the real proxy: files really written, counts exact. */
 
-const undo: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  while (undo.length) await undo.pop()!();
-});
+const undo = undoAfterEach();
 
 function config(dir: string, extra: Record<string, unknown> = {}): string {
   const file = (name: string): object => ({ output: 'file', filename: join(dir, name) });
@@ -59,10 +57,6 @@ async function load(app: Kflog, count: number, concurrency: number, tag: string)
   );
 }
 
-function lines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
-}
-
 describe('the log thread', () => {
   it('writes every exchange of a concurrent load once to each file, and its counts say so exactly', async () => {
     const dir = scratch();
@@ -70,10 +64,10 @@ describe('the log thread', () => {
     await load(app, 400, 20, 'n');
     const stats = await app.stop();
 
-    const json = lines(join(dir, 'access.json')).map((l) => JSON.parse(l) as { trace_id: string; request: { uri: string } });
+    const json = readLines(join(dir, 'access.json')).map((l) => JSON.parse(l) as { trace_id: string; request: { uri: string } });
     expect(json).toHaveLength(400);
     expect(new Set(json.map((e) => e.request.uri)).size).toBe(400);
-    expect(lines(join(dir, 'access.clf'))).toHaveLength(400);
+    expect(readLines(join(dir, 'access.clf'))).toHaveLength(400);
     // kftray shows each request when it is in and again with its response, under one trace ID.
     const traces = readFileSync(join(dir, 'kftray.log'), 'utf8').match(/^Trace ID: .+$/gm) ?? [];
     expect(traces).toHaveLength(800);
@@ -83,7 +77,7 @@ describe('the log thread', () => {
     }
     expect(stats.find((s) => s.name === 'kftray')).toMatchObject({ written: 800, dropped: 0, failed: 0 });
     // kflog's own messages travel the same way.
-    expect(lines(join(dir, 'kflog.log')).some((l) => (JSON.parse(l) as { msg: string }).msg === 'listening')).toBe(true);
+    expect(readLines(join(dir, 'kflog.log')).some((l) => (JSON.parse(l) as { msg: string }).msg === 'listening')).toBe(true);
   });
 
   it('gives exact counts after flush, while the proxy keeps running', async () => {
@@ -92,7 +86,7 @@ describe('the log thread', () => {
     await load(app, 50, 5, 'n');
     await app.pipeline.flush();
     expect(app.pipeline.stats().find((s) => s.name === 'json')).toMatchObject({ written: 50, dropped: 0, failed: 0 });
-    expect(lines(join(dir, 'access.json'))).toHaveLength(50);
+    expect(readLines(join(dir, 'access.json'))).toHaveLength(50);
   });
 
   it('keeps the files open across a reload and logs every exchange once, by the config that saw it begin', async () => {
@@ -103,7 +97,7 @@ describe('the log thread', () => {
     await app.reload(parseConfigText(text, 'reloaded'));
     await load(app, 60, 6, 'after');
     const stats = await app.stop();
-    const uris = lines(join(dir, 'access.json')).map((l) => (JSON.parse(l) as { request: { uri: string } }).request.uri);
+    const uris = readLines(join(dir, 'access.json')).map((l) => (JSON.parse(l) as { request: { uri: string } }).request.uri);
     expect(uris).toHaveLength(120);
     expect(new Set(uris).size).toBe(120);
     expect(stats.find((s) => s.name === 'json')).toMatchObject({ written: 120, dropped: 0, failed: 0 });
@@ -114,7 +108,7 @@ describe('the log thread', () => {
     const app = await start(config(dir, { thread: false }));
     await load(app, 30, 3, 'n');
     const stats = await app.stop();
-    expect(lines(join(dir, 'access.clf'))).toHaveLength(30);
+    expect(readLines(join(dir, 'access.clf'))).toHaveLength(30);
     expect(stats.find((s) => s.name === 'clf')).toMatchObject({ written: 30, dropped: 0, failed: 0 });
   });
 
@@ -129,6 +123,6 @@ describe('the log thread', () => {
     await thread.stop();
     for (let i = 0; i < 3; i++) pipeline.emit(accessEntry({ logger: 'http.log.access.t' }));
     expect(pipeline.stats().find((s) => s.name === 'json')).toMatchObject({ written: 5, dropped: 0, failed: 3 });
-    expect(lines(join(dir, 'access.json'))).toHaveLength(5);
+    expect(readLines(join(dir, 'access.json'))).toHaveLength(5);
   });
 });

@@ -8,7 +8,8 @@ import { guardBlockText } from '../../src/encoders/block-guard.js';
 import { waitForLines } from '../helpers/files.js';
 import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
 import { startUpstream } from '../helpers/upstream.js';
-import { accessEntry, enc, encoder, requestInfo } from './fixtures.js';
+import { accessEntry, requestInfo } from '../helpers/entries.js';
+import { enc, encoder } from './fixtures.js';
 
 const SEP = '-'.repeat(40);
 const kftray = encoder({ format: 'kftray' });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accessEntry, enc, encoder, processEntry, requestEntry, requestInfo } from './fixtures.js';
+import { accessEntry, processEntry, requestEntry, requestInfo } from '../helpers/entries.js';
+import { enc, encoder } from './fixtures.js';
 
 const combined = encoder({ format: 'clf', time_local: false });
 const common = encoder({ format: 'clf', variant: 'common', time_local: false });

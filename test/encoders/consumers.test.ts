@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../helpers/files.js';
 import { program, runCorpus, type CorpusRun } from './corpus.js';
 
 /**
@@ -18,7 +18,7 @@ const GOACCESS_CADDY_METHODS = new Set(['OPTIONS', 'GET', 'HEAD', 'POST', 'PUT',
   'MERGE', 'BASELINE-CONTROL', 'MKACTIVITY', 'ORDERPATCH']);
 
 let run: CorpusRun;
-const scratch = mkdtempSync(join(tmpdir(), 'kflog-consumers-'));
+const scratch = tempDir('consumers').dir;
 
 beforeAll(async () => {
   run = await runCorpus({

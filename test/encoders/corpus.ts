@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConfigText } from '../../src/config/load.js';
 
 import { Kflog } from '../../src/kflog.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * A corpus of varied exchanges sent through the real proxy over raw sockets (so odd bytes reach kflog as a client
@@ -156,7 +157,7 @@ export interface CorpusRun {
  * forward), sends the corpus one exchange at a time, stops kflog (which flushes every log) and hands back the files.
  */
 export async function runCorpus(logs: Record<string, Record<string, unknown>>): Promise<CorpusRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'kflog-corpus-'));
+  const { dir } = tempDir('corpus');
   const logConfig: Record<string, unknown> = { default: { writer: { output: 'discard' } } };
   for (const [name, encoder] of Object.entries(logs)) {
     const { include, ...enc } = encoder as { include?: string[] };
@@ -178,20 +179,12 @@ export async function runCorpus(logs: Record<string, Record<string, unknown>>): 
       await sendRaw(port, s.raw);
       // The client saw the connection close; the proxy logs the exchange when its side closes. Wait for that, so
       // the log lines come in the order the exchanges were sent.
-      await until(() => listener.inflight === 0, 5000);
+      await waitFor('no exchange in flight', () => listener.inflight === 0, 5000, 0);
     }
   } finally {
     await app.stop(2000);
   }
   return { dir, sent, file: (name) => readFileSync(join(dir, name), 'utf8') };
-}
-
-async function until(done: () => boolean, deadlineMs: number): Promise<void> {
-  const deadline = Date.now() + deadlineMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('condition not reached within ' + deadlineMs + ' ms');
-    await new Promise((r) => setImmediate(r));
-  }
 }
 
 /** Whether a program is installed; under CI a missing judge is a failure, elsewhere the test skips loudly. */

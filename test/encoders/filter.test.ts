@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForLines } from '../helpers/files.js';
 import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
-import { accessEntry, enc, encoder, processEntry, requestInfo } from './fixtures.js';
+import { accessEntry, processEntry, requestInfo } from '../helpers/entries.js';
+import { enc, encoder } from './fixtures.js';
 
 const parse = (s: string | null): Record<string, any> => JSON.parse(s!); // eslint-disable-line @typescript-eslint/no-explicit-any
 const sha8 = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 8);

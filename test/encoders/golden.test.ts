@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AccessEntry, HeaderMap } from '../../src/emit/entry.js';
-import { accessEntry, enc, encoder, parseClfDate, referenceLines, referenceText, requestEntry, requestInfo } from './fixtures.js';
+import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
+import { enc, encoder, parseClfDate, referenceLines, referenceText } from './fixtures.js';
 
 /**
  * Golden tests: each reference line (real nginx, HAProxy, Caddy, kftray output in reference/) is read back into the

@@ -2,7 +2,8 @@ import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:
 import { describe, expect, it } from 'vitest';
 import type { CapturedBody } from '../../src/emit/entry.js';
 import { encoderFileHeader } from '../../src/encoders/registry.js';
-import { accessEntry, enc, encoder, processEntry, requestEntry, requestInfo } from './fixtures.js';
+import { accessEntry, processEntry, requestEntry, requestInfo } from '../helpers/entries.js';
+import { enc, encoder } from './fixtures.js';
 
 const kftray = encoder({ format: 'kftray' });
 const restClient = encoder({ format: 'kftray', style: 'rest-client' });

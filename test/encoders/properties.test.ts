@@ -2,7 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AccessEntry, CapturedBody, HeaderMap } from '../../src/emit/entry.js';
 import type { Encoder } from '../../src/encoders/encoder.js';
-import { accessEntry, enc, encoder, requestEntry, requestInfo } from './fixtures.js';
+import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
+import { enc, encoder } from './fixtures.js';
 
 /**
  * Properties over arbitrary bytes in headers, path, method, raw line and bodies: every line format writes exactly

@@ -4,8 +4,8 @@ import { request } from 'node:http';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitForLines } from '../helpers/files.js';
-import { startKflog, tempDir } from '../helpers/kflog-process.js';
+import { tempDir, waitForLines } from '../helpers/files.js';
+import { startKflog } from '../helpers/kflog-process.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 /** httpyac is a devDependency: the real REST-client CLI, always installed with the project. */
@@ -118,7 +118,7 @@ describe('the kftray rest-client file, replayed by httpyac', () => {
       });
     });
     cleanups.push(upstream.close);
-    const dir = tempDir();
+    const { dir } = tempDir();
     const file = join(dir, 'replay.http');
     const { proc, addresses } = await startKflog(
       {
@@ -174,7 +174,7 @@ describe('the kftray rest-client file, replayed by httpyac', () => {
       req.on('end', () => res.end('ok'));
     });
     cleanups.push(upstream.close);
-    const dir = tempDir();
+    const { dir } = tempDir();
     const file = join(dir, 'replay.http');
     const { proc, addresses } = await startKflog(
       { forwards: [{ id: 'api', listen: '127.0.0.1:0', target: { url: upstream.url }, log: { format: 'kftray', style: 'rest-client', filename: file } }] },
@@ -208,7 +208,7 @@ describe('the kftray rest-client file, replayed by httpyac', () => {
       req.on('end', () => res.end('ok'));
     });
     cleanups.push(upstream.close);
-    const dir = tempDir();
+    const { dir } = tempDir();
     const file = join(dir, 'replay.http');
     const config = { forwards: [{ id: 'api', listen: '127.0.0.1:0', target: { url: upstream.url }, log: { format: 'kftray', style: 'rest-client', filename: file } }] };
     for (const path of ['/first-run', '/second-run']) {

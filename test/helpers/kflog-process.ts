@@ -1,13 +1,20 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import { tempDir } from './files.js';
 
-export const CLI = resolve(import.meta.dirname, '../../dist/src/cli.js');
+const ROOT = resolve(import.meta.dirname, '../..');
+export const CLI = join(ROOT, 'dist', 'src', 'cli.js');
 
-export function tempDir(prefix = 'kflog-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** Builds dist/ (what KflogProcess runs) when it is missing or older than the sources. */
+export function ensureBuilt(): void {
+  const newest = (dir: string): number =>
+    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) =>
+      d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs));
+  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newest(join(ROOT, 'src'))) return;
+  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
 }
 
 export function writeConfig(dir: string, config: unknown, name = 'kflog.json'): string {
@@ -96,7 +103,7 @@ export class KflogProcess {
 }
 
 /** Starts `kflog run --config` with the given config object and waits until every forward listens. */
-export async function startKflog(config: { forwards: Array<{ id: string } & Record<string, unknown>> } & Record<string, unknown>, dir = tempDir()) {
+export async function startKflog(config: { forwards: Array<{ id: string } & Record<string, unknown>> } & Record<string, unknown>, dir = tempDir().dir) {
   const path = writeConfig(dir, config);
   const proc = new KflogProcess(['run', '--config', path], { cwd: dir });
   const addresses = await proc.listening(config.forwards.map((f) => f.id));

@@ -1,6 +1,6 @@
-import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { exchange } from '../helpers/http.js';
+import { startRawUpstream, type RawUpstream } from '../helpers/upstream.js';
 import { startProxy, type Harness } from './helpers.js';
 
 /**
@@ -9,43 +9,23 @@ import { startProxy, type Harness } from './helpers.js';
  * and never a client abort. Raw sockets on both sides, so nothing is tidied up by a client library.
  */
 
-interface RawUpstream {
-  server: Server;
-  port: number;
+interface RecordingUpstream extends RawUpstream {
   /** Every byte any connection sent the upstream. */
   received(): string;
 }
 
 /** An upstream that answers nothing and records every byte it receives. */
-async function recordingUpstream(): Promise<RawUpstream> {
+async function recordingUpstream(): Promise<RecordingUpstream> {
   let bytes = '';
-  const server = createServer((socket: Socket) => {
-    socket.on('error', () => undefined);
-    socket.on('data', (d: Buffer) => (bytes += d.toString('latin1')));
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, received: () => bytes };
-}
-
-/** Writes `request` and resolves with everything received until kflog closes the connection. */
-async function send(port: number, request: string): Promise<string> {
-  const socket = connect(port, '127.0.0.1');
-  socket.on('error', () => undefined);
-  let response = '';
-  socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
-  const closed = once(socket, 'close');
-  await once(socket, 'connect');
-  socket.write(request);
-  await closed;
-  return response;
+  const upstream = await startRawUpstream((socket) => socket.on('data', (d: Buffer) => (bytes += d.toString('latin1'))));
+  return { ...upstream, received: () => bytes };
 }
 
 let proxy: Harness | undefined;
-let upstream: RawUpstream | undefined;
+let upstream: RecordingUpstream | undefined;
 afterEach(async () => {
   await proxy?.stop();
-  upstream?.server.close();
+  await upstream?.close();
   proxy = undefined;
   upstream = undefined;
 });
@@ -66,7 +46,7 @@ describe('malformed request bodies', () => {
     ['gzip before chunked', `${HEAD}Transfer-Encoding: gzip, chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n`, 501],
   ])('%s is answered with its status and logged once as CR-- with the reason', async (_name, request, status) => {
     const p = await start();
-    const response = await send(p.port, request);
+    const response = await exchange(`127.0.0.1:${p.port}`, request);
     expect(response.split('\r\n')[0]).toBe(`HTTP/1.1 ${status} ${status === 400 ? 'Bad Request' : 'Not Implemented'}`);
     const [entry] = await p.waitAccess(1);
     expect(p.access()).toHaveLength(1);

@@ -3,7 +3,9 @@ import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { BodyCapture, decodableCoding } from '../../src/proxy/capture.js';
-import { rawClient, readBody, startProxy, startUpstream, type Harness, type Upstream } from './helpers.js';
+import { rawClient } from '../helpers/http.js';
+import { readBody, startUpstream, type Upstream } from '../helpers/upstream.js';
+import { startProxy, type Harness } from './helpers.js';
 
 function feed(capture: BodyCapture, data: Buffer, chunk = 1000): void {
   for (let i = 0; i < data.length; i += chunk) capture.add(data.subarray(i, i + chunk));

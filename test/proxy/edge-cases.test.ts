@@ -1,28 +1,28 @@
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForLines } from '../helpers/files.js';
+import { exchange } from '../helpers/http.js';
 import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
+import { startRawUpstream, type RawUpstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
 
 /**
  * HTTP edge cases a debugging proxy must answer and log truthfully (issue 16), driven through a real kflog process
  * with raw sockets on both sides, and judged from the log files kflog really wrote.
  */
 
-interface RawUpstream {
-  server: Server;
-  port: number;
+interface HeadsUpstream extends RawUpstream {
   /** Request heads received, in order. */
   heads: string[];
 }
 
 /** A raw TCP upstream: for each request head it gets, `answer` writes whatever bytes it likes. */
-async function rawUpstream(answer: (socket: Socket, head: string) => void): Promise<RawUpstream> {
+async function rawUpstream(answer: (socket: Socket, head: string) => void): Promise<HeadsUpstream> {
   const heads: string[] = [];
-  const server = createServer((socket: Socket) => {
-    socket.on('error', () => undefined);
+  const upstream = await startRawUpstream((socket) => {
     let buf = '';
     socket.on('data', (d: Buffer) => {
       buf += d.toString('latin1');
@@ -37,25 +37,7 @@ async function rawUpstream(answer: (socket: Socket, head: string) => void): Prom
       }
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return { server, port: (server.address() as AddressInfo).port, heads };
-}
-
-/** Writes `request` (latin1: one byte per char), optionally shuts the write side, and resolves with everything received until the close. */
-async function exchange(address: string, request: string, opts: { halfClose: boolean }): Promise<string> {
-  const [host, port] = address.split(':');
-  const socket = connect(Number(port), host);
-  socket.on('error', () => undefined);
-  let response = '';
-  socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
-  const closed = once(socket, 'close');
-  await once(socket, 'connect');
-  // One byte per char: a test can send any byte.
-  if (opts.halfClose) socket.end(request, 'latin1');
-  else socket.write(request, 'latin1');
-  await closed;
-  return response;
+  return { ...upstream, heads };
 }
 
 interface AccessJson {
@@ -69,10 +51,10 @@ interface AccessJson {
 }
 
 let proc: KflogProcess | undefined;
-let upstream: RawUpstream | undefined;
+let upstream: HeadsUpstream | undefined;
 afterEach(async () => {
   await proc?.stop();
-  upstream?.server.close();
+  await upstream?.close();
   proc = undefined;
   upstream = undefined;
 });
@@ -144,7 +126,7 @@ describe('half-closed clients', () => {
     client.on('data', (d: Buffer) => (got += d.toString('latin1')));
     const closed = once(client, 'close');
     client.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
-    await waitUntil(() => upstream!.heads.length === 1, 'the request to reach the upstream');
+    await waitFor('the request to reach the upstream', () => upstream!.heads.length === 1);
     client.end(); // FIN while the upstream works on it
     await closed;
     expect(got).toBe('');
@@ -154,7 +136,7 @@ describe('half-closed clients', () => {
     expect(e!.bytes_sent).toBe(0);
     expect(e!.error).toMatch(/client closed/);
     expect(upstream.heads).toHaveLength(1);
-    await waitUntil(() => upstreamSocketClosed, 'the upstream request to be aborted');
+    await waitFor('the upstream request to be aborted', () => upstreamSocketClosed);
   });
 });
 
@@ -162,7 +144,7 @@ describe('HTTP/1.1 without Host', () => {
   it('is answered 400 by kflog and logged once as a malformed request, the upstream getting nothing', async () => {
     upstream = await rawUpstream((s) => s.write(OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const got = await exchange(addresses.f1!, 'GET /nohost HTTP/1.1\r\nUser-Agent: raw\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'GET /nohost HTTP/1.1\r\nUser-Agent: raw\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     expect(got).toMatch(/\r\nConnection: close\r\n/i);
     const [e] = await accessEntries(dir, 1);
@@ -177,7 +159,7 @@ describe('HTTP/1.1 without Host', () => {
   it('HTTP/1.0 without Host is still forwarded', async () => {
     upstream = await rawUpstream((s) => s.end(OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const got = await exchange(addresses.f1!, 'GET /old HTTP/1.0\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'GET /old HTTP/1.0\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     const [e] = await accessEntries(dir, 1);
     expect(e!.status).toBe(200);
@@ -192,7 +174,7 @@ describe('interim responses from the upstream', () => {
     upstream = await rawUpstream((s) => s.write(CONTINUE + OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
     const got = await exchange(addresses.f1!,
-      'POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc', { halfClose: false });
+      'POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\nConnection: close\r\n\r\nabc');
     expect(got.startsWith(CONTINUE)).toBe(true);
     expect(got.split('100 Continue')).toHaveLength(2); // exactly one
     expect(got.slice(CONTINUE.length)).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
@@ -206,8 +188,8 @@ describe('interim responses from the upstream', () => {
   it('an upstream 100 Continue is dropped for a client that did not send Expect, on every request of a kept-alive upstream connection', async () => {
     upstream = await rawUpstream((s) => s.write(CONTINUE + OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const first = await exchange(addresses.f1!, 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
-    const second = await exchange(addresses.f1!, 'GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    const first = await exchange(addresses.f1!, 'GET /a HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    const second = await exchange(addresses.f1!, 'GET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     for (const got of [first, second]) {
       expect(got).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
       expect(got).not.toContain('100 Continue');
@@ -223,7 +205,7 @@ describe('interim responses from the upstream', () => {
       setTimeout(() => s.write(CONTINUE.slice(7) + OK), 20); // a 100 split across reads
     });
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const got = await exchange(addresses.f1!, 'GET /hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'GET /hints HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(got).toMatch(/HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\nhello$/);
     const [e] = await accessEntries(dir, 1);
     expect(e!.status).toBe(200);
@@ -237,27 +219,19 @@ describe('interim responses from the upstream', () => {
       setTimeout(() => s.write(body), 20);
     });
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const got = await exchange(addresses.f1!, 'GET /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'GET /body HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(got.endsWith('\r\n\r\n' + body)).toBe(true);
     const [e] = await accessEntries(dir, 1);
     expect(e!.size).toBe(body.length);
   });
 });
 
-async function waitUntil(cond: () => boolean, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe('questionable requests, decided', () => {
   it('an HTTP/0.9 request is answered 400 and logged as a malformed request, the upstream getting nothing', async () => {
     upstream = await rawUpstream((s) => s.write(OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
     // node's parser takes a version-less line as HTTP/0.9 once a blank line follows it.
-    const got = await exchange(addresses.f1!, 'GET /a\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'GET /a\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1\.1 400 Bad Request\r\n/);
     const [e] = await accessEntries(dir, 1);
     expect(e!.status).toBe(400);
@@ -275,7 +249,7 @@ describe('questionable requests, decided', () => {
       Buffer.from('GET /bytes HTTP/1.1\r\nHost: x\r\nX-Stray: '), Buffer.from([0xff, 0xfe]),
       Buffer.from('\r\nX-Real: '), Buffer.from('ÿþ', 'utf8'), Buffer.from('\r\nConnection: close\r\n\r\n'),
     ]);
-    const got = await exchange(addresses.f1!, head.toString('latin1'), { halfClose: false });
+    const got = await exchange(addresses.f1!, head.toString('latin1'));
     expect(got).toMatch(/^HTTP\/1\.1 200 OK/);
     const [e] = await accessEntries(dir, 1);
     const headers = (e as unknown as { request: { headers: Record<string, string[]> } }).request.headers;
@@ -292,7 +266,7 @@ describe('questionable requests, decided', () => {
   it('an absolute-form request is forwarded in origin form, as nginx does, and logged as the client sent it', async () => {
     upstream = await rawUpstream((s) => s.write(OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const got = await exchange(addresses.f1!, 'GET http://other.example/orders?id=7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'GET http://other.example/orders?id=7 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(upstream.heads[0]!.split('\r\n')[0]).toBe('GET /orders?id=7 HTTP/1.1');
     const [e] = await accessEntries(dir, 1);
@@ -303,7 +277,7 @@ describe('questionable requests, decided', () => {
   it('OPTIONS * is answered 501 by kflog and logged once as refused by the proxy', async () => {
     upstream = await rawUpstream((s) => s.write(OK));
     const { addresses, dir } = await startWithLogs(upstream.port);
-    const got = await exchange(addresses.f1!, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n', { halfClose: false });
+    const got = await exchange(addresses.f1!, 'OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n');
     expect(got).toMatch(/^HTTP\/1\.1 501 Not Implemented\r\n/);
     const [e] = await accessEntries(dir, 1);
     expect(e!.status).toBe(501);

@@ -5,10 +5,10 @@ import { createServer, type AddressInfo, type Socket, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { AccessEntry } from '../../src/emit/entry.js';
-import {
-  onRequestHead, parseResponses, rawClient, startProxy, startRawUpstream, startUpstream, until,
-  type Harness, type RawUpstream, type Upstream,
-} from './helpers.js';
+import { parseResponses, rawClient } from '../helpers/http.js';
+import { onRequestHead, startRawUpstream, startUpstream, type RawUpstream, type Upstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+import { startProxy, type Harness } from './helpers.js';
 
 let proxy: Harness | undefined;
 let upstream: Upstream | RawUpstream | undefined;
@@ -162,7 +162,7 @@ describe('upstream failures', () => {
     subscribe('undici:client:connectError', onConnectError);
     cleanups.push(() => unsubscribe('undici:client:connectError', onConnectError));
     const pending = request(proxy.url + '/api');
-    await until(() => refused > 0, 5000, () => 'a refused connect');
+    await waitFor('a refused connect', () => refused > 0, 5000);
     upstream = await startUpstream((_req, res) => res.end('up now'), port);
     const res = await pending;
     expect(res.statusCode).toBe(200);
@@ -200,14 +200,14 @@ describe('client failures', () => {
     proxy = await startProxy({ target: { url: upstream.url }, abort_on_close: true });
     const c = await rawClient(proxy.port);
     c.socket.write('GET /slow HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => arrived, 5000, () => 'the request upstream');
+    await waitFor('the request upstream', () => arrived, 5000);
     c.socket.destroy();
     const e = await theOnlyAccessEntry();
     expect(e.status).toBe(0);
     expect(e.termination_state).toBe('CH--');
     expect(e.bytes_sent).toBe(0);
     expectTimers(e, { tq: '+', tc: '+', tr: '-' });
-    await until(() => upstreamClosed, 5000, () => 'upstream request closed');
+    await waitFor('upstream request closed', () => upstreamClosed, 5000);
   });
 
   it('a client aborting mid-body is CD-- with the status sent and part of the body counted', async () => {
@@ -220,7 +220,7 @@ describe('client failures', () => {
     proxy = await startProxy({ target: { url: upstream.url } });
     const c = await rawClient(proxy.port);
     c.socket.write('GET /big HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => c.received().length > 200_000, 10_000, () => 'some body');
+    await waitFor('some body', () => c.received().length > 200_000, 10_000);
     c.socket.destroy();
     const e = await theOnlyAccessEntry();
     expect(e.status).toBe(200);
@@ -236,7 +236,7 @@ describe('client failures', () => {
     proxy = await startProxy({ target: { url: upstream.url } });
     const c = await rawClient(proxy.port);
     c.socket.write('POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n' + 'u'.repeat(5000));
-    await until(() => got >= 5000, 5000, () => 'the first body bytes upstream');
+    await waitFor('the first body bytes upstream', () => got >= 5000, 5000);
     c.socket.destroy();
     const e = await theOnlyAccessEntry();
     expect(e.status).toBe(0);

@@ -1,5 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseResponses, rawClient, startProxy, startUpstream, until, type Harness, type Upstream } from './helpers.js';
+import { parseResponses, rawClient } from '../helpers/http.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+import { startProxy, type Harness } from './helpers.js';
 
 let proxy: Harness | undefined;
 let upstream: Upstream | undefined;
@@ -59,7 +62,7 @@ describe('one client connection carrying several requests', () => {
     const c = await rawClient(proxy.port);
     for (let i = 1; i <= 3; i++) {
       c.socket.write(`GET /n${i} HTTP/1.1\r\nHost: x\r\n\r\n`);
-      await until(() => parseResponses(c.received()).length === i, 5000, () => `response ${i}`);
+      await waitFor(() => `response ${i}`, () => parseResponses(c.received()).length === i, 5000);
     }
     await proxy.waitAccess(3);
     const access = proxy.access();
@@ -85,7 +88,7 @@ describe('one client connection carrying several requests', () => {
     const c = await rawClient(proxy.port);
     c.socket.write('GET /chunked HTTP/1.1\r\nHost: x\r\n\r\nGET /fixed HTTP/1.1\r\nHost: x\r\n\r\n');
     const access = await proxy.waitAccess(2);
-    await until(() => parseResponses(c.received()).length === 2, 5000, () => 'both responses');
+    await waitFor('both responses', () => parseResponses(c.received()).length === 2, 5000);
     const responses = parseResponses(c.received());
     expect(responses[0]!.headers['transfer-encoding']).toBe('chunked');
     expect(responses[0]!.body.toString()).toBe('first part;second, longer part of the body;end');
@@ -105,7 +108,7 @@ describe('one client connection carrying several requests', () => {
     const b = await rawClient(proxy.port);
     a.socket.write('GET /first HTTP/1.1\r\nHost: x\r\n\r\n');
     b.socket.write('GET /second HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => releases.size === 2, 5000, () => 'both requests upstream');
+    await waitFor('both requests upstream', () => releases.size === 2, 5000);
     releases.get('/first')!();
     const [first] = await proxy.waitAccess(1);
     // Logged while the other exchange still waits on the upstream, both clients connected.

@@ -1,14 +1,14 @@
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitForLines } from '../helpers/files.js';
+import { exchange } from '../helpers/http.js';
 import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
+import { startRawUpstream, type RawUpstream } from '../helpers/upstream.js';
 
 /** An upstream that answers every request with a header named "__proto__", written byte for byte. */
-async function hostileUpstream(): Promise<Server> {
-  const server = createServer((socket: Socket) => {
+function hostileUpstream(): Promise<RawUpstream> {
+  return startRawUpstream((socket) => {
     let head = '';
     socket.on('data', (d: Buffer) => {
       head += d.toString('latin1');
@@ -18,27 +18,13 @@ async function hostileUpstream(): Promise<Server> {
       }
     });
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  return server;
-}
-
-/** Sends a raw request and resolves with everything the proxy sent back before closing. */
-async function rawRequest(address: string, request: string): Promise<string> {
-  const [host, port] = address.split(':');
-  const socket = connect(Number(port), host);
-  socket.write(request);
-  let response = '';
-  socket.on('data', (d: Buffer) => (response += d.toString('latin1')));
-  await once(socket, 'close');
-  return response;
 }
 
 let proc: KflogProcess | undefined;
-let upstream: Server | undefined;
+let upstream: RawUpstream | undefined;
 afterEach(async () => {
   await proc?.stop();
-  upstream?.close();
+  await upstream?.close();
   proc = undefined;
   upstream = undefined;
 });
@@ -46,7 +32,7 @@ afterEach(async () => {
 describe('header names that Object.prototype already has', () => {
   it('a client and an upstream sending a "__proto__" header are served, and the header is logged like any other', async () => {
     upstream = await hostileUpstream();
-    const port = (upstream.address() as AddressInfo).port;
+    const port = upstream.port;
     const started = await startKflog({
       forwards: [{ id: 'f1', listen: '127.0.0.1:0', target: { url: `http://127.0.0.1:${port}` } }],
       logging: {
@@ -60,11 +46,11 @@ describe('header names that Object.prototype already has', () => {
     proc = started.proc;
     const address = started.addresses.f1!;
 
-    const first = await rawRequest(address, 'GET /one HTTP/1.1\r\nHost: a\r\n__proto__: x\r\n__proto__: y\r\nConnection: close\r\n\r\n');
+    const first = await exchange(address, 'GET /one HTTP/1.1\r\nHost: a\r\n__proto__: x\r\n__proto__: y\r\nConnection: close\r\n\r\n');
     expect(first).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
     expect(first.endsWith('\r\n\r\nok')).toBe(true);
     // Still serving: the first request did not take the process down.
-    const second = await rawRequest(address, 'GET /two HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
+    const second = await exchange(address, 'GET /two HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n');
     expect(second).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
 
     const lines = await waitForLines(join(started.dir, 'access.json'), (l) => l.length >= 2);

@@ -1,12 +1,15 @@
-import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { AccessEntry, Entry } from '../../src/emit/entry.js';
 import { Kflog } from '../../src/kflog.js';
 import { ListenError } from '../../src/proxy/listener.js';
-import { buildConfig, parseResponses, rawClient, startUpstream, until, type Upstream } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { parseResponses, rawClient } from '../helpers/http.js';
+import { startUpstream, type Upstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+import { buildConfig } from './helpers.js';
 
 let app: Kflog | undefined;
 let upstream: Upstream | undefined;
@@ -29,7 +32,7 @@ describe('reload', () => {
     const port = portOf(app.address('f1'));
     const c = await rawClient(port);
     c.socket.write('GET /api/users?before HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => accessOf(a.entries).length === 1, 5000, () => 'first exchange');
+    await waitFor('first exchange', () => accessOf(a.entries).length === 1, 5000);
 
     const b = buildConfig([{ target: { builtin: 'echo' }, capture: { response_body: true } }]);
     const summary = await app.reload(b.config);
@@ -37,8 +40,8 @@ describe('reload', () => {
     expect(portOf(app.address('f1'))).toBe(port);
 
     c.socket.write('GET /api/users?after HTTP/1.1\r\nHost: x\r\n\r\n');
-    await until(() => accessOf(b.entries).length === 1, 5000, () => 'second exchange');
-    await until(() => parseResponses(c.received()).length === 2, 5000, () => 'second response');
+    await waitFor('second exchange', () => accessOf(b.entries).length === 1, 5000);
+    await waitFor('second response', () => parseResponses(c.received()).length === 2, 5000);
     expect(parseResponses(c.received()).map((r) => r.status)).toEqual([200, 200]);
     expect(accessOf(a.entries).map((e) => e.request.uri)).toEqual(['/api/users?before']);
     expect(accessOf(b.entries).map((e) => e.request.uri)).toEqual(['/api/users?after']);
@@ -55,7 +58,7 @@ describe('reload', () => {
     const a = buildConfig([{ target: { url: upstream.url } }]);
     app = await Kflog.start(a.config);
     const pending = request(`http://${app.address('f1')}/slow`);
-    await until(() => release !== undefined, 5000, () => 'request upstream');
+    await waitFor('request upstream', () => release !== undefined, 5000);
     const b = buildConfig([{ target: { url: upstream.url } }]);
     await app.reload(b.config);
     release!();
@@ -78,7 +81,7 @@ describe('reload', () => {
     const res = await request(`http://${app.address('new')}/api/users`);
     expect(res.statusCode).toBe(200);
     await res.body.dump();
-    await until(() => accessOf(b.entries).length === 1, 5000, () => 'new forward logged');
+    await waitFor('new forward logged', () => accessOf(b.entries).length === 1, 5000);
     expect(accessOf(b.entries)[0]!.forward.id).toBe('new');
     await expect(request(`http://127.0.0.1:${oldPort}/api/users`, { headersTimeout: 2000 })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
   });
@@ -98,12 +101,12 @@ describe('reload', () => {
     const res = await request(`http://${app.address('f1')}/api/users`);
     expect(res.statusCode).toBe(200);
     await res.body.dump();
-    await until(() => accessOf(a.entries).length === 1, 5000, () => 'logged by the running config');
+    await waitFor('logged by the running config', () => accessOf(a.entries).length === 1, 5000);
     expect(accessOf(b.entries)).toHaveLength(0);
   });
 
   it('a file written by both configs stays open across the reload, with no line lost or doubled', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'kflog-reload-'));
+    const { dir } = tempDir('reload');
     dirs.push(dir);
     const shared = join(dir, 'access.log');
     const logs = (extra: Record<string, unknown>): Record<string, unknown> => ({

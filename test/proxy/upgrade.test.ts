@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'undici';
-import { onRequestHead, rawClient, startProxy, startRawUpstream, startUpstream, until, type Harness, type RawUpstream, type Upstream } from './helpers.js';
+import { rawClient } from '../helpers/http.js';
+import { onRequestHead, startRawUpstream, startUpstream, type RawUpstream, type Upstream } from '../helpers/upstream.js';
+import { waitFor } from '../helpers/wait.js';
+import { startProxy, type Harness } from './helpers.js';
 
 let proxy: Harness | undefined;
 let upstream: Upstream | RawUpstream | undefined;
@@ -79,7 +82,7 @@ describe('Upgrade requests', () => {
     ws.addEventListener('message', (ev) => replies.push(String(ev.data)));
     ws.send('hello');
     ws.send('x'.repeat(300));
-    await until(() => replies.length === 2, 5000, () => `${replies.length} replies`);
+    await waitFor(() => `${replies.length} replies`, () => replies.length === 2, 5000);
     expect(replies).toEqual(['echo: hello', 'echo: ' + 'x'.repeat(300)]);
     // While the tunnel is open: its request entry is out, its access entry is not.
     expect(proxy.requests().map((e) => e.request.uri)).toEqual(['/ws/chat']);

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { KflogProcess, tempDir, writeConfig } from '../helpers/kflog-process.js';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
+import { tempDir } from '../helpers/files.js';
+import { KflogProcess, writeConfig } from '../helpers/kflog-process.js';
 
 // `kflog run | head -1` with the real head: once head has its line it exits, and every later write to kflog's
 // stdout fails with EPIPE. The user must hear of it when it happens, not only from the exit summary's failed=.
@@ -10,16 +11,11 @@ import { KflogProcess, tempDir, writeConfig } from '../helpers/kflog-process.js'
 const CLOSED = /kflog: log "default": stdout was closed by its reader \(EPIPE\)/g;
 
 describe('a log on a stdout whose reader went away', () => {
-  const procs: KflogProcess[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const p of procs.splice(0)) await p.stop('SIGKILL');
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const cleanups = undoAfterEach();
 
   it.each([true, false])('is reported once on stderr when it happens, its entries counted as failed (thread %s)', async (thread) => {
-    const dir = tempDir();
-    dirs.push(dir);
+    const { dir, cleanup } = tempDir();
+    cleanups.push(cleanup);
     // The only log is on stdout, so no console log shows kflog's own errors on the terminal.
     const path = writeConfig(dir, {
       forwards: [{ id: 'api', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],
@@ -30,7 +26,7 @@ describe('a log on a stdout whose reader went away', () => {
     head.stdout.setEncoding('utf8').on('data', (d: string) => (firstLine += d));
     const headExited = new Promise<number | null>((res) => head.once('exit', (code) => res(code)));
     const proc = new KflogProcess(['run', '--config', path], { cwd: dir, stdout: head.stdin });
-    procs.push(proc);
+    cleanups.push(() => proc.stop('SIGKILL'));
     // kflog holds its own copy of the pipe; this one would keep head from ever seeing its end.
     head.stdin.destroy();
     const address = await proc.waitFor(() => /curl -i http:\/\/(\S+?)\/api\/users/.exec(proc.stderr)?.[1], 'the curl line');

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import type { Kflog } from '../../src/kflog.js';
-import { lineNumber, tempDir, waitFor } from './helpers.js';
-import { processEntries, processLog, sendRequests, startKflog } from './proxy.js';
+import { readLines, tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { lineNumber } from './helpers.js';
+import { processEntries, processLog, sendRequests, startEchoKflog } from './proxy.js';
 
 // Faults under the real proxy: kflog started from a validated config, the builtin echo API as target, real HTTP
 // requests. The proxy must answer every request whatever the log's disk does.
@@ -46,18 +49,11 @@ async function accountedFor(app: Kflog, log: string, n: number): Promise<void> {
   });
 }
 
-function logLines(path: string): string[] {
-  return existsSync(path) ? readFileSync(path, 'utf8').split('\n').filter((l) => l !== '') : [];
-}
-
 describe('file log faults under the real proxy', () => {
-  const undo: Array<() => void | Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const u of undo.splice(0).reverse()) await u();
-  });
+  const undo = undoAfterEach();
 
   async function run(logs: Record<string, unknown>): Promise<Kflog> {
-    const app = await startKflog(logs);
+    const app = await startEchoKflog(logs);
     undo.push(() => app.stop(1000));
     return app;
   }
@@ -101,7 +97,7 @@ describe('file log faults under the real proxy', () => {
 
     // Reported once for the whole outage, not once per line.
     expect(entriesAbout(kflogFile, 'log writer failed', 'access')).toHaveLength(1);
-    const lines = logLines(logFile);
+    const lines = readLines(logFile);
     for (const l of lines) expect(() => JSON.parse(l)).not.toThrow(); // no half line left by a failed batch
     const numbers = lines.map(lineNumber);
     expect(numbers.filter((n) => n >= 60)).toEqual(Array.from({ length: 20 }, (_, i) => 60 + i));
@@ -136,7 +132,7 @@ describe('file log faults under the real proxy', () => {
     await waitFor('the recovery report', () => entriesAbout(kflogFile, 'log writer recovered', 'access').length === 1);
     const stats = (await app.stop()).find((s) => s.name === 'access')!;
     expect(entriesAbout(kflogFile, 'log writer failed', 'access')).toHaveLength(1);
-    expect(logLines(logFile).map(lineNumber)).toEqual(Array.from({ length: 10 }, (_, i) => 40 + i));
+    expect(readLines(logFile).map(lineNumber)).toEqual(Array.from({ length: 10 }, (_, i) => 40 + i));
     expect(stats).toMatchObject({ written: 10, failed: 40, dropped: 0 });
     expect(statSync(blocker).mode & 0o777).toBe(0o700);
     expect(statSync(logFile).mode & 0o777).toBe(0o600);
@@ -154,13 +150,13 @@ describe('file log faults under the real proxy', () => {
     });
     await sendRequests(app, 0, 10);
     await accountedFor(app, 'access', 10); // the last write settled: the deletion cannot race its descriptor check
-    expect(logLines(logFile)).toHaveLength(10);
+    expect(readLines(logFile)).toHaveLength(10);
     rmSync(dir, { recursive: true });
     const after = await sendRequests(app, 10, 15);
     expect(after.every((s) => s === 200)).toBe(true);
-    await waitFor('the file recreated with every later line', () => logLines(logFile).length === 15);
+    await waitFor('the file recreated with every later line', () => readLines(logFile).length === 15);
     const stats = (await app.stop()).find((s) => s.name === 'access')!;
-    expect(logLines(logFile).map(lineNumber)).toEqual(Array.from({ length: 15 }, (_, i) => 10 + i));
+    expect(readLines(logFile).map(lineNumber)).toEqual(Array.from({ length: 15 }, (_, i) => 10 + i));
     expect(stats).toMatchObject({ written: 25, failed: 0, dropped: 0 });
     expect(String(entriesAbout(kflogFile, 'log writer failed', 'access')[0]?.error)).toMatch(/was deleted; recreating it/);
     expect(statSync(dir).mode & 0o777).toBe(0o700);

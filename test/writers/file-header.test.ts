@@ -1,10 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/writers/index.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import type { WriterOptions } from '../../src/writers/writer.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
 
 const HEADER = '@authorization = REDACTED\n\n###\n';
 
@@ -13,12 +14,11 @@ function fileWriter(options: Omit<WriterOptions, 'output'>): FileWriter {
 }
 
 describe('file writer with a format\'s file header', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('writes the header once at the top of a file, however often the file is opened again to append', async () => {
     const t = tempDir('file-header');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const path = join(t.dir, 'replay.http');
     for (const batch of ['one\n', 'two\n', 'three\n']) {
       const w = fileWriter({ filename: path });
@@ -30,7 +30,7 @@ describe('file writer with a format\'s file header', () => {
 
   it('starts every rolled file with the header, so each one replays on its own', async () => {
     const t = tempDir('file-header-roll');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const w = fileWriter({ filename: join(t.dir, 'replay.http'), roll_size_mb: 0.01 });
     const block = 'x'.repeat(1023) + '\n';
     for (let i = 0; i < 30; i++) await w.write(block.repeat(2));

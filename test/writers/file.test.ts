@@ -1,13 +1,17 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import type { WriterHealth, WriterOptions } from '../../src/writers/writer.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
-import { accessEntry, logConfig, tempDir, waitFor } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { logConfig } from './helpers.js';
 
 function fileWriter(options: Omit<WriterOptions, 'output'>): FileWriter {
   return new FileWriter(fileSettings({ output: 'file', ...options }));
@@ -24,12 +28,11 @@ class HealthLog implements WriterHealth {
 }
 
 describe('file writer', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('creates a plain file 0600 in directories 0700, "~" meaning the home directory', async () => {
     const t = tempDir('file-modes');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const home = process.env.HOME;
     process.env.HOME = t.dir;
     try {
@@ -51,7 +54,7 @@ describe('file writer', () => {
 
   it('honours mode and dir_mode given in the config', async () => {
     const t = tempDir('file-custom-modes');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const w = fileWriter({ filename: join(t.dir, 'd', 'x.log'), mode: '0640', dir_mode: '0750' });
     await w.write('x\n');
     await w.close();
@@ -61,7 +64,7 @@ describe('file writer', () => {
 
   it('appends to an existing file rather than truncating it', async () => {
     const t = tempDir('file-append');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const path = join(t.dir, 'x.log');
     writeFileSync(path, 'before\n');
     const w = fileWriter({ filename: path });
@@ -72,7 +75,7 @@ describe('file writer', () => {
 
   it('rolls at roll_size_mb, the configured name linking to the active file', async () => {
     const t = tempDir('file-roll');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const w = fileWriter({ filename: join(t.dir, 'access.log'), roll_size_mb: 0.01 });
     const line = 'x'.repeat(1023) + '\n';
     for (let i = 0; i < 40; i++) await w.write(line.repeat(2));
@@ -91,7 +94,7 @@ describe('file writer', () => {
 
   it('rolls every roll_interval', async () => {
     const t = tempDir('file-interval');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const w = fileWriter({ filename: join(t.dir, 'access.log'), roll_interval: '1s' });
     await w.write('first\n');
     const numbered = (): string[] => readdirSync(t.dir).filter((n) => /^access\.\d+\.log$/.test(n));
@@ -106,7 +109,7 @@ describe('file writer', () => {
 
   it('roll_keep_days removes rotated files last written before the limit', async () => {
     const t = tempDir('file-keepdays');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const old = Date.now() / 1000 - 10 * 86_400;
     const recent = Date.now() / 1000 - 86_400;
     writeFileSync(join(t.dir, 'access.1.log'), 'old\n');
@@ -127,7 +130,7 @@ describe('file writer', () => {
 
   it('reopens the file on SIGUSR1 after an external logrotate moved it', async () => {
     const t = tempDir('file-reopen');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const path = join(t.dir, 'access.log');
     const w = fileWriter({ filename: path });
     await w.write('before\n');
@@ -142,16 +145,16 @@ describe('file writer', () => {
 
   it('SIGUSR1 (Pipeline.reopen) reopens every log file, after an external logrotate moved them', async () => {
     const t = tempDir('file-reopen-all');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const a = join(t.dir, 'a.log');
     const b = join(t.dir, 'b.log');
     const pipeline = new Pipeline([logConfig('a', { output: 'file', filename: a }), logConfig('b', { output: 'file', filename: b })]);
-    pipeline.emit(accessEntry(1));
+    pipeline.emit(numberedAccessEntry(1));
     await pipeline.flush();
     renameSync(a, a + '.1');
     renameSync(b, b + '.1');
     await pipeline.reopen();
-    pipeline.emit(accessEntry(2));
+    pipeline.emit(numberedAccessEntry(2));
     await pipeline.close();
     for (const f of [a, b]) {
       expect(readFileSync(f + '.1', 'utf8')).toContain('n=1"');
@@ -162,7 +165,7 @@ describe('file writer', () => {
 
   it('a failed write (ENOSPC) rejects, leaves no partial bytes, and the writer recovers once the fault is gone', async () => {
     const t = tempDir('file-enospc');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const path = join(t.dir, 'access.log');
     // /dev/full answers every write with ENOSPC: a disk that is full, without needing one.
     symlinkSync('/dev/full', path);
@@ -177,7 +180,7 @@ describe('file writer', () => {
 
   it('recreates a file whose directory was deleted, writing the batch that went to the deleted file again', async () => {
     const t = tempDir('file-deleted');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const dir = join(t.dir, 'logs');
     const w = fileWriter({ filename: join(dir, 'access.log') });
     const health = new HealthLog();
@@ -194,7 +197,7 @@ describe('file writer', () => {
 
   it('recreates a rolling file whose directory was deleted', async () => {
     const t = tempDir('file-deleted-roll');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const dir = join(t.dir, 'logs');
     const w = fileWriter({ filename: join(dir, 'access.log'), roll_size_mb: 1, roll_gzip: true });
     await w.write('one\n');
@@ -206,7 +209,7 @@ describe('file writer', () => {
 
   it('is one writer for two logs naming the same file, open until the last one closes', async () => {
     const t = tempDir('file-shared');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const pool = new WriterPool();
     const path = join(t.dir, 'shared.log');
     const a = pool.acquire({ output: 'file', filename: path });
@@ -222,7 +225,7 @@ describe('file writer', () => {
 
   it('cannot be written where the directory is a file, and writes once the obstacle is gone', async () => {
     const t = tempDir('file-enotdir');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const blocker = join(t.dir, 'logs');
     writeFileSync(blocker, 'I am not a directory');
     const w = fileWriter({ filename: join(blocker, 'access.log') });

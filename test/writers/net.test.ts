@@ -1,13 +1,15 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/writers/index.js';
 import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import { createWriter } from '../../src/writers/registry.js';
 import type { Writer, WriterOptions } from '../../src/writers/writer.js';
-import { tempDir, waitFor } from './helpers.js';
-import { startKflog } from './proxy.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { startEchoKflog } from './proxy.js';
 
 /** A receiver that collects what it is sent, by connection; `paused` makes it stop reading. */
 class Receiver {
@@ -75,10 +77,7 @@ function pushLines(q: LogQueue, from: number, to: number, pad = 0): void {
   for (let i = from; i < to; i++) q.push(`line ${i}${pad ? ' ' + 'p'.repeat(pad) : ''}\n`);
 }
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = undoAfterEach();
 
 describe('net writer', () => {
   it('sends each entry as one line over TCP, in order', async () => {
@@ -144,7 +143,7 @@ describe('net writer', () => {
   it('keeps kflog from starting when its receiver is down and soft_start is off', async () => {
     const port = await freePort();
     const logs = { out: { include: ['http.log'], writer: { output: 'syslog', address: `tcp/127.0.0.1:${port}`, soft_start: false, dial_timeout: '500ms' } } };
-    await expect(startKflog(logs)).rejects.toThrow(/syslog rfc5424 tcp\/127\.0\.0\.1:\d+: cannot connect \(soft_start is off\)/);
+    await expect(startEchoKflog(logs)).rejects.toThrow(/syslog rfc5424 tcp\/127\.0\.0\.1:\d+: cannot connect \(soft_start is off\)/);
   });
 
   it('starts without its receiver (soft_start), buffers, and delivers in order once the receiver is up', async () => {

@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'undici';
 import { parseConfigText } from '../../src/config/load.js';
 import { Kflog } from '../../src/kflog.js';
+import { readLines } from '../helpers/files.js';
 
-/** A real kflog (its config validated against config.schema.json) with one forward "t" to the builtin echo API. */
-export async function startKflog(logs: Record<string, unknown>): Promise<Kflog> {
+/** kflog in this process (its config validated against config.schema.json) with one forward "t" to the builtin echo API. */
+export async function startEchoKflog(logs: Record<string, unknown>): Promise<Kflog> {
   const raw = {
     forwards: [{ id: 't', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],
     logging: { logs: { default: { writer: { output: 'discard' } }, ...logs } },
@@ -27,11 +27,7 @@ export async function sendRequests(app: Kflog, from: number, count: number, path
 
 /** kflog's own entries written by a json log including "kflog". */
 export function processEntries(file: string): Array<Record<string, unknown>> {
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  return readLines(file).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 /** A json log of kflog's own messages (writer failures, recoveries, drop warnings) to `file`. */

@@ -1,11 +1,14 @@
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { nextRollNumber } from '../../src/writers/roll-number.js';
-import { accessEntry, logConfig, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { logConfig } from './helpers.js';
 
 // Each log rolls its own file; the names differ only in digits, as the default {forward.id}_{listen.port} names do.
 function rollingLogs(dir: string, names: string[]): Pipeline {
@@ -17,7 +20,7 @@ function rollingLogs(dir: string, names: string[]): Pipeline {
 async function run(dir: string, names: string[], entries: number): Promise<void> {
   const pipeline = rollingLogs(dir, names);
   for (let i = 0; i < entries; i++) {
-    pipeline.emit(accessEntry(i));
+    pipeline.emit(numberedAccessEntry(i));
     if (i % 50 === 49) await pipeline.flush();
   }
   await pipeline.close();
@@ -33,12 +36,11 @@ function rollsOf(dir: string, name: string): number[] {
 }
 
 describe('rolled file names', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('numbers rolls from the roll suffix only, never from digits elsewhere in the names, across restarts', async () => {
     const t = tempDir('rollnames');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const names = ['r_18110', 'demo_8080', 'orders-api_18101'];
     await run(t.dir, names, 300);
     const firstRun = names.map((n) => rollsOf(t.dir, n));
@@ -64,7 +66,7 @@ describe('rolled file names', () => {
 
   it('starts at 1, continues the highest plain roll, and goes past a compressed one', async () => {
     const t = tempDir('rollnumber');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const base = join(t.dir, 'api_8080');
     expect(await nextRollNumber(base, '.log')).toBe(1);
     writeFileSync(join(t.dir, 'api_8080.2.log'), '');

@@ -1,27 +1,29 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import '../../src/encoders/index.js';
 import '../../src/writers/index.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
-import { accessEntry, lineNumber, linesOfAll, logConfig, tempDir } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { numberedAccessEntry } from '../helpers/entries.js';
+import { lineNumber, linesOfAll, logConfig } from './helpers.js';
 
 // Entries go through the real Pipeline (json encoder, bounded queue, pooled pino-roll file writer), paced by
 // flush() so the queue never overflows: every entry must land in exactly one file.
 async function emitPaced(pipeline: Pipeline, count: number): Promise<void> {
   for (let i = 0; i < count; i++) {
-    pipeline.emit(accessEntry(i));
+    pipeline.emit(numberedAccessEntry(i));
     if (i % 2000 === 1999) await pipeline.flush();
   }
 }
 
 describe('file writer rotation', () => {
-  let cleanup = (): void => undefined;
-  afterEach(() => cleanup());
+  const cleanups = undoAfterEach();
 
   it('loses no line across rotation: 100,000 access entries, roll_size_mb 1, gzip, all lines in the files', async () => {
     const t = tempDir('roll100k');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const logs = join(t.dir, 'logs');
     const pipeline = new Pipeline([
       logConfig('access', { output: 'file', filename: join(logs, 'access.log'), roll_size_mb: 1, roll_gzip: true, roll_keep: 10_000 }),
@@ -52,7 +54,7 @@ describe('file writer rotation', () => {
 
   it('roll_keep keeps the newest rotated files only, compressed, and they hold the latest lines', async () => {
     const t = tempDir('rollkeep');
-    cleanup = t.cleanup;
+    cleanups.push(t.cleanup);
     const pipeline = new Pipeline([
       logConfig('access', { output: 'file', filename: join(t.dir, 'access.log'), roll_size_mb: 0.25, roll_gzip: true, roll_keep: 3 }),
     ]);

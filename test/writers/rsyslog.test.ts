@@ -1,9 +1,11 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import type { Kflog } from '../../src/kflog.js';
-import { tempDir, waitFor } from './helpers.js';
-import { processEntries, processLog, sendRequests, startKflog } from './proxy.js';
+import { tempDir } from '../helpers/files.js';
+import { waitFor } from '../helpers/wait.js';
+import { processEntries, processLog, sendRequests, startEchoKflog } from './proxy.js';
 import { findRsyslogd, Rsyslog, type Received } from './rsyslog.js';
 
 // A real rsyslogd judges the syslog writer; entries come from the real proxy (builtin echo target, real HTTP).
@@ -28,10 +30,7 @@ function syslogLog(facility: string, address: string, protocol: string, extra: R
 }
 
 describe.skipIf(!rsyslogd)('syslog writer against a real rsyslogd', () => {
-  const undo: Array<() => unknown> = [];
-  afterEach(async () => {
-    for (const u of undo.splice(0).reverse()) await u();
-  });
+  const undo = undoAfterEach();
 
   async function rsyslog(): Promise<{ rs: Rsyslog; dir: string }> {
     const t = tempDir('rsyslog');
@@ -43,7 +42,7 @@ describe.skipIf(!rsyslogd)('syslog writer against a real rsyslogd', () => {
   }
 
   async function run(logs: Record<string, unknown>): Promise<Kflog> {
-    const app = await startKflog(logs);
+    const app = await startEchoKflog(logs);
     undo.push(() => app.stop(1000));
     return app;
   }

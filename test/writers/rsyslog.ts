@@ -3,7 +3,7 @@ import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { accessSync, constants, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import { waitFor } from './helpers.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** rsyslogd's path (PATH, then /usr/sbin where Debian puts it), or undefined when it is not installed. */
 export function findRsyslogd(): string | undefined {

@@ -1,17 +1,16 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../../helpers/cleanup.js';
 import type { RawConfig } from '../../../src/config/types.js';
 import { parseConfigText } from '../../../src/config/load.js';
 import { Kflog } from '../../../src/kflog.js';
 import { FakeApiServer } from './fake-apiserver.js';
-import { startPodServer, tempDir, waitFor, type PodServer } from './helpers.js';
+import { readLines, tempDir } from '../../helpers/files.js';
+import { get } from '../../helpers/http.js';
+import { waitFor } from '../../helpers/wait.js';
+import { startPodServer, type PodServer } from './helpers.js';
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 async function pod(name: string): Promise<PodServer> {
   const p = await startPodServer(name);
@@ -27,8 +26,8 @@ interface Running {
 }
 
 /** kflog with one forward "users" to `kube`, every entry (debug up) in a JSON file, nothing on stderr. */
-async function startKflog(kube: Record<string, unknown>): Promise<Running> {
-  const t = tempDir();
+async function startKubeKflog(kube: Record<string, unknown>): Promise<Running> {
+  const t = tempDir('kube');
   cleanups.push(t.cleanup);
   const logFile = join(t.dir, 'all.log');
   const raw: RawConfig = {
@@ -51,23 +50,15 @@ async function startKflog(kube: Record<string, unknown>): Promise<Running> {
     async stop() {
       stopped = true;
       await kflog.stop(1000);
-      return readFileSync(logFile, 'utf8')
-        .split('\n')
-        .filter((l) => l !== '')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      return readLines(logFile).map((l) => JSON.parse(l) as Record<string, unknown>);
     },
   };
-}
-
-async function get(url: string): Promise<{ status: number; body: string }> {
-  const res = await request(url);
-  return { status: res.statusCode, body: await res.body.text() };
 }
 
 async function cluster(): Promise<{ api: FakeApiServer; kubeconfig: string }> {
   const api = await new FakeApiServer().listen();
   cleanups.push(() => api.stop());
-  const t = tempDir();
+  const t = tempDir('kube');
   cleanups.push(t.cleanup);
   return { api, kubeconfig: api.writeKubeconfig(join(t.dir, 'config')) };
 }
@@ -78,7 +69,7 @@ describe('kflog with a kube target', () => {
     const a = await pod('api-1');
     api.addPod({ name: 'api-1', labels: { app: 'api' }, listeners: { 8080: a.port } });
     api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
-    const k = await startKflog({ kubeconfig, service: 'api', port: 'http' });
+    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
 
     const res = await get(`${k.url}/api/users`);
     const lines = await k.stop();
@@ -95,7 +86,7 @@ describe('kflog with a kube target', () => {
     const a = await pod('api-7');
     api.addPod({ name: 'api-7', labels: { app: 'api' }, listeners: { 8080: a.port } });
     api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
-    const k = await startKflog({ kubeconfig, service: 'api', port: 'http' });
+    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
     await get(`${k.url}/one`);
     await get(`${k.url}/two`);
     const lines = await k.stop();
@@ -111,10 +102,10 @@ describe('kflog with a kube target', () => {
     const a = await pod('api-1');
     api.addPod({ name: 'api-1', labels: { app: 'api' }, listeners: { 8080: a.port } });
     api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ port: 8080 }] });
-    const t = tempDir();
+    const t = tempDir('kube');
     cleanups.push(t.cleanup);
     const kubeconfig = api.writeKubeconfig(join(t.dir, 'config'), { server: `http://127.0.0.1:${port}` });
-    const k = await startKflog({ kubeconfig, service: 'api', port: 8080 });
+    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 8080 });
 
     const down = await get(`${k.url}/`);
     await api.listen(port);
@@ -133,7 +124,7 @@ describe('kflog with a kube target', () => {
   it('answers 502 with the 401 Unauthorized of the API server in the access log', async () => {
     const { api, kubeconfig } = await cluster();
     api.token = 'not-the-one-in-the-kubeconfig';
-    const k = await startKflog({ kubeconfig, service: 'api', port: 80 });
+    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 80 });
 
     const res = await get(`${k.url}/`);
     const lines = await k.stop();
@@ -151,12 +142,12 @@ describe('kflog with a kube target', () => {
     api.addPod({ name: 'api-a', labels: { app: 'api' }, listeners: { 8080: a.port }, readySince: '2026-01-01T00:00:00Z' });
     api.addPod({ name: 'api-b', labels: { app: 'api' }, listeners: { 8080: b.port }, readySince: '2026-01-01T00:05:00Z' });
     api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ port: 80, targetPort: 8080 }] });
-    const k = await startKflog({ kubeconfig, service: 'api', port: 80 });
+    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 80 });
 
     const before = JSON.parse((await get(`${k.url}/`)).body) as { pod: string };
     api.deletePod('api-a');
     await a.close();
-    await waitFor(() => api.openStreams === 0, 'the streams of the deleted pod to end');
+    await waitFor('the streams of the deleted pod to end', () => api.openStreams === 0, 10_000);
     const after = await get(`${k.url}/`);
     const lines = await k.stop();
 

@@ -1,8 +1,5 @@
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
 import type net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeEvents } from '../../../src/proxy/kube/upstream.js';
 
 /** A real HTTP server standing in for one pod's container port. */
@@ -67,18 +64,4 @@ export function recorder(): KubeEvents & { events: RecordedEvent[] } {
       events.push({ level, msg, fields });
     },
   };
-}
-
-/** Poll `check` until it is true or the deadline passes (then fail with `what`). */
-export async function waitFor(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-export function tempDir(): { dir: string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), 'kflog-kube-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }

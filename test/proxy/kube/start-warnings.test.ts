@@ -1,16 +1,14 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../../helpers/cleanup.js';
 import { KflogProcess, writeConfig } from '../../helpers/kflog-process.js';
 import { FakeApiServer } from './fake-apiserver.js';
-import { tempDir } from './helpers.js';
+import { tempDir } from '../../helpers/files.js';
 
-const cleanups: Array<() => unknown> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 function scratch(): string {
-  const t = tempDir();
+  const t = tempDir('kube');
   cleanups.push(t.cleanup);
   return t.dir;
 }

@@ -1,17 +1,17 @@
 import { join } from 'node:path';
 import type { Socket } from 'node:net';
 import { Pool, type buildConnector } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../../helpers/cleanup.js';
 import type { KubeTargetConfig } from '../../../src/config/types.js';
 import { createKubeUpstream, podOfSocket, type KubeUpstream, type KubeUpstreamOptions } from '../../../src/proxy/kube/upstream.js';
 import { FakeApiServer } from './fake-apiserver.js';
-import { recorder, startPodServer, tempDir, waitFor, type PodServer } from './helpers.js';
+import { tempDir } from '../../helpers/files.js';
+import { waitFor } from '../../helpers/wait.js';
+import { recorder, startPodServer, type PodServer } from './helpers.js';
 
 /** Everything a test started, stopped in reverse order afterwards. */
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 async function apiserver(tls = false): Promise<FakeApiServer> {
   const api = await new FakeApiServer(tls).listen();
@@ -26,7 +26,7 @@ async function pod(name: string): Promise<PodServer> {
 }
 
 function kubeconfig(api: FakeApiServer, opts: Parameters<FakeApiServer['writeKubeconfig']>[1] = {}): string {
-  const t = tempDir();
+  const t = tempDir('kube');
   cleanups.push(t.cleanup);
   return api.writeKubeconfig(join(t.dir, 'config'), opts);
 }
@@ -212,7 +212,7 @@ describe('kube upstream through an undici Pool', () => {
     for (let i = 0; i < 3; i++) expect((await h.get('/')).pod).toBe('api-a');
     api.deletePod('api-a');
     await a.close();
-    await waitFor(() => h.pool.stats.connected === 0, 'the stream of the deleted pod to close');
+    await waitFor('the stream of the deleted pod to close', () => h.pool.stats.connected === 0, 10_000);
 
     // The cached choice is still api-a (long TTL): the stream fails to open, the pod is lost, api-b replaces it.
     for (let i = 0; i < 3; i++) expect((await h.get('/')).pod).toBe('api-b');
@@ -273,7 +273,7 @@ describe('kube upstream through an undici Pool', () => {
     expect((await h.get('/')).pod).toBe('api-a');
     api.setReady('api-a', false);
     h.sockets[0]!.destroy(); // the next request needs a new connection, hence a new resolution
-    await waitFor(() => h.pool.stats.connected === 0, 'the connection to close');
+    await waitFor('the connection to close', () => h.pool.stats.connected === 0, 10_000);
 
     expect((await h.get('/')).pod).toBe('api-b');
     expect(h.events).toContainEqual(
@@ -342,7 +342,7 @@ describe('kube upstream through an undici Pool', () => {
 
     api.token = 'rotated';
     h.sockets[0]!.destroy();
-    await waitFor(() => h.pool.stats.connected === 0, 'the connection to close');
+    await waitFor('the connection to close', () => h.pool.stats.connected === 0, 10_000);
     const err = (await h.get('/').catch((e: Error) => e)) as Error;
     expect(err.message).toMatch(/refused to (get pod|open a port-forward stream to pod) default\/api-1.*: 401 Unauthorized/);
   });
@@ -421,12 +421,12 @@ describe('kube upstream through an undici Pool', () => {
     const socket = await new Promise<Socket>((resolve, reject) =>
       upstream.connect({ hostname: 'x', protocol: 'http:', port: '80' }, (err, s) => (err ? reject(err) : resolve(s!))),
     );
-    await waitFor(() => api.openStreams === 1, 'the stream to open');
+    await waitFor('the stream to open', () => api.openStreams === 1, 10_000);
 
     await upstream.close();
 
     expect(socket.destroyed).toBe(true);
-    await waitFor(() => api.openStreams === 0, 'the API server to see the stream closed');
+    await waitFor('the API server to see the stream closed', () => api.openStreams === 0, 10_000);
     const err = await new Promise<Error | null>((resolve) => upstream.connect({ hostname: 'x', protocol: 'http:', port: '80' }, (e: Error | null, _s: unknown) => resolve(e)));
     expect(err?.message).toContain('closed');
   });
@@ -448,6 +448,6 @@ describe('kube upstream through an undici Pool', () => {
     socket.write('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
 
     expect(await ended).toBe('end');
-    await waitFor(() => socket.destroyed, 'the socket to close');
+    await waitFor('the socket to close', () => socket.destroyed, 10_000);
   });
 });

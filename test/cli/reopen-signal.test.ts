@@ -1,33 +1,16 @@
-import { existsSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
-import { waitFor } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
+import { startKflog } from '../helpers/kflog-process.js';
+import { readLines } from '../helpers/files.js';
+import { get } from '../helpers/http.js';
+import { waitFor } from '../helpers/wait.js';
 
 // The real CLI (`kflog run --config`, dist build) in its own process, driven by real signals and HTTP requests.
 
-function lines(path: string): string[] {
-  try {
-    return readFileSync(path, 'utf8').split('\n').filter((l) => l !== '');
-  } catch {
-    return [];
-  }
-}
-
-async function get(address: string, n: number): Promise<number> {
-  const res = await request(`http://${address}/api/users?n=${n}`);
-  await res.body.text();
-  return res.statusCode;
-}
-
 describe('kflog run: log files and signals', () => {
-  const procs: KflogProcess[] = [];
-  const dirs: string[] = [];
-  afterEach(async () => {
-    for (const p of procs.splice(0)) await p.stop('SIGKILL');
-    for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
-  });
+  const cleanups = undoAfterEach();
 
   it('reopens every log file on SIGUSR1, and its exit summary counts what each log wrote', async () => {
     const config = {
@@ -40,22 +23,21 @@ describe('kflog run: log files and signals', () => {
       },
     };
     const { proc, addresses, dir } = await startKflog(config);
-    procs.push(proc);
-    dirs.push(dir);
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }), () => proc.stop('SIGKILL'));
     const access = join(dir, 'logs', 'access.log');
     const both = join(dir, 'logs', 'both.log');
-    for (let n = 0; n < 3; n++) expect(await get(addresses.api!, n)).toBe(200);
-    await waitFor('3 access lines', () => lines(access).length === 3 && lines(both).length === 6);
+    for (let n = 0; n < 3; n++) expect((await get(`http://${addresses.api}/api/users?n=${n}`)).status).toBe(200);
+    await waitFor('3 access lines', () => readLines(access).length === 3 && readLines(both).length === 6);
 
     // What logrotate does: move the files away, then tell kflog.
     renameSync(access, access + '.1');
     renameSync(both, both + '.1');
     proc.child.kill('SIGUSR1');
     await waitFor('both files created anew', () => existsSync(access) && existsSync(both));
-    for (let n = 3; n < 5; n++) expect(await get(addresses.api!, n)).toBe(200);
-    await waitFor('new lines in the new files', () => lines(access).length === 2 && lines(both).length === 4);
-    expect(lines(access + '.1')).toHaveLength(3);
-    expect(lines(access).every((l) => /n=[34]"/.test(l))).toBe(true);
+    for (let n = 3; n < 5; n++) expect((await get(`http://${addresses.api}/api/users?n=${n}`)).status).toBe(200);
+    await waitFor('new lines in the new files', () => readLines(access).length === 2 && readLines(both).length === 4);
+    expect(readLines(access + '.1')).toHaveLength(3);
+    expect(readLines(access).every((l) => /n=[34]"/.test(l))).toBe(true);
 
     const exited = await proc.stop('SIGTERM');
     expect(exited.code).toBe(0);

@@ -2,11 +2,12 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CommanderError } from 'commander';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
 import { importKftrayCommand, importKftrayIo, type ImportIo } from '../../src/cli/import-kftray.js';
 import { importKftray } from '../../src/kftray/import.js';
-import { KflogProcess, tempDir as tempPath, writeConfig } from '../helpers/kflog-process.js';
-import { tempDir } from '../proxy/kube/helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { KflogProcess, writeConfig } from '../helpers/kflog-process.js';
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'kftray');
 
@@ -40,10 +41,7 @@ async function run(args: string[], stdin?: string, cwd = process.cwd()): Promise
   }
 }
 
-const cleanups: Array<() => void> = [];
-afterEach(() => {
-  while (cleanups.length > 0) cleanups.pop()!();
-});
+const cleanups = undoAfterEach();
 
 describe('kflog import-kftray', () => {
   it('prints the config on stdout and the skipped entries with their reasons on stderr', async () => {
@@ -75,7 +73,7 @@ describe('kflog import-kftray', () => {
     expect(r.stderr).toMatch(/skipped my-api: listens on 127\.0\.0\.1:8080 like "app-pod": kftray starts only one of the two at a time/);
     expect(r.stderr).toContain('imported 7 forward(s), 5 skipped');
     expect(r.stdout.startsWith('{\n  "$schema": ')).toBe(true);
-    const dir = tempPath();
+    const { dir } = tempDir();
     const path = writeConfig(dir, r.stdout);
     const validate = new KflogProcess(['validate', '--config', path]);
     expect((await validate.exited).code, validate.stderr).toBe(0);

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { KflogProcess, tempDir, writeConfig } from '../helpers/kflog-process.js';
-import { badConfigs, ok } from './bad-config-table.js';
+import { tempDir } from '../helpers/files.js';
+import { KflogProcess, writeConfig } from '../helpers/kflog-process.js';
+import { badConfigs, ok } from '../config/bad-config-table.js';
 
 /** "/pointer: reason" of every problem a command printed, without the file name and line/column. */
 function problems(stderr: string): string[] {
@@ -24,7 +25,7 @@ async function runOutcome(path: string, cwd: string): Promise<{ code: number | n
 describe('kflog validate and kflog run agree on every config', () => {
   for (const c of badConfigs) {
     it(`both refuse ${c.name}, with the same problems and exit 2, and run starts nothing`, async () => {
-      const dir = tempDir();
+      const { dir } = tempDir();
       const path = writeConfig(dir, c.config);
       const validate = new KflogProcess(['validate', '--config', path], { cwd: dir });
       const [checked, ran] = await Promise.all([validate.exited, runOutcome(path, dir)]);
@@ -45,7 +46,7 @@ describe('kflog validate and kflog run agree on every config', () => {
   ];
   for (const c of good) {
     it(`both accept ${c.name}: validate exits 0 and run listens`, async () => {
-      const dir = tempDir();
+      const { dir } = tempDir();
       const path = writeConfig(dir, c.config);
       const validate = new KflogProcess(['validate', '--config', path], { cwd: dir });
       const [checked, ran] = await Promise.all([validate.exited, runOutcome(path, dir)]);

@@ -1,54 +1,18 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
-import { get } from 'node:http';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { until } from './helpers.js';
+import { tempDir } from '../helpers/files.js';
+import { getOnNewConnection } from '../helpers/http.js';
+import { ensureBuilt, KflogProcess, writeConfig } from '../helpers/kflog-process.js';
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const CLI = join(ROOT, 'dist', 'src', 'cli.js');
-
-/** The test drives the real `kflog run` process: build it when dist/ is missing or older than the sources. */
-function ensureBuilt(): void {
-  const newest = (dir: string): number =>
-    Math.max(0, ...readdirSync(dir, { withFileTypes: true }).map((d) =>
-      d.isDirectory() ? newest(join(dir, d.name)) : statSync(join(dir, d.name)).mtimeMs));
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newest(join(ROOT, 'src'))) return;
-  const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', ROOT], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-}
-
-interface Running {
-  child: ChildProcess;
-  stderr: () => string;
-  port: number;
-}
-
-async function runKflog(configPath: string): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  await until(() => /curl -i http:\/\/127\.0\.0\.1:(\d+)/.test(err) || child.exitCode !== null, 20_000, () => `kflog to listen; stderr: ${err}`);
-  const m = /curl -i http:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-  if (!m) throw new Error(`kflog did not start: ${err}`);
-  return { child, stderr: () => err, port: Number(m[1]) };
-}
-
-/** One GET on a connection of its own (no agent, no keep-alive). */
-function getOnNewConnection(port: number, path: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = get({ host: '127.0.0.1', port, path, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-  });
+/** `kflog run --config <path>` once it says where to send requests (its port). */
+async function runKflog(configPath: string): Promise<{ proc: KflogProcess; port: number }> {
+  const proc = new KflogProcess(['run', '--config', configPath]);
+  procs.push(proc);
+  const port = await proc.waitFor(() => /curl -i http:\/\/127\.0\.0\.1:(\d+)/.exec(proc.stderr)?.[1], 'kflog to listen', 20_000);
+  return { proc, port: Number(port) };
 }
 
 function count(text: string, what: string): number {
@@ -56,14 +20,14 @@ function count(text: string, what: string): number {
 }
 
 let dir: string;
-const children: ChildProcess[] = [];
-afterEach(() => {
+const procs: KflogProcess[] = [];
+afterEach(async () => {
   // A failed test must not leave its kflog running.
-  for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const p of procs.splice(0)) await p.stop('SIGKILL');
 });
 beforeAll(() => {
   ensureBuilt();
-  dir = mkdtempSync(join(tmpdir(), 'kflog-reload-cli-'));
+  dir = tempDir('reload-cli').dir;
 }, 120_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -85,12 +49,11 @@ function config(variant: number): string {
 
 describe('kflog run: SIGHUP', () => {
   it('reloading three times under load refuses nothing, fails nothing, and logs every response exactly once', async () => {
-    const cfgPath = join(dir, 'kflog.json');
-    writeFileSync(cfgPath, config(0));
+    const cfgPath = writeConfig(dir, config(0));
     const k = await runKflog(cfgPath);
     const total = 4000;
     let responses = 0;
-    const reloads: Promise<void>[] = [];
+    const reloads: Array<Promise<unknown>> = [];
     const instance = autocannon({ url: `http://127.0.0.1:${k.port}/api/users`, connections: 8, amount: total });
     // Beside autocannon's keep-alive connections, fresh connections all along: a listener that blinked during a
     // reload would refuse some. (autocannon's own reconnectRate miscounts responses, so it is not used.)
@@ -99,7 +62,7 @@ describe('kflog run: SIGHUP', () => {
     const freshLoops = [0, 1].map(async () => {
       while (running) {
         try {
-          const status = await getOnNewConnection(k.port, '/api/users?fresh');
+          const status = await getOnNewConnection(`127.0.0.1:${k.port}`, '/api/users?fresh');
           if (status === 200) fresh.ok++;
           else fresh.failed.push(`status ${status}`);
         } catch (err) {
@@ -111,10 +74,10 @@ describe('kflog run: SIGHUP', () => {
       responses++;
       if (responses % 1000 === 0 && reloads.length < 3) {
         const n = reloads.length + 1;
-        writeFileSync(cfgPath, config(n));
-        const before = count(k.stderr(), 'SIGHUP: reloaded');
-        k.child.kill('SIGHUP');
-        reloads.push(until(() => count(k.stderr(), 'SIGHUP: reloaded') > before, 20_000, () => `reload ${n}: ${k.stderr()}`));
+        writeConfig(dir, config(n));
+        const before = count(k.proc.stderr, 'SIGHUP: reloaded');
+        k.proc.child.kill('SIGHUP');
+        reloads.push(k.proc.waitFor(() => count(k.proc.stderr, 'SIGHUP: reloaded') > before, `reload ${n}`, 20_000));
       }
     });
     const result = await instance;
@@ -124,14 +87,13 @@ describe('kflog run: SIGHUP', () => {
     expect(fresh.failed).toEqual([]);
     expect(fresh.ok).toBeGreaterThan(0);
     expect(reloads).toHaveLength(3);
-    expect(count(k.stderr(), 'SIGHUP: reloaded')).toBe(3);
+    expect(count(k.proc.stderr, 'SIGHUP: reloaded')).toBe(3);
     expect(result.errors).toBe(0);
     expect(result.timeouts).toBe(0);
     expect(result.non2xx).toBe(0);
     expect(result['2xx']).toBe(total);
 
-    k.child.kill('SIGTERM');
-    const [code] = (await once(k.child, 'exit')) as [number];
+    const { code } = await k.proc.stop('SIGTERM');
     expect(code).toBe(0);
     const lines = readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n');
     expect(lines).toHaveLength(total + fresh.ok);
@@ -141,19 +103,17 @@ describe('kflog run: SIGHUP', () => {
   }, 120_000);
 
   it('an invalid config on SIGHUP is reported and the running one keeps serving', async () => {
-    const cfgPath = join(dir, 'kflog-invalid.json');
-    writeFileSync(cfgPath, config(0));
+    const cfgPath = writeConfig(dir, config(0), 'kflog-invalid.json');
     const k = await runKflog(cfgPath);
-    writeFileSync(cfgPath, '{"forwards": [{"id": "api", "listen": "127.0.0.1:0", "target": {"url": "ftp://nope"}}], "bogus": 1}');
-    k.child.kill('SIGHUP');
-    await until(() => k.stderr().includes('keeping the running config'), 20_000, () => k.stderr());
-    expect(k.stderr()).toMatch(/invalid config/);
-    expect(k.stderr()).toMatch(/\/bogus: unknown key/);
+    writeConfig(dir, '{"forwards": [{"id": "api", "listen": "127.0.0.1:0", "target": {"url": "ftp://nope"}}], "bogus": 1}', 'kflog-invalid.json');
+    k.proc.child.kill('SIGHUP');
+    await k.proc.waitFor(() => k.proc.stderr.includes('keeping the running config'), 'the refusal', 20_000);
+    expect(k.proc.stderr).toMatch(/invalid config/);
+    expect(k.proc.stderr).toMatch(/\/bogus: unknown key/);
     const res = await request(`http://127.0.0.1:${k.port}/api/users`);
     expect(res.statusCode).toBe(200);
     await res.body.dump();
-    k.child.kill('SIGTERM');
-    const [code] = (await once(k.child, 'exit')) as [number];
+    const { code } = await k.proc.stop('SIGTERM');
     expect(code).toBe(0);
   }, 60_000);
 });
