@@ -35,6 +35,8 @@ export class LogServer {
     private readonly pool: WriterPool,
     /** Told the size of each batch once it is decoded and handed to the logs. */
     private readonly consumed: (bytes: number) => void,
+    /** How long one slice of work through the inbox may take (a test sets 0: one message a slice). */
+    private readonly sliceMs = SLICE_MS,
   ) {
     this.statsTimer = setInterval(() => this.publishStats(), STATS_INTERVAL_MS);
     this.statsTimer.unref();
@@ -60,7 +62,7 @@ export class LogServer {
   /** @internal Handles messages in order for one slice of time, then lets the event loop turn. */
   pump(): void {
     this.pumpScheduled = false;
-    const sliceEnd = performance.now() + SLICE_MS;
+    const sliceEnd = performance.now() + this.sliceMs;
     while (this.inboxHead < this.inbox.length) {
       const msg = this.inbox[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined as unknown as ToLogThread;

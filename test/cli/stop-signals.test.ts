@@ -54,7 +54,7 @@ describe('Ctrl-C and SIGTERM', () => {
   });
 
   it('on SIGTERM tells a keep-alive client to close instead of serving its next request until the deadline', async () => {
-    const dir = tempDir();
+    const { dir } = tempDir();
     const file = join(dir, 'all.log');
     const started = await startKflog({
       forwards: [{ id: 'api', listen: '127.0.0.1:0', target: { builtin: 'echo' } }],

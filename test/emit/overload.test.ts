@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startKflog, type KflogProcess } from '../helpers/kflog-process.js';
+import { describe, expect, it } from 'vitest';
+import { undoAfterEach } from '../helpers/cleanup.js';
+import { startKflog } from '../helpers/kflog-process.js';
 import { startUpstream } from '../helpers/upstream.js';
 
 // The overload bench (bench/overload.ts) in small: real kflog, real files, clients POSTing 60 KB bodies with
@@ -82,10 +83,7 @@ function peakRss(pid: number): number {
 const run = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('kflog under a load of 60 KB bodies it cannot all log', () => {
-  const cleanups: Array<() => Promise<unknown>> = [];
-  afterEach(async () => {
-    for (const c of cleanups.splice(0).reverse()) await c();
-  });
+  const cleanups = undoAfterEach();
 
   it('stays within its memory bound and accounts for every entry of every log as written, dropped or failed', async () => {
     const upstream = await startUpstream((req, res) => {
