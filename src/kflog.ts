@@ -1,8 +1,8 @@
 import './encoders/index.js';
 import './writers/index.js';
 import type { Config, ForwardConfig } from './config/types.js';
-import { nowMs } from './emit/clock.js';
-import type { Level } from './emit/entry.js';
+import { nowMs } from './core/clock.js';
+import type { Level } from './core/entry.js';
 import type { LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
 import type { LogLink } from './emit/log-link.js';

@@ -1,6 +1,6 @@
 import type { WriterPool } from '../writers/pool.js';
 import { EntryDecoder } from './codec.js';
-import type { Entry } from './entry.js';
+import type { Entry } from '../core/entry.js';
 import type { LogStats } from './log.js';
 import { Pipeline } from './pipeline.js';
 import type { FromLogThread, ToLogThread } from './thread-protocol.js';

@@ -1,6 +1,6 @@
 import type { LogConfig } from '../config/types.js';
 import { EntryEncoder } from './codec.js';
-import { LEVEL_RANK, type Entry } from './entry.js';
+import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
 import type { LogStats } from './log.js';
 import { loggerAllowed } from './match.js';

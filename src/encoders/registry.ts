@@ -1,4 +1,4 @@
-import { OptionError } from '../config/module-options.js';
+import { OptionError } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 
 const modules = new Map<string, EncoderModule<unknown>>();

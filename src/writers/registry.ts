@@ -1,4 +1,4 @@
-import { OptionError } from '../config/module-options.js';
+import { OptionError } from '../core/module-options.js';
 import type { Writer, WriterModule, WriterOptions } from './writer.js';
 
 const modules = new Map<string, WriterModule<unknown>>();

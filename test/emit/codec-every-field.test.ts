@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EntryDecoder, EntryEncoder } from '../../src/emit/codec.js';
-import type { Entry } from '../../src/emit/entry.js';
+import type { Entry } from '../../src/core/entry.js';
 import { everyFieldAccessEntry as accessEntry, everyFieldRequestEntry as requestEntry } from './every-field.js';
 
 function roundTrip(entries: Entry[]): Entry[] {

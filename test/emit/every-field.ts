@@ -1,4 +1,4 @@
-import type { AccessEntry, CapturedBody, RequestEntry, RequestInfo } from '../../src/emit/entry.js';
+import type { AccessEntry, CapturedBody, RequestEntry, RequestInfo } from '../../src/core/entry.js';
 
 /**
  * Every field, optional ones included, down to the leaves: adding a field to entry.ts makes these fixtures fail

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { AccessEntry, ProcessEntry, RequestEntry, RequestInfo } from '../../src/emit/entry.js';
+import type { AccessEntry, ProcessEntry, RequestEntry, RequestInfo } from '../../src/core/entry.js';
 import type { Encoder, EncoderContext, EncoderOptions } from '../../src/encoders/encoder.js';
 import '../../src/encoders/index.js';
 import { createEncoder } from '../../src/encoders/registry.js';

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { connect, createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { parseConfigText } from '../../src/config/load.js';
 import type { Config, RawConfig, RawForward } from '../../src/config/types.js';
-import type { AccessEntry, Entry, RequestEntry } from '../../src/emit/entry.js';
+import type { AccessEntry, Entry, RequestEntry } from '../../src/core/entry.js';
 import { registerEncoder } from '../../src/encoders/registry.js';
 import { Kflog } from '../../src/kflog.js';
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import type { AccessEntry, Entry } from '../../src/emit/entry.js';
+import type { AccessEntry, Entry } from '../../src/core/entry.js';
 import { Kflog } from '../../src/kflog.js';
 import { ListenError } from '../../src/proxy/listener.js';
 import { buildConfig, parseResponses, rawClient, startUpstream, until, type Upstream } from './helpers.js';

@@ -2,7 +2,7 @@ import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { AccessEntry, Level } from '../../src/emit/entry.js';
+import type { AccessEntry, Level } from '../../src/core/entry.js';
 import type { LogConfig } from '../../src/config/types.js';
 
 /** A fresh directory under the system temp dir, removed by the returned cleanup. */
