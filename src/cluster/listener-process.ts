@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.js';
 import { Kflog, type ReloadSummary } from '../kflog.js';
-import { PrimaryProcessLink } from './primary-link.js';
+import { PrimaryProcessLink } from '../handover/primary-link.js';
 import type { FromPrimaryControl, ToPrimaryControl } from './protocol.js';
 
 function tell(msg: ToPrimaryControl): void {

@@ -2,7 +2,7 @@ import cluster, { type Worker } from 'node:cluster';
 import '../encoders/index.js';
 import '../writers/index.js';
 import type { Config } from '../config/types.js';
-import { LogServer } from '../emit/log-server.js';
+import { LogServer } from '../handover/log-server.js';
 import { Pipeline, type ProcessLogger } from '../emit/pipeline.js';
 import type { LogStats } from '../emit/log.js';
 import { mergeStats, type ReloadSummary } from '../kflog.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/load.js';
-import { LogSender, RemotePipeline } from '../../src/emit/remote-pipeline.js';
+import { LogSender, RemotePipeline } from '../../src/handover/remote-pipeline.js';
 import { Kflog } from '../../src/kflog.js';
 import { accessEntry } from '../encoders/fixtures.js';
 import { tempDir } from '../writers/helpers.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EntryDecoder, EntryEncoder } from '../../src/emit/codec.js';
+import { EntryDecoder, EntryEncoder } from '../../src/handover/codec.js';
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../../src/core/entry.js';
 import { accessEntry, processEntry, requestEntry, requestInfo } from '../encoders/fixtures.js';
 
