@@ -2,7 +2,7 @@ import type { Config } from '../config/types.js';
 import type { LogStats } from '../emit/log.js';
 import type { FromPrimaryLog } from '../handover/primary-link.js';
 import type { ToLogThread } from '../handover/thread-protocol.js';
-import type { ReloadSummary } from '../kflog.js';
+import type { ReloadSummary } from '../proxy/reload-summary.js';
 
 /** Messages between a listener process and the cluster's primary, over the IPC channel node:cluster opens. */
 

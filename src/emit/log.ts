@@ -171,3 +171,24 @@ function fillPlaceholders(options: WriterOptions, key: string): WriterOptions {
   const filename = String(options.filename).replace(PLACEHOLDER, (_m, name: string) => (name === 'forward.id' ? id : port));
   return { ...options, filename };
 }
+
+/** The counts of one log across configs (and processes) summed by log name, for the exit summary and stats. */
+export function mergeStats(all: LogStats[]): LogStats[] {
+  const byName = new Map<string, LogStats>();
+  for (const s of all) {
+    const m = byName.get(s.name);
+    if (!m) {
+      byName.set(s.name, { ...s });
+      continue;
+    }
+    m.written += s.written;
+    m.sampledOut += s.sampledOut;
+    m.dropped += s.dropped;
+    m.failed += s.failed;
+    m.skipped += s.skipped;
+    // Lag is not a count: the worst of the configs (and processes) merged.
+    m.lagMs = Math.max(m.lagMs, s.lagMs);
+    m.maxLagMs = Math.max(m.maxLagMs, s.maxLagMs);
+  }
+  return [...byName.values()];
+}
