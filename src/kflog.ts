@@ -1,5 +1,3 @@
-import './encoders/index.js';
-import './writers/index.js';
 import type { Config, ForwardConfig } from './config/types.js';
 import { nowMs } from './core/clock.js';
 import type { Level } from './core/entry.js';

@@ -1,6 +1,4 @@
 import cluster, { type Worker } from 'node:cluster';
-import '../encoders/index.js';
-import '../writers/index.js';
 import type { Config } from '../config/types.js';
 import { LogServer } from '../handover/log-server.js';
 import { Pipeline, type ProcessLogger } from '../emit/pipeline.js';

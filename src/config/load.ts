@@ -3,10 +3,9 @@ import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } f
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { parseDuration } from '../core/duration.js';
-import '../encoders/index.js';
 import { encoderFileHeader, encoderPlan } from '../encoders/registry.js';
-import '../writers/index.js';
 import { checkWriterOptions } from '../writers/registry.js';
+import '../modules.js';
 import { listenHostProblems } from './hosts.js';
 import { OptionError } from '../core/module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';

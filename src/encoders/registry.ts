@@ -3,7 +3,7 @@ import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './e
 
 const modules = new Map<string, EncoderModule<unknown>>();
 
-/** Called once by each encoder module at import (src/encoders/index.ts imports them): the pipeline never changes. */
+/** Called once by each encoder module at import (src/modules.ts imports them): the pipeline never changes. */
 export function registerEncoder<S>(module: EncoderModule<S>): void {
   if (modules.has(module.name)) throw new Error(`encoder "${module.name}" registered twice`);
   modules.set(module.name, module as EncoderModule<unknown>);

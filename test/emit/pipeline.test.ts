@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import '../../src/encoders/index.js';
+import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { registerEncoder } from '../../src/encoders/registry.js';

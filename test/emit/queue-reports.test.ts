@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../../src/encoders/index.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { formatSummary } from '../../src/kflog.js';
 import { accessEntry, logConfig, tempDir, waitFor } from '../writers/helpers.js';

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import '../../src/encoders/index.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
 import { EntryEncoder } from '../../src/handover/codec.js';
 import { LogServer } from '../../src/handover/log-server.js';

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import type { WriterOptions } from '../../src/writers/writer.js';
 import { tempDir } from './helpers.js';

@@ -1,8 +1,7 @@
 import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../../src/encoders/index.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import type { WriterHealth, WriterOptions } from '../../src/writers/writer.js';

@@ -2,7 +2,7 @@ import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import { createWriter } from '../../src/writers/registry.js';
 import type { Writer, WriterOptions } from '../../src/writers/writer.js';

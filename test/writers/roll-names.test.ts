@@ -1,8 +1,7 @@
 import { readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import '../../src/encoders/index.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { nextRollNumber } from '../../src/writers/roll-number.js';
 import { accessEntry, logConfig, tempDir } from './helpers.js';
