@@ -1,9 +1,9 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { pino } from 'pino';
-import type { AccessEntry, Entry, RequestEntry } from '../src/emit/entry.js';
+import type { AccessEntry, Entry, RequestEntry } from '../src/core/entry.js';
 import type { Encoder, EncoderOptions } from '../src/encoders/encoder.js';
-import '../src/encoders/index.js';
+import '../src/modules.js';
 import { createEncoder } from '../src/encoders/registry.js';
 
 /**

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import './modules.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
 import { runCommand } from './cli/run.js';
 import { validateCommand } from './cli/validate.js';

@@ -1,29 +1,19 @@
-import './encoders/index.js';
-import './writers/index.js';
 import type { Config, ForwardConfig } from './config/types.js';
-import { nowMs } from './emit/clock.js';
-import type { Level } from './emit/entry.js';
-import type { LogStats } from './emit/log.js';
+import { nowMs } from './core/clock.js';
+import type { Level } from './core/entry.js';
+import { mergeStats, type LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
-import type { LogLink } from './emit/log-link.js';
-import { LogSender, RemotePipeline } from './emit/remote-pipeline.js';
+import type { LogLink } from './handover/log-link.js';
+import { LogSender, RemotePipeline } from './handover/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
 import { createTarget } from './proxy/target.js';
 import { traceIdFactory } from './proxy/trace.js';
 import type { InFlight } from './proxy/in-flight.js';
+import type { ReloadSummary } from './proxy/reload-summary.js';
 import { WriterPool } from './writers/pool.js';
 
-/** What a reload changed, for the message that reports it. */
-export interface ReloadSummary {
-  forwards: number;
-  /** Listeners started for addresses the previous config did not have. */
-  added: string[];
-  /** Listeners closed because the new config no longer has their address. */
-  removed: string[];
-  /** Addresses kept open across the reload (their socket handed to the new config). */
-  kept: string[];
-}
+export type { ReloadSummary };
 
 /** One loaded config: its generation (pipeline, trace IDs) and the backends its forwards hold. */
 interface Loaded {
@@ -287,25 +277,6 @@ function backendKey(f: ForwardConfig): string {
   return JSON.stringify([f.id, f.target, f.timeouts]);
 }
 
-export function mergeStats(all: LogStats[]): LogStats[] {
-  const byName = new Map<string, LogStats>();
-  for (const s of all) {
-    const m = byName.get(s.name);
-    if (!m) {
-      byName.set(s.name, { ...s });
-      continue;
-    }
-    m.written += s.written;
-    m.sampledOut += s.sampledOut;
-    m.dropped += s.dropped;
-    m.failed += s.failed;
-    m.skipped += s.skipped;
-    // Lag is not a count: the worst of the configs (and processes) merged.
-    m.lagMs = Math.max(m.lagMs, s.lagMs);
-    m.maxLagMs = Math.max(m.maxLagMs, s.maxLagMs);
-  }
-  return [...byName.values()];
-}
 
 /** A target outlives a reload when unchanged, so its process messages go to whichever pipeline is current. */
 class CurrentPipelineLogger extends ProcessLogger {

@@ -111,7 +111,7 @@ export function runCommand(): Command {
     .action(async (opts: { config?: string }) => {
       if (cluster.isWorker) {
         const { runListenerProcess } = await import('../cluster/listener-process.js');
-        runListenerProcess(tryLine);
+        runListenerProcess((config, logLink) => Kflog.start(config, { logLink }), tryLine);
         return;
       }
       let config: Config;

@@ -1,19 +1,31 @@
 import type { Config } from '../config/types.js';
-import { Kflog, type ReloadSummary } from '../kflog.js';
-import { PrimaryProcessLink } from './primary-link.js';
+import type { LogStats } from '../emit/log.js';
+import type { LogLink } from '../handover/log-link.js';
+import { PrimaryProcessLink } from '../handover/primary-link.js';
+import type { ReloadSummary } from '../proxy/reload-summary.js';
 import type { FromPrimaryControl, ToPrimaryControl } from './protocol.js';
 
 function tell(msg: ToPrimaryControl): void {
   process.send?.(msg);
 }
 
+/** What a listener process runs and drives: a Kflog, which the CLI passes in (the cluster sits below it). */
+export interface ListenerApp {
+  reload(config: Config): Promise<ReloadSummary>;
+  stop(): Promise<LogStats[]>;
+  cutInFlight(reason: string): Promise<unknown>;
+}
+
+/** Starts the app for a config, its logs going through `logLink` (the link to the primary). */
+export type StartListenerApp<App extends ListenerApp> = (config: Config, logLink: () => LogLink) => Promise<App>;
+
 /**
  * One listener process of a cluster (`listener_processes` > 1): serves every forward of the config the primary
  * sends, and hands its entries to the primary, which encodes and writes them. The primary decides when to
  * start, reload and stop; signals a terminal sends to the whole group are the primary's to act on.
  */
-export function runListenerProcess(tryLines: (app: Kflog) => string): void {
-  let app: Kflog | undefined;
+export function runListenerProcess<App extends ListenerApp>(startApp: StartListenerApp<App>, tryLines: (app: App) => string): void {
+  let app: App | undefined;
   process.on('SIGINT', () => undefined);
   process.on('SIGHUP', () => undefined);
   process.on('SIGUSR1', () => undefined);
@@ -22,7 +34,7 @@ export function runListenerProcess(tryLines: (app: Kflog) => string): void {
 
   async function start(config: Config): Promise<void> {
     try {
-      app = await Kflog.start(config, { logLink: () => new PrimaryProcessLink() });
+      app = await startApp(config, () => new PrimaryProcessLink());
       tell({ op: 'ready', tryLines: tryLines(app) });
     } catch (err) {
       tell({ op: 'failed', error: (err as Error).message });

@@ -1,11 +1,9 @@
 import cluster, { type Worker } from 'node:cluster';
-import '../encoders/index.js';
-import '../writers/index.js';
 import type { Config } from '../config/types.js';
-import { LogServer } from '../emit/log-server.js';
+import { LogServer } from '../handover/log-server.js';
 import { Pipeline, type ProcessLogger } from '../emit/pipeline.js';
-import type { LogStats } from '../emit/log.js';
-import { mergeStats, type ReloadSummary } from '../kflog.js';
+import { mergeStats, type LogStats } from '../emit/log.js';
+import type { ReloadSummary } from '../proxy/reload-summary.js';
 import { WriterPool } from '../writers/pool.js';
 import type { FromListener, FromPrimary } from './protocol.js';
 

@@ -1,7 +1,8 @@
 import type { Config } from '../config/types.js';
 import type { LogStats } from '../emit/log.js';
-import type { FromLogThread, ToLogThread } from '../emit/thread-protocol.js';
-import type { ReloadSummary } from '../kflog.js';
+import type { FromPrimaryLog } from '../handover/primary-link.js';
+import type { ToLogThread } from '../handover/thread-protocol.js';
+import type { ReloadSummary } from '../proxy/reload-summary.js';
 
 /** Messages between a listener process and the cluster's primary, over the IPC channel node:cluster opens. */
 
@@ -27,8 +28,4 @@ export type FromPrimaryControl =
   /** A second Ctrl-C: cut the in-flight exchanges now (logged as killed, with `reason`), then stop. */
   | { op: 'cut'; reason: string };
 
-export type FromPrimary =
-  | FromLogThread
-  | FromPrimaryControl
-  /** Bytes of entry batches the primary has finished with (what bounds the bytes in flight). */
-  | { op: 'consumed'; bytes: number };
+export type FromPrimary = FromPrimaryLog | FromPrimaryControl;

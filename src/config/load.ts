@@ -2,13 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { findNodeAtLocation, parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
-import { parseDuration } from './duration.js';
-import '../encoders/index.js';
+import { parseDuration } from '../core/duration.js';
 import { encoderFileHeader, encoderPlan } from '../encoders/registry.js';
-import '../writers/index.js';
 import { checkWriterOptions } from '../writers/registry.js';
+import '../modules.js';
 import { listenHostProblems } from './hosts.js';
-import { OptionError } from './module-options.js';
+import { OptionError } from '../core/module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 

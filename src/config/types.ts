@@ -1,4 +1,4 @@
-import type { Level } from '../emit/entry.js';
+import type { Level } from '../core/entry.js';
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 

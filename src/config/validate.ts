@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { parseDuration } from './duration.js';
+import { parseDuration } from '../core/duration.js';
 
 /** One problem with a config: where (JSON pointer, "" for the root) and why. */
 export interface ConfigProblem {

@@ -4,8 +4,8 @@ import { createEncoder } from '../encoders/registry.js';
 import { OutputStuckError, OutputUnusableError } from '../writers/deadline.js';
 import type { WriterPool } from '../writers/pool.js';
 import type { WriterOptions } from '../writers/writer.js';
-import { LEVEL_RANK, type Entry, type Level } from './entry.js';
-import { nowMs } from './clock.js';
+import { LEVEL_RANK, type Entry, type Level } from '../core/entry.js';
+import { nowMs } from '../core/clock.js';
 import { loggerAllowed } from './match.js';
 import { LogQueue, type QueueEvents } from './queue.js';
 import { Sampler } from './sampler.js';
@@ -170,4 +170,25 @@ function fillPlaceholders(options: WriterOptions, key: string): WriterOptions {
   const [id, port] = key.split('\u0000') as [string, string];
   const filename = String(options.filename).replace(PLACEHOLDER, (_m, name: string) => (name === 'forward.id' ? id : port));
   return { ...options, filename };
+}
+
+/** The counts of one log across configs (and processes) summed by log name, for the exit summary and stats. */
+export function mergeStats(all: LogStats[]): LogStats[] {
+  const byName = new Map<string, LogStats>();
+  for (const s of all) {
+    const m = byName.get(s.name);
+    if (!m) {
+      byName.set(s.name, { ...s });
+      continue;
+    }
+    m.written += s.written;
+    m.sampledOut += s.sampledOut;
+    m.dropped += s.dropped;
+    m.failed += s.failed;
+    m.skipped += s.skipped;
+    // Lag is not a count: the worst of the configs (and processes) merged.
+    m.lagMs = Math.max(m.lagMs, s.lagMs);
+    m.maxLagMs = Math.max(m.maxLagMs, s.maxLagMs);
+  }
+  return [...byName.values()];
 }

@@ -1,7 +1,7 @@
 import type { LogConfig } from '../config/types.js';
 import { WriterPool } from '../writers/pool.js';
-import { nowMs } from './clock.js';
-import type { Entry, Level, ProcessEntry } from './entry.js';
+import { nowMs } from '../core/clock.js';
+import type { Entry, Level, ProcessEntry } from '../core/entry.js';
 import { Log, type LogReporter, type LogStats } from './log.js';
 
 /**

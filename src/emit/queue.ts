@@ -1,5 +1,5 @@
-import type { Level } from './entry.js';
-import { nowMs } from './clock.js';
+import type { Level } from '../core/entry.js';
+import { nowMs } from '../core/clock.js';
 import { OutputStuckError } from '../writers/deadline.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../writers/writer.js';
 

@@ -1,4 +1,4 @@
-import type { Level } from './entry.js';
+import type { Level } from '../core/entry.js';
 
 export interface SamplingConfig {
   intervalMs: number;

@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { brotliDecompressSync, constants as z, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib';
-import type { CapturedBody, HeaderMap } from '../emit/entry.js';
+import type { CapturedBody, HeaderMap } from '../core/entry.js';
 import { headerValues } from './headers.js';
 import { prettyJson } from './json-pretty.js';
 

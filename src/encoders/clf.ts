@@ -1,5 +1,5 @@
-import type { AccessEntry, Entry, RequestInfo } from '../emit/entry.js';
-import { optionOr } from '../config/module-options.js';
+import type { AccessEntry, Entry, RequestInfo } from '../core/entry.js';
+import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderModule } from './encoder.js';
 import { nginxEscape } from './escape.js';
 import { firstHeader } from './headers.js';

@@ -1,5 +1,5 @@
-import type { AccessEntry, Entry, Level, ProcessEntry } from '../emit/entry.js';
-import { optionOr } from '../config/module-options.js';
+import type { AccessEntry, Entry, Level, ProcessEntry } from '../core/entry.js';
+import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { displayText, jsonText, logfmtKey, logfmtText } from './escape.js';
 import { jsonValue } from './json.js';

@@ -1,4 +1,4 @@
-import type { Entry } from '../emit/entry.js';
+import type { Entry } from '../core/entry.js';
 
 /**
  * One log format. encode() runs on the proxy's hot path, synchronously, once per admitted entry: it must be fast

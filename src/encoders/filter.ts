@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../emit/entry.js';
-import { hasOwn, setOwn } from '../emit/own-key.js';
-import { OptionError } from '../config/module-options.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../core/entry.js';
+import { hasOwn, setOwn } from '../core/own-key.js';
+import { OptionError } from '../core/module-options.js';
 import type { Encoder, EncoderModule, EncoderOptions } from './encoder.js';
 import { maskAddresses } from './ip-mask.js';
 import { createPlannedEncoder, encoderPlan, registerEncoder, type EncoderPlan } from './registry.js';

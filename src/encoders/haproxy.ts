@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
-import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
-import { optionOr } from '../config/module-options.js';
+import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../core/entry.js';
+import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { haproxyHeaderEscape, haproxyNameEscape, haproxyUrlEscape } from './escape.js';
 import { lastHeader } from './headers.js';

@@ -1,5 +1,5 @@
-import type { HeaderMap } from '../emit/entry.js';
-import { hasOwn } from '../emit/own-key.js';
+import type { HeaderMap } from '../core/entry.js';
+import { hasOwn } from '../core/own-key.js';
 
 /**
  * A header's values, by name in any case. The proxy canonicalises names ("User-Agent"), so the exact lookup nearly

@@ -1,5 +1,5 @@
-import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../emit/entry.js';
-import { optionOr } from '../config/module-options.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../core/entry.js';
+import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { jsonText, jsonWire, jsonWireName } from './escape.js';
 import { asList } from './headers.js';

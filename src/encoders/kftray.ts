@@ -1,8 +1,8 @@
 import { STATUS_CODES } from 'node:http';
-import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../emit/entry.js';
+import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../core/entry.js';
 import { guardBlockText as guard } from './block-guard.js';
 import { viewBody, type BodyView } from './body.js';
-import { optionOr } from '../config/module-options.js';
+import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { displayBlock, displayText, displayWire } from './escape.js';
 import { asList, firstHeader, headerValues } from './headers.js';

@@ -1,4 +1,4 @@
-import type { AccessEntry, CapturedBody, Entry, HeaderMap, ProcessEntry, RequestInfo } from '../emit/entry.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, ProcessEntry, RequestInfo } from '../core/entry.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { logfmtKey, logfmtText, logfmtWire } from './escape.js';
 import { asList } from './headers.js';

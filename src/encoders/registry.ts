@@ -1,9 +1,9 @@
-import { OptionError } from '../config/module-options.js';
+import { OptionError } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 
 const modules = new Map<string, EncoderModule<unknown>>();
 
-/** Called once by each encoder module at import (src/encoders/index.ts imports them): the pipeline never changes. */
+/** Called once by each encoder module at import (src/modules.ts imports them): the pipeline never changes. */
 export function registerEncoder<S>(module: EncoderModule<S>): void {
   if (modules.has(module.name)) throw new Error(`encoder "${module.name}" registered twice`);
   modules.set(module.name, module as EncoderModule<unknown>);

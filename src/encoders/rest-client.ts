@@ -1,4 +1,4 @@
-import type { CapturedBody, HeaderMap } from '../emit/entry.js';
+import type { CapturedBody, HeaderMap } from '../core/entry.js';
 import { displayBlock, displayWire } from './escape.js';
 import { asList, headerValues } from './headers.js';
 import { isCredentialHeader } from './redact.js';

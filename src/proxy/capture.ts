@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { brotliDecompressSync, constants, gunzipSync, inflateRawSync, inflateSync, type ZlibOptions, type BrotliOptions } from 'node:zlib';
-import type { CapturedBody } from '../emit/entry.js';
+import type { CapturedBody } from '../core/entry.js';
 
 type Decoder = (data: Buffer, maxOutput: number) => Buffer;
 

@@ -1,6 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { nowMs } from '../emit/clock.js';
+import { nowMs } from '../core/clock.js';
 
 /** What kflog remembers about one client connection. */
 export interface ConnState {

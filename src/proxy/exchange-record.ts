@@ -9,8 +9,8 @@ import {
   type Level,
   type RequestEntry,
   type RequestInfo,
-} from '../emit/entry.js';
-import { nowMs } from '../emit/clock.js';
+} from '../core/entry.js';
+import { nowMs } from '../core/clock.js';
 import type { BodyCapture } from './capture.js';
 import { clientAbortState } from './failure.js';
 import { requestInfo } from './http-helpers.js';

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
-import { nowMs } from '../emit/clock.js';
+import { nowMs } from '../core/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
 import { CLIENT_ABORTED, ExchangeRecord } from './exchange-record.js';

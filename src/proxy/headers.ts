@@ -1,6 +1,6 @@
 import type { IncomingMessage } from 'node:http';
-import type { HeaderMap } from '../emit/entry.js';
-import { hasOwn, setOwn } from '../emit/own-key.js';
+import type { HeaderMap } from '../core/entry.js';
+import { hasOwn, setOwn } from '../core/own-key.js';
 
 /** Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1), plus those kflog sets itself. */
 const HOP_BY_HOP = new Set([

@@ -1,6 +1,6 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestInfo } from '../emit/entry.js';
+import type { RequestInfo } from '../core/entry.js';
 import { headerMap, stripV4Mapped } from './headers.js';
 
 /** The standard reason phrase node itself uses for `status` (RFC 9110). */

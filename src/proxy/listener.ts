@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { ForwardConfig } from '../config/types.js';
-import type { ForwardInfo } from '../emit/entry.js';
+import type { ForwardInfo } from '../core/entry.js';
 import { connState, markAccepted } from './conn-state.js';
 import { Exchange, exchangeOf } from './exchange.js';
 import { requestInfo, unforwardableCoding } from './http-helpers.js';

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { RequestInfo } from '../emit/entry.js';
-import { nowMs } from '../emit/clock.js';
+import type { RequestInfo } from '../core/entry.js';
+import { nowMs } from '../core/clock.js';
 import { connState } from './conn-state.js';
 import { ExchangeRecord } from './exchange-record.js';
 import { firstLine, reasonPhrase, unparsedRequest } from './http-helpers.js';

@@ -1,5 +1,5 @@
 import type { ForwardConfig } from '../config/types.js';
-import type { ForwardInfo } from '../emit/entry.js';
+import type { ForwardInfo } from '../core/entry.js';
 import type { EntrySink } from '../emit/pipeline.js';
 import { SkipRules } from './skip.js';
 import type { Target } from './target.js';

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { nowMs } from '../emit/clock.js';
+import { nowMs } from '../core/clock.js';
 import { requestTq } from './conn-state.js';
 import { CLIENT_ABORTED, ExchangeRecord } from './exchange-record.js';
 import { classifyUpstreamError, errorCode } from './failure.js';

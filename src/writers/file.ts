@@ -1,8 +1,8 @@
 import { fstatSync } from 'node:fs';
 import { mkdir, stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { parseDuration } from '../config/duration.js';
-import { optionOr, OptionError } from '../config/module-options.js';
+import { parseDuration } from '../core/duration.js';
+import { optionOr, OptionError } from '../core/module-options.js';
 import { OutputUnusableError } from './deadline.js';
 import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
 import { expandHome, parseMode } from './paths.js';

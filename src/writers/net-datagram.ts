@@ -1,7 +1,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { entryText, linesAsEntries, UncountedAccount, type MessageFormat, type NetSettings } from './net-message.js';
-import type { Level } from '../emit/entry.js';
+import type { Level } from '../core/entry.js';
 import type { EntryBatch, Writer, WriterHealth } from './writer.js';
 
 /** Largest UDP payload over IPv4; a longer message is cut (receivers cut far earlier: rsyslog at 8 KiB). */

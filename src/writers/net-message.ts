@@ -1,5 +1,5 @@
 // What the net writers share: settings, how an entry becomes a message, and how messages are framed.
-import type { Level } from '../emit/entry.js';
+import type { Level } from '../core/entry.js';
 import type { NetAddress } from './net-address.js';
 import type { EntryAccount } from './writer.js';
 

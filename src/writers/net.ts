@@ -1,5 +1,5 @@
-import { parseDuration } from '../config/duration.js';
-import { optionOr, OptionError } from '../config/module-options.js';
+import { parseDuration } from '../core/duration.js';
+import { optionOr, OptionError } from '../core/module-options.js';
 import { parseNetAddress } from './net-address.js';
 import { DatagramWriter } from './net-datagram.js';
 import { PLAIN_FORMAT, type Framing, type MessageFormat, type NetSettings } from './net-message.js';

@@ -1,6 +1,6 @@
 import { homedir } from 'node:os';
 import { resolve } from 'node:path';
-import { OptionError } from '../config/module-options.js';
+import { OptionError } from '../core/module-options.js';
 
 /** "~/x" → "$HOME/x", then absolute. */
 export function expandHome(p: string): string {

@@ -1,9 +1,9 @@
-import { OptionError } from '../config/module-options.js';
+import { OptionError } from '../core/module-options.js';
 import type { Writer, WriterModule, WriterOptions } from './writer.js';
 
 const modules = new Map<string, WriterModule<unknown>>();
 
-/** Called once by each writer module at import (src/writers/index.ts imports them): the pipeline never changes. */
+/** Called once by each writer module at import (src/modules.ts imports them): the pipeline never changes. */
 export function registerWriter<S>(module: WriterModule<S>): void {
   if (modules.has(module.name)) throw new Error(`writer "${module.name}" registered twice`);
   modules.set(module.name, module as WriterModule<unknown>);

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import type { Level } from '../emit/entry.js';
+import type { Level } from '../core/entry.js';
 import type { MessageFormat } from './net-message.js';
 
 export type SyslogProtocol = 'rfc5424' | 'rfc3164';

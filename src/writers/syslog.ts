@@ -1,4 +1,4 @@
-import { optionOr } from '../config/module-options.js';
+import { optionOr } from '../core/module-options.js';
 import { createNetWriter, NET_DEFAULTS, netSettings, type NetDefaults, type NetSettings } from './net.js';
 import { registerWriter } from './registry.js';
 import { FACILITIES, SyslogFormat, type SyslogProtocol } from './syslog-format.js';

@@ -1,4 +1,4 @@
-import type { Level } from '../emit/entry.js';
+import type { Level } from '../core/entry.js';
 
 /**
  * One output. The pipeline hands a writer whole batches (many encoded entries joined), never single entries, and

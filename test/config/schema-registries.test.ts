@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '../../src/config/module-options.js';
-import '../../src/encoders/index.js';
+import { OptionError } from '../../src/core/module-options.js';
+import '../../src/modules.js';
 import { encoderModules } from '../../src/encoders/registry.js';
-import '../../src/writers/index.js';
 import { writerModules } from '../../src/writers/registry.js';
 
 interface Fragment {

@@ -1,8 +1,8 @@
-import type { AccessEntry, CapturedBody, RequestEntry, RequestInfo } from '../../src/emit/entry.js';
+import type { AccessEntry, CapturedBody, RequestEntry, RequestInfo } from '../../src/core/entry.js';
 
 /**
  * Every field, optional ones included, down to the leaves: adding a field to entry.ts makes these fixtures fail
- * to compile until they set it, and then the codec's round trip (test/emit/codec-every-field.test.ts) and the JSON
+ * to compile until they set it, and then the codec's round trip (test/handover/codec-every-field.test.ts) and the JSON
  * encoder's test fail until they carry it. (The codec is the default path, through the log thread; `thread: false`
  * skips it, so a field it forgot would vanish there only.)
  */

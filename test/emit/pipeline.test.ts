@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.js';
-import '../../src/encoders/index.js';
+import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
 import { Pipeline } from '../../src/emit/pipeline.js';
 import { registerEncoder } from '../../src/encoders/registry.js';

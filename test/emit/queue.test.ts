@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Level } from '../../src/emit/entry.js';
-import { nowMs } from '../../src/emit/clock.js';
+import type { Level } from '../../src/core/entry.js';
+import { nowMs } from '../../src/core/clock.js';
 import { FLUSH_DELAY_MS, LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../../src/writers/writer.js';
 

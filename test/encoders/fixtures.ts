@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Encoder, EncoderContext, EncoderOptions } from '../../src/encoders/encoder.js';
-import '../../src/encoders/index.js';
+import '../../src/modules.js';
 import { createEncoder } from '../../src/encoders/registry.js';
 
 /** ../shared/reference beside the repo (as CI lays it out), unless KFLOG_REFERENCE_DIR says otherwise. */

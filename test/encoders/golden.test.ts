@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { AccessEntry, HeaderMap } from '../../src/emit/entry.js';
+import type { AccessEntry, HeaderMap } from '../../src/core/entry.js';
 import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 import { enc, encoder, parseClfDate, referenceLines, referenceText } from './fixtures.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CapturedBody, Entry } from '../../src/emit/entry.js';
+import type { CapturedBody, Entry } from '../../src/core/entry.js';
 import { everyFieldAccessEntry, everyFieldRequestEntry, leafPaths } from '../emit/every-field.js';
 import { enc, encoder } from './fixtures.js';
 

@@ -1,6 +1,6 @@
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { CapturedBody } from '../../src/emit/entry.js';
+import type { CapturedBody } from '../../src/core/entry.js';
 import { encoderFileHeader } from '../../src/encoders/registry.js';
 import { accessEntry, processEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 import { enc, encoder } from './fixtures.js';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { AccessEntry, CapturedBody, HeaderMap } from '../../src/emit/entry.js';
+import type { AccessEntry, CapturedBody, HeaderMap } from '../../src/core/entry.js';
 import type { Encoder } from '../../src/encoders/encoder.js';
 import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 import { enc, encoder } from './fixtures.js';

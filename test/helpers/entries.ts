@@ -1,4 +1,4 @@
-import type { AccessEntry, Level, ProcessEntry, RequestEntry, RequestInfo } from '../../src/emit/entry.js';
+import type { AccessEntry, Level, ProcessEntry, RequestEntry, RequestInfo } from '../../src/core/entry.js';
 
 /** Entries as the proxy emits them, for tests that feed encoders, queues and writers without a proxy. */
 

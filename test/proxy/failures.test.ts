@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { createServer, type AddressInfo, type Socket, connect } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import type { AccessEntry } from '../../src/emit/entry.js';
+import type { AccessEntry } from '../../src/core/entry.js';
 import { parseResponses, rawClient } from '../helpers/http.js';
 import { onRequestHead, startRawUpstream, startUpstream, type RawUpstream, type Upstream } from '../helpers/upstream.js';
 import { waitFor } from '../helpers/wait.js';

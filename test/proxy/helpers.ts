@@ -1,6 +1,6 @@
 import { parseConfigText } from '../../src/config/load.js';
 import type { Config, RawConfig, RawForward } from '../../src/config/types.js';
-import type { AccessEntry, Entry, RequestEntry } from '../../src/emit/entry.js';
+import type { AccessEntry, Entry, RequestEntry } from '../../src/core/entry.js';
 import { registerEncoder } from '../../src/encoders/registry.js';
 import { Kflog } from '../../src/kflog.js';
 import { waitFor } from '../helpers/wait.js';

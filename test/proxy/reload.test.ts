@@ -2,7 +2,7 @@ import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import type { AccessEntry, Entry } from '../../src/emit/entry.js';
+import type { AccessEntry, Entry } from '../../src/core/entry.js';
 import { Kflog } from '../../src/kflog.js';
 import { ListenError } from '../../src/proxy/listener.js';
 import { tempDir } from '../helpers/files.js';

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import type { WriterOptions } from '../../src/writers/writer.js';
 import { tempDir } from '../helpers/files.js';

@@ -2,8 +2,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, readlinkSync, renameS
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
-import '../../src/encoders/index.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { FileWriter, fileSettings } from '../../src/writers/file.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import type { WriterHealth, WriterOptions } from '../../src/writers/writer.js';

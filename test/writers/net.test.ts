@@ -3,7 +3,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import { LogQueue, type QueueEvents } from '../../src/emit/queue.js';
 import { createWriter } from '../../src/writers/registry.js';
 import type { Writer, WriterOptions } from '../../src/writers/writer.js';

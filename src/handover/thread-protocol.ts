@@ -1,5 +1,5 @@
 import type { LogConfig } from '../config/types.js';
-import type { LogStats } from './log.js';
+import type { LogStats } from '../emit/log.js';
 
 /** Messages between the proxy's thread and the log thread (one MessagePort, so they arrive in order). */
 

@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import '../encoders/index.js';
-import '../writers/index.js';
+import '../modules.js';
 import { WriterPool } from '../writers/pool.js';
 import { LogServer } from './log-server.js';
 import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protocol.js';

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EntryDecoder, EntryEncoder } from '../../src/emit/codec.js';
-import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../../src/emit/entry.js';
+import { EntryDecoder, EntryEncoder } from '../../src/handover/codec.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../../src/core/entry.js';
 import { accessEntry, processEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 
 /** Any UTF-16 text, lone surrogates included, plus the one-char-a-byte strings the HTTP parser hands over. */

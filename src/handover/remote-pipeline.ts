@@ -1,10 +1,10 @@
 import type { LogConfig } from '../config/types.js';
 import { EntryEncoder } from './codec.js';
-import { LEVEL_RANK, type Entry } from './entry.js';
+import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
-import type { LogStats } from './log.js';
-import { loggerAllowed } from './match.js';
-import { ProcessLogger, type EntrySink } from './pipeline.js';
+import type { LogStats } from '../emit/log.js';
+import { loggerAllowed } from '../emit/match.js';
+import { ProcessLogger, type EntrySink } from '../emit/pipeline.js';
 import { WorkerThreadLink } from './thread-link.js';
 import type { FromLogThread, ToLogThread } from './thread-protocol.js';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { EntryDecoder, EntryEncoder } from '../../src/emit/codec.js';
-import type { Entry } from '../../src/emit/entry.js';
-import { everyFieldAccessEntry as accessEntry, everyFieldRequestEntry as requestEntry } from './every-field.js';
+import { EntryDecoder, EntryEncoder } from '../../src/handover/codec.js';
+import type { Entry } from '../../src/core/entry.js';
+import { everyFieldAccessEntry as accessEntry, everyFieldRequestEntry as requestEntry } from '../emit/every-field.js';
 
 function roundTrip(entries: Entry[]): Entry[] {
   const encoder = new EntryEncoder();

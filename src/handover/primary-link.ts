@@ -1,6 +1,14 @@
-import type { LogLink, LogLinkEvents } from '../emit/log-link.js';
-import type { ToLogThread } from '../emit/thread-protocol.js';
-import type { FromListener, FromPrimary } from './protocol.js';
+import type { LogLink, LogLinkEvents } from './log-link.js';
+import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+
+/**
+ * The log hand-over's messages from the primary to a listener process; the cluster's control messages share
+ * the channel (src/cluster/protocol.ts), and the listener process handles those itself.
+ */
+export type FromPrimaryLog =
+  | FromLogThread
+  /** Bytes of entry batches the primary has finished with (what bounds the bytes in flight). */
+  | { op: 'consumed'; bytes: number };
 
 /**
  * A listener process's link to the cluster's primary, which encodes and writes the logs of every listener
@@ -17,7 +25,8 @@ export class PrimaryProcessLink implements LogLink {
   start(events: LogLinkEvents): void {
     if (process.send === undefined) throw new Error('PrimaryProcessLink needs an IPC channel to the primary');
     this.events = events;
-    process.on('message', (msg: FromPrimary) => {
+    // The cluster's control messages arrive here too: they match neither op, and the listener process takes them.
+    process.on('message', (msg: FromPrimaryLog) => {
       if (msg.op === 'consumed') this.taken += msg.bytes;
       else if (msg.op === 'reply' || msg.op === 'stats') events.message(msg);
     });
@@ -25,9 +34,8 @@ export class PrimaryProcessLink implements LogLink {
   }
 
   post(msg: ToLogThread): void {
-    const m: FromListener = msg;
     try {
-      process.send!(m, undefined, undefined, (err: Error | null) => {
+      process.send!(msg, undefined, undefined, (err: Error | null) => {
         if (err) this.events?.died(err);
       });
     } catch (err) {

@@ -1,8 +1,8 @@
 import type { WriterPool } from '../writers/pool.js';
 import { EntryDecoder } from './codec.js';
-import type { Entry } from './entry.js';
-import type { LogStats } from './log.js';
-import { Pipeline } from './pipeline.js';
+import type { Entry } from '../core/entry.js';
+import type { LogStats } from '../emit/log.js';
+import { Pipeline } from '../emit/pipeline.js';
 import type { FromLogThread, ToLogThread } from './thread-protocol.js';
 
 /** How long the log side works through queued messages before letting writes complete (and timers run). */

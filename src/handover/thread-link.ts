@@ -8,7 +8,7 @@ import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protoco
 function threadScript(): URL {
   const beside = new URL('./log-thread.js', import.meta.url);
   if (existsSync(fileURLToPath(beside))) return beside;
-  return new URL('../../dist/src/emit/log-thread.js', import.meta.url);
+  return new URL('../../dist/src/handover/log-thread.js', import.meta.url);
 }
 
 /**

@@ -9,8 +9,8 @@ import type {
   ProcessEntry,
   RequestEntry,
   RequestInfo,
-} from './entry.js';
-import { setOwn } from './own-key.js';
+} from '../core/entry.js';
+import { setOwn } from '../core/own-key.js';
 
 /**
  * A compact binary form of entries, for handing them from the proxy's thread to the log thread. It costs the

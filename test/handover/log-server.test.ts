@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import '../../src/encoders/index.js';
-import '../../src/writers/index.js';
+import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
-import { EntryEncoder } from '../../src/emit/codec.js';
-import { LogServer } from '../../src/emit/log-server.js';
-import type { FromLogThread } from '../../src/emit/thread-protocol.js';
+import { EntryEncoder } from '../../src/handover/codec.js';
+import { LogServer } from '../../src/handover/log-server.js';
+import type { FromLogThread } from '../../src/handover/thread-protocol.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import { accessEntry } from '../helpers/entries.js';
 

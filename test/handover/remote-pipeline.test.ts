@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
 import { parseConfigText } from '../../src/config/load.js';
-import { LogSender, RemotePipeline } from '../../src/emit/remote-pipeline.js';
+import { LogSender, RemotePipeline } from '../../src/handover/remote-pipeline.js';
 import { Kflog } from '../../src/kflog.js';
 import { accessEntry } from '../helpers/entries.js';
 import { readLines, tempDir } from '../helpers/files.js';
