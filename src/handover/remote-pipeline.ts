@@ -69,7 +69,13 @@ export class LogSender {
 
   /** @internal Appends an entry to the batch; false (nothing sent) when the log side is too far behind or dead. */
   send(pipe: number, entry: Entry): boolean {
-    if (this.failure !== undefined || this.encoder.size > this.room) return false;
+    if (this.failure !== undefined) return false;
+    if (this.encoder.size > this.room) {
+      // The log side may have caught up since the last hand-over; with every entry refused there would be no
+      // next hand-over to notice it.
+      this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
+      if (this.encoder.size > this.room) return false;
+    }
     this.encoder.write(pipe, entry);
     if (this.encoder.size >= BATCH_BYTES) this.handOver();
     else this.timer ??= setTimeout(handOver, this.link.batchDelayMs, this);
@@ -84,9 +90,10 @@ export class LogSender {
     }
     const batch = this.encoder.take();
     if (batch !== undefined && this.failure === undefined) {
+      // Counted before the post: a transferred buffer is detached, and its length reads 0 after.
+      this.sent += batch.length;
       const msg: ToLogThread = { op: 'entries', bytes: batch };
       this.link.post(msg, [batch.buffer as ArrayBuffer]);
-      this.sent += batch.length;
     }
     this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
   }
