@@ -95,6 +95,22 @@ describe('kflog with a kube target', () => {
     for (const e of access) expect((e as { upstream: { pod?: string } }).upstream.pod).toBe('api-7');
   });
 
+  it("names the pod even when another copy of undici (node's own, behind fetch) reported a request first", async () => {
+    const { api, kubeconfig } = await cluster();
+    const a = await pod('api-8');
+    api.addPod({ name: 'api-8', labels: { app: 'api' }, listeners: { 8080: a.port } });
+    api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
+    // node's bundled undici publishes on the same diagnostics channel, under its own Symbol('handler').
+    const viaFetch = await fetch(`${k.url}/by-fetch`);
+    await viaFetch.text();
+    await get(`${k.url}/by-undici`);
+    const lines = await k.stop();
+    const access = lines.filter((l) => l.logger === 'http.log.access.users');
+    expect(access).toHaveLength(2);
+    for (const e of access) expect((e as { upstream: { pod?: string } }).upstream.pod).toBe('api-8');
+  });
+
   it('listens without a cluster, answers 502 SC-- with the reason, and serves once the API server is up', async () => {
     const port = await FakeApiServer.reservePort();
     const api = new FakeApiServer();
