@@ -1,5 +1,6 @@
 import type { LogConfig } from '../config/types.js';
 import { EntryEncoder } from './codec.js';
+import { createEncoder } from '../encoders/registry.js';
 import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
 import type { LogStats } from '../emit/log.js';
@@ -160,6 +161,11 @@ export class RemotePipeline implements EntrySink {
   /** Entries that never reached the log thread (it was behind, or dead), per log. */
   private readonly droppedHere = new Map<string, number>();
   private readonly failedHere = new Map<string, number>();
+  /**
+   * How many entries an entry stands for in a log whose format says (kftray: a request entry with a body 0, its
+   * access entry 2, which writes both blocks), so a drop here is counted as the log side would count it.
+   */
+  private readonly entriesIn = new Map<string, (entry: Entry) => number>();
   private lastReportedDrops = 0;
   private dropReport: NodeJS.Timeout | undefined;
   private closing = false;
@@ -171,6 +177,10 @@ export class RemotePipeline implements EntrySink {
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0 }));
+    for (const c of configs) {
+      const encoder = createEncoder(c.encoder, { logCredentials: c.logCredentials, isTTY: false });
+      if (encoder.entriesIn !== undefined) this.entriesIn.set(c.name, encoder.entriesIn.bind(encoder));
+    }
     const r = thread.register(this, configs);
     this.pipe = r.pipe;
     this.opened = r.opened;
@@ -193,8 +203,10 @@ export class RemotePipeline implements EntrySink {
     const rank = LEVEL_RANK[entry.level];
     for (const l of logs) {
       if (rank < LEVEL_RANK[l.level]) continue;
+      const n = this.entriesIn.get(l.name)?.(entry) ?? 1;
+      if (n === 0) continue;
       const counts = failed ? this.failedHere : this.droppedHere;
-      counts.set(l.name, (counts.get(l.name) ?? 0) + 1);
+      counts.set(l.name, (counts.get(l.name) ?? 0) + n);
     }
     if (!failed) this.scheduleDropReport();
   }

@@ -1,9 +1,10 @@
 import { MessageChannel } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import type { LogLink } from '../../src/handover/log-link.js';
-import { LogSender } from '../../src/handover/remote-pipeline.js';
+import { LogSender, RemotePipeline } from '../../src/handover/remote-pipeline.js';
+import { parseConfigText } from '../../src/config/load.js';
 import type { ToLogThread } from '../../src/handover/thread-protocol.js';
-import { accessEntry } from '../helpers/entries.js';
+import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 
 const MIB = 1024 * 1024;
 
@@ -61,6 +62,55 @@ describe('the hand-over to the log side', () => {
     expect(sender.send(1, bigEntry())).toBe(false);
     link.takeAll();
     expect(sender.send(1, bigEntry())).toBe(true);
+    await sender.stop();
+  });
+
+  it('counts an entry refused here as its log side would: a kftray request entry with a body 0, its access entry 2', async () => {
+    const link = new HeldLink();
+    const sender = new LogSender(link);
+    const discard = { output: 'discard' };
+    const cfg = parseConfigText(
+      JSON.stringify({
+        forwards: [{ id: 'users', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:1' } }],
+        logging: {
+          logs: {
+            default: { writer: discard },
+            kftray: { include: ['http.log'], writer: discard, encoder: { format: 'kftray' } },
+            clf: { include: ['http.log.access'], writer: discard, encoder: { format: 'clf' } },
+          },
+        },
+      }),
+      'test config',
+    );
+    const pipeline = new RemotePipeline(cfg.logs, sender);
+    const dropped = (): Record<string, number> =>
+      Object.fromEntries(pipeline.stats().filter((s) => s.name !== 'default').map((s) => [s.name, s.dropped]));
+    const fill = (): void => {
+      while (sender.send(0, bigEntry()));
+    };
+    // A POST with a body: kftray writes its request block from the access entry, with the response block.
+    const request = requestInfo({ method: 'POST', headers: { Host: ['127.0.0.1:8080'], 'Content-Length': ['5'] } });
+
+    // Its request entry refused here, its access entry taken: the log side writes both blocks, nothing is lost.
+    fill();
+    const before = dropped();
+    pipeline.emit(requestEntry({ request }));
+    link.takeAll();
+    pipeline.emit(accessEntry({ request }));
+    expect(dropped()).toEqual(before);
+
+    // Its request entry taken, its access entry refused: both blocks are lost.
+    link.takeAll();
+    pipeline.emit(requestEntry({ request }));
+    fill();
+    pipeline.emit(accessEntry({ request }));
+    expect(dropped()).toEqual({ ...before, kftray: before.kftray! + 2, clf: before.clf! + 1 });
+
+    // A GET without a body: its request entry is a block of its own.
+    const mid = dropped();
+    pipeline.emit(requestEntry());
+    pipeline.emit(accessEntry());
+    expect(dropped()).toEqual({ ...mid, kftray: mid.kftray! + 2, clf: mid.clf! + 1 });
     await sender.stop();
   });
 });
