@@ -43,7 +43,7 @@ export class LogServer {
   }
 
   /**
-   * Messages not handled yet, in order. A message port hands over everything queued in one go: 16 MB of entry
+   * Messages not handled yet, in order. A message port hands over everything queued in one go: 8 MB of entry
    * batches decoded and encoded back to back would leave no turn for the writes' completions, so a log's queue
    * filled (and dropped) while its writer sat idle. Handled in slices instead, the writes going on between them.
    */

@@ -13,9 +13,10 @@ import type { FromLogThread, ToLogThread } from './thread-protocol.js';
 const BATCH_BYTES = 256 * 1024;
 /**
  * Bytes sent and not yet taken by the log side. Past this the log side is not keeping up (each log's own
- * queue bound then applies there): further entries are dropped here, and counted, rather than piling up.
+ * queue bound then applies there): further entries are dropped here, and counted, rather than piling up. 8 MiB
+ * is 32 full batches, far more than a log side that keeps up ever holds; past it, more is only resident memory.
  */
-const MAX_IN_FLIGHT = 16 * 1024 * 1024;
+export const MAX_IN_FLIGHT = 8 * 1024 * 1024;
 const DROP_REPORT_INTERVAL_MS = 1000;
 
 interface Waiter {
@@ -166,6 +167,8 @@ export class RemotePipeline implements EntrySink {
    * access entry 2, which writes both blocks), so a drop here is counted as the log side would count it.
    */
   private readonly entriesIn = new Map<string, (entry: Entry) => number>();
+  /** Entries refused here (each once, however many logs would have taken it), and how many were reported. */
+  private refusedHere = 0;
   private lastReportedDrops = 0;
   private dropReport: NodeJS.Timeout | undefined;
   private closing = false;
@@ -200,6 +203,7 @@ export class RemotePipeline implements EntrySink {
     if (!this.closing && this.thread.send(this.pipe, entry)) return;
     // Not sent: counted against every log that would have taken it (sampling aside), as its queue would.
     const failed = !this.closing && this.thread.failed;
+    if (!failed) this.refusedHere++;
     const rank = LEVEL_RANK[entry.level];
     for (const l of logs) {
       if (rank < LEVEL_RANK[l.level]) continue;
@@ -270,8 +274,9 @@ export class RemotePipeline implements EntrySink {
 
   private reportDrops(): void {
     this.dropReport = undefined;
-    let total = 0;
-    for (const n of this.droppedHere.values()) total += n;
+    // Entries, not entries × logs: one access entry refused is one exchange missing from every log that takes it
+    // (each log's own count is in its stats and the exit summary).
+    const total = this.refusedHere;
     if (total <= this.lastReportedDrops) return;
     this.kflog.warn('log thread behind, entries dropped', { dropped: total - this.lastReportedDrops, dropped_total: total });
     this.lastReportedDrops = total;

@@ -1,7 +1,10 @@
 import { MessageChannel } from 'node:worker_threads';
-import { describe, expect, it } from 'vitest';
+import { once } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
+import { EntryDecoder } from '../../src/handover/codec.js';
+import type { Entry } from '../../src/core/entry.js';
 import type { LogLink } from '../../src/handover/log-link.js';
-import { LogSender, RemotePipeline } from '../../src/handover/remote-pipeline.js';
+import { LogSender, MAX_IN_FLIGHT, RemotePipeline } from '../../src/handover/remote-pipeline.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { ToLogThread } from '../../src/handover/thread-protocol.js';
 import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
@@ -31,6 +34,19 @@ class HeldLink implements LogLink {
   takeAll(): void {
     this.taken = this.posted;
   }
+  /** The first entry posted (in order, through the channel) that `match` accepts. */
+  async firstEntry(match: (e: Entry) => boolean): Promise<Entry> {
+    const decoder = new EntryDecoder();
+    for (;;) {
+      const [msg] = (await once(this.channel.port2, 'message')) as [ToLogThread];
+      if (msg.op !== 'entries') continue;
+      let found: Entry | undefined;
+      decoder.decode(Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength), (_pipe, e) => {
+        if (found === undefined && match(e)) found = e;
+      });
+      if (found !== undefined) return found;
+    }
+  }
   ref(): void {}
   unref(): void {}
   async stop(): Promise<void> {
@@ -46,7 +62,7 @@ function bigEntry(): ReturnType<typeof accessEntry> {
 }
 
 describe('the hand-over to the log side', () => {
-  it('refuses entries once 16 MB are in flight, and takes them again once the log side has caught up', async () => {
+  it('refuses entries once MAX_IN_FLIGHT (8 MiB) is in flight, and takes them again once the log side has caught up', async () => {
     const link = new HeldLink();
     const sender = new LogSender(link);
     let accepted = 0;
@@ -56,9 +72,9 @@ describe('the hand-over to the log side', () => {
       else refused++;
     }
     // What was posted and not taken stays within the bound (plus the batch that crossed it).
-    expect(link.posted).toBeLessThanOrEqual(16 * MIB + MIB);
+    expect(link.posted).toBeLessThanOrEqual(MAX_IN_FLIGHT + MIB);
     expect(refused).toBeGreaterThan(500);
-    expect(accepted).toBeGreaterThan(200);
+    expect(accepted).toBeGreaterThan(100);
     expect(sender.send(1, bigEntry())).toBe(false);
     link.takeAll();
     expect(sender.send(1, bigEntry())).toBe(true);
@@ -68,21 +84,7 @@ describe('the hand-over to the log side', () => {
   it('counts an entry refused here as its log side would: a kftray request entry with a body 0, its access entry 2', async () => {
     const link = new HeldLink();
     const sender = new LogSender(link);
-    const discard = { output: 'discard' };
-    const cfg = parseConfigText(
-      JSON.stringify({
-        forwards: [{ id: 'users', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:1' } }],
-        logging: {
-          logs: {
-            default: { writer: discard },
-            kftray: { include: ['http.log'], writer: discard, encoder: { format: 'kftray' } },
-            clf: { include: ['http.log.access'], writer: discard, encoder: { format: 'clf' } },
-          },
-        },
-      }),
-      'test config',
-    );
-    const pipeline = new RemotePipeline(cfg.logs, sender);
+    const pipeline = new RemotePipeline(threeLogs(), sender);
     const dropped = (): Record<string, number> =>
       Object.fromEntries(pipeline.stats().filter((s) => s.name !== 'default').map((s) => [s.name, s.dropped]));
     const fill = (): void => {
@@ -113,4 +115,43 @@ describe('the hand-over to the log side', () => {
     expect(dropped()).toEqual({ ...mid, kftray: mid.kftray! + 2, clf: mid.clf! + 1 });
     await sender.stop();
   });
+
+  it('warns of entries refused here in entries, not entries times the logs that would have taken them', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const link = new HeldLink();
+    const sender = new LogSender(link);
+    try {
+      const pipeline = new RemotePipeline(threeLogs(), sender);
+      while (sender.send(0, bigEntry()));
+      for (let i = 0; i < 10; i++) pipeline.emit(accessEntry());
+      // Each of the three logs counts all ten; the warning says ten entries.
+      expect(pipeline.stats().map((s) => s.dropped)).toEqual([10, 10, 10]);
+      link.takeAll();
+      vi.advanceTimersByTime(1000);
+      const warning = link.firstEntry((e) => e.kind === 'process' && e.msg === 'log thread behind, entries dropped');
+      sender.handOver();
+      expect(await warning).toMatchObject({ level: 'warn', fields: { dropped: 10, dropped_total: 10 } });
+    } finally {
+      vi.useRealTimers();
+      await sender.stop();
+    }
+  });
 });
+
+/** default, kftray (all of http.log) and clf (access entries), all discarded. */
+function threeLogs(): ReturnType<typeof parseConfigText>['logs'] {
+  const discard = { output: 'discard' };
+  return parseConfigText(
+    JSON.stringify({
+      forwards: [{ id: 'users', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:1' } }],
+      logging: {
+        logs: {
+          default: { writer: discard },
+          kftray: { include: ['http.log'], writer: discard, encoder: { format: 'kftray' } },
+          clf: { include: ['http.log.access'], writer: discard, encoder: { format: 'clf' } },
+        },
+      },
+    }),
+    'test config',
+  ).logs;
+}

@@ -40,7 +40,7 @@ describe('the log side', () => {
     const server = new LogServer(post, new WriterPool(), (bytes) => (consumed += bytes), 0);
     server.handle({ op: 'open', id: 1, pipe: 1, logs: [LOG] });
     await open;
-    // What a message port does with 16 MB queued: every message handed over in one go.
+    // What a message port does with megabytes queued: every message handed over in one go.
     const batches = Array.from({ length: 20 }, () => heavyBatch(2));
     const total = batches.reduce((sum, b) => sum + b.length, 0);
     for (const bytes of batches) server.handle({ op: 'entries', bytes });
