@@ -11,9 +11,6 @@ import { OptionError } from '../core/module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 
-/** Each log's queue bound when the config names none (see where it applies). */
-export const DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024;
-
 export const DEFAULT_FORWARD_LOG_FILE = '~/.kflog/http_logs/{forward.id}_{listen.port}.log';
 
 /** Thrown with every problem found; nothing has been started when it is. */
@@ -221,9 +218,7 @@ function resolveLog(name: string, l: RawLog, outputDeadlineMs: number): LogConfi
       ? { intervalMs: ms(l.sampling.interval, '1s'), first: l.sampling.first ?? 100, thereafter: l.sampling.thereafter ?? 100 }
       : undefined,
     logCredentials: l.log_credentials ?? false,
-    // 4 MiB: ~10,000 typical entries, or 30 with 60 KB bodies, is ample to ride out a slow write; every log's full
-    // queue is resident memory under overload (five logs at 16 MiB kept the overload bench above 400 MB).
-    queueBytes: l.queue_bytes ?? DEFAULT_QUEUE_BYTES,
+    queueBytes: l.queue_bytes ?? 16 * 1024 * 1024,
     outputDeadlineMs,
   };
 }

@@ -32,12 +32,12 @@ describe('config loading', () => {
     expect(cfg.forwards[0]!.logEnabled).toBe(false);
   });
 
-  it('applies defaults: 10s shutdown, v7 trace IDs, 64 KiB bodies, 4 MiB queues', () => {
+  it('applies defaults: 10s shutdown, v7 trace IDs, 64 KiB bodies, 16 MiB queues', () => {
     const cfg = parseConfigText(JSON.stringify({ forwards: [{ id: 'x', listen: '127.0.0.1:0', target: { builtin: 'echo' } }] }), 't');
     expect(cfg.shutdownTimeoutMs).toBe(10_000);
     expect(cfg.traceId).toBe('v7');
     expect(cfg.forwards[0]!.capture.maxBodyBytes).toBe(65536);
-    expect(cfg.logs[0]!.queueBytes).toBe(4 * 1024 * 1024);
+    expect(cfg.logs[0]!.queueBytes).toBe(16 * 1024 * 1024);
   });
 
   it('parses Go-style durations in every duration field', () => {
