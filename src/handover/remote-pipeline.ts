@@ -167,7 +167,7 @@ export class RemotePipeline implements EntrySink {
    * access entry 2, which writes both blocks), so a drop here is counted as the log side would count it.
    */
   private readonly entriesIn = new Map<string, (entry: Entry) => number>();
-  /** Entries refused here (each once, however many logs would have taken it), and how many were reported. */
+  /** Entries refused here that some log would have written, each once however many logs would have. */
   private refusedHere = 0;
   private lastReportedDrops = 0;
   private dropReport: NodeJS.Timeout | undefined;
@@ -203,16 +203,20 @@ export class RemotePipeline implements EntrySink {
     if (!this.closing && this.thread.send(this.pipe, entry)) return;
     // Not sent: counted against every log that would have taken it (sampling aside), as its queue would.
     const failed = !this.closing && this.thread.failed;
-    if (!failed) this.refusedHere++;
+    const counts = failed ? this.failedHere : this.droppedHere;
     const rank = LEVEL_RANK[entry.level];
+    let lost = false;
     for (const l of logs) {
       if (rank < LEVEL_RANK[l.level]) continue;
       const n = this.entriesIn.get(l.name)?.(entry) ?? 1;
       if (n === 0) continue;
-      const counts = failed ? this.failedHere : this.droppedHere;
       counts.set(l.name, (counts.get(l.name) ?? 0) + n);
+      lost = true;
     }
-    if (!failed) this.scheduleDropReport();
+    if (lost && !failed) {
+      this.refusedHere++;
+      this.scheduleDropReport();
+    }
   }
 
   async ready(): Promise<void> {
