@@ -63,14 +63,18 @@ async function cluster(): Promise<{ api: FakeApiServer; kubeconfig: string }> {
   return { api, kubeconfig: api.writeKubeconfig(join(t.dir, 'config')) };
 }
 
+/** A cluster whose service "api" (port "http") is one pod named `name`, and kflog forwarding to it. */
+async function kflogToOnePod(name: string): Promise<Running> {
+  const { api, kubeconfig } = await cluster();
+  const p = await pod(name);
+  api.addPod({ name, labels: { app: 'api' }, listeners: { 8080: p.port } });
+  api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
+  return startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
+}
+
 describe('kflog with a kube target', () => {
   it('proxies to the pod behind a service and logs the access and the pod chosen', async () => {
-    const { api, kubeconfig } = await cluster();
-    const a = await pod('api-1');
-    api.addPod({ name: 'api-1', labels: { app: 'api' }, listeners: { 8080: a.port } });
-    api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
-    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
-
+    const k = await kflogToOnePod('api-1');
     const res = await get(`${k.url}/api/users`);
     const lines = await k.stop();
 
@@ -82,11 +86,7 @@ describe('kflog with a kube target', () => {
   });
 
   it('names the pod that served each exchange in upstream.pod', async () => {
-    const { api, kubeconfig } = await cluster();
-    const a = await pod('api-7');
-    api.addPod({ name: 'api-7', labels: { app: 'api' }, listeners: { 8080: a.port } });
-    api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
-    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
+    const k = await kflogToOnePod('api-7');
     await get(`${k.url}/one`);
     await get(`${k.url}/two`);
     const lines = await k.stop();
@@ -96,11 +96,7 @@ describe('kflog with a kube target', () => {
   });
 
   it("names the pod even when another copy of undici (node's own, behind fetch) reported a request first", async () => {
-    const { api, kubeconfig } = await cluster();
-    const a = await pod('api-8');
-    api.addPod({ name: 'api-8', labels: { app: 'api' }, listeners: { 8080: a.port } });
-    api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] });
-    const k = await startKubeKflog({ kubeconfig, service: 'api', port: 'http' });
+    const k = await kflogToOnePod('api-8');
     // node's bundled undici publishes on the same diagnostics channel, under its own Symbol('handler').
     const viaFetch = await fetch(`${k.url}/by-fetch`);
     await viaFetch.text();
