@@ -69,10 +69,14 @@ export class LogSender {
     return r;
   }
 
-  /** @internal Appends an entry to the batch; false (nothing sent) when the log side is too far behind or dead. */
-  send(pipe: number, entry: Entry): boolean {
+  /**
+   * @internal Appends an entry to the batch; false (nothing sent) when the log side is too far behind or dead.
+   * `pastTheBound` is for kflog's own few messages: the warning that entries are being refused here must not be
+   * refused itself, or the drops it reports would go unsaid exactly when they happen.
+   */
+  send(pipe: number, entry: Entry, pastTheBound = false): boolean {
     if (this.failure !== undefined) return false;
-    if (this.encoder.size > this.room) {
+    if (this.encoder.size > this.room && !pastTheBound) {
       // The log side may have caught up since the last hand-over; with every entry refused there would be no
       // next hand-over to notice it.
       this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
@@ -200,7 +204,8 @@ export class RemotePipeline implements EntrySink {
   emit(entry: Entry): void {
     const logs = this.admitting(entry.logger);
     if (logs.length === 0) return;
-    if (!this.closing && this.thread.send(this.pipe, entry)) return;
+    // kflog's own messages are few (its drop warnings come at most once a second) and say what happens to the rest.
+    if (!this.closing && this.thread.send(this.pipe, entry, entry.kind === 'process' && entry.logger === 'kflog')) return;
     // Not sent: counted against every log that would have taken it (sampling aside), as its queue would.
     const failed = !this.closing && this.thread.failed;
     const counts = failed ? this.failedHere : this.droppedHere;

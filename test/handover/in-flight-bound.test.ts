@@ -140,6 +140,27 @@ describe('the hand-over to the log side', () => {
       await sender.stop();
     }
   });
+
+  it('hands over its warning of entries refused here while the log side is still behind', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    const link = new HeldLink();
+    const sender = new LogSender(link);
+    try {
+      const pipeline = new RemotePipeline(threeLogs(), sender);
+      fill(sender);
+      for (let i = 0; i < 4; i++) pipeline.emit(accessEntry());
+      // Nothing taken: the log side is as far behind as when it refused them.
+      vi.advanceTimersByTime(1000);
+      const warning = link.firstEntry((e) => e.kind === 'process' && e.msg === 'log thread behind, entries dropped');
+      sender.handOver();
+      expect(await warning).toMatchObject({ level: 'warn', fields: { dropped: 4, dropped_total: 4 } });
+      // Other entries are still refused: only kflog's own messages pass the bound.
+      expect(sender.send(0, accessEntry())).toBe(false);
+    } finally {
+      vi.useRealTimers();
+      await sender.stop();
+    }
+  });
 });
 
 /** default, kftray (all of http.log) and clf (access entries), all discarded. */
