@@ -12,6 +12,14 @@ function threadScript(): URL {
 }
 
 /**
+ * The log thread's young generation is capped: encoding captured bodies makes short-lived strings at hundreds of
+ * MB/s under load, and V8 lets the young generation grow to fit, all of it resident. At 16 MB the overload bench
+ * (bench/overload.ts) peaked at 431–432 MiB RSS against 465–469 MiB uncapped, serving as many exchanges (two
+ * 20 s runs each, side by side). The old generation is left to V8: a cap there kills the thread when reached.
+ */
+const LOG_THREAD_LIMITS = { maxYoungGenerationSizeMb: 16 } as const;
+
+/**
  * The log side on a worker thread of this process. Batches are transferred, not copied; what the thread has
  * finished with is read from a shared counter, so bounding the bytes in flight costs no message.
  */
@@ -24,7 +32,7 @@ export class WorkerThreadLink implements LogLink {
 
   start(events: LogLinkEvents): void {
     const data: LogThreadData = { consumed: this.counter.buffer as SharedArrayBuffer };
-    const worker = new Worker(threadScript(), { workerData: data, stdout: false, stderr: false });
+    const worker = new Worker(threadScript(), { workerData: data, stdout: false, stderr: false, resourceLimits: LOG_THREAD_LIMITS });
     this.worker = worker;
     worker.unref();
     worker.on('message', (msg: FromLogThread) => events.message(msg));
