@@ -9,10 +9,15 @@ interface ShowOptions {
   json?: boolean;
 }
 
+/** The argument as a trace ID prefix, lower case; anything else is refused before the store is opened. */
+function tracePrefix(arg: string): string {
+  const p = arg.toLowerCase();
+  if (!/^[0-9a-f-]+$/.test(p)) throw new UsageError(`trace ID "${arg}": expected a trace ID or the start of one (hex digits and -)`);
+  return p;
+}
+
 /** The one exchange whose trace ID starts with `prefix`; none, or more than one, is an error saying so. */
-function findExchange(db: ReturnType<typeof openStore>, path: string, prefix: string): ExchangeRow {
-  const p = prefix.toLowerCase();
-  if (!/^[0-9a-f-]+$/.test(p)) throw new UsageError(`trace ID "${prefix}": expected a trace ID or the start of one (hex digits and -)`);
+function findExchange(db: ReturnType<typeof openStore>, path: string, p: string): ExchangeRow {
   // A range, not LIKE: the index on trace_id answers it, and no character of the prefix is a wildcard.
   const rows = db.prepare("SELECT * FROM exchanges WHERE trace_id >= ? AND trace_id < ? LIMIT 3").all(p, p + '\uffff') as ExchangeRow[];
   if (rows.length === 0) throw new StoreError(`no exchange in ${path} has a trace ID starting ${p}`);
@@ -45,10 +50,11 @@ export function showCommand(): Command {
     .option('--json', 'the exchange as one JSON object')
     .action((trace: string, opts: ShowOptions) =>
       reporting(() => {
+        const prefix = tracePrefix(trace);
         const path = storePath(opts);
         const db = openStore(path);
         try {
-          const row = findExchange(db, path, trace);
+          const row = findExchange(db, path, prefix);
           process.stdout.write(opts.json ? JSON.stringify(rowJson(row)) + '\n' : asKftray(row));
         } finally {
           db.close();
