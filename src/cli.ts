@@ -2,7 +2,9 @@
 import { Command } from 'commander';
 import './modules.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
+import { lsCommand } from './cli/ls.js';
 import { runCommand } from './cli/run.js';
+import { showCommand } from './cli/show.js';
 import { validateCommand } from './cli/validate.js';
 
 const program = new Command('kflog')
@@ -11,6 +13,8 @@ const program = new Command('kflog')
   .addCommand(runCommand())
   .addCommand(validateCommand())
   .addCommand(importKftrayCommand())
+  .addCommand(lsCommand())
+  .addCommand(showCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

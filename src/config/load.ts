@@ -4,7 +4,7 @@ import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
 import { parseDuration } from '../core/duration.js';
 import { encoderFileHeader, encoderPlan } from '../encoders/registry.js';
-import { checkWriterOptions } from '../writers/registry.js';
+import { checkWriterOptions, requiredEncoder } from '../writers/registry.js';
 import '../modules.js';
 import { listenHostProblems } from './hosts.js';
 import { OptionError } from '../core/module-options.js';
@@ -96,6 +96,15 @@ function moduleProblems(config: Config, raw: RawConfig): ConfigProblem[] {
       encoderPlan(log.encoder);
     } catch (err) {
       out.push(optionProblem(encoderPointer(log, raw), err));
+    }
+  }
+  for (const log of config.logs) {
+    const required = requiredEncoder(log.writer.output);
+    if (required !== undefined && log.encoder.format !== required) {
+      out.push({
+        pointer: encoderPointer(log, raw) + '/format',
+        reason: `output "${log.writer.output}" takes encoder format "${required}" (found "${log.encoder.format}"); leave the encoder out to get it`,
+      });
     }
   }
   for (const log of config.logs) {
@@ -206,10 +215,12 @@ function withFileHeader(writer: WriterOptions, encoder: EncoderOptions): WriterO
 }
 
 function resolveLog(name: string, l: RawLog, outputDeadlineMs: number): LogConfig {
-  const encoder = l.encoder ?? { format: 'console' };
+  const writer = l.writer ?? { output: 'stderr' };
+  // An output that reads entries in one shape (the store) gets its format when the log names none.
+  const encoder = l.encoder ?? { format: requiredEncoder(writer.output) ?? 'console' };
   return {
     name,
-    writer: withFileHeader(l.writer ?? { output: 'stderr' }, encoder),
+    writer: withFileHeader(writer, encoder),
     encoder,
     level: l.level ?? 'info',
     include: l.include ?? [],

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { parseDuration } from '../core/duration.js';
+import { parseAge, parseDuration } from '../core/duration.js';
 
 /** One problem with a config: where (JSON pointer, "" for the root) and why. */
 export interface ConfigProblem {
@@ -38,6 +38,8 @@ function compile(): ValidateFunction {
   const ajv = new Ajv2020({ allErrors: true, verbose: true, strict: true, strictTypes: false, strictRequired: false, allowUnionTypes: true });
   addFormats.default(ajv);
   ajv.addFormat('duration', { type: 'string', validate: (s: string) => parseDuration(s) !== undefined });
+  // Retention speaks in days, which Go-style durations lack.
+  ajv.addFormat('age', { type: 'string', validate: (s: string) => parseAge(s) !== undefined });
   ajv.addFormat('http-url', {
     type: 'string',
     validate: (s: string) => {
@@ -99,6 +101,7 @@ export function found(value: unknown): string {
 
 function formatReason(format: string): string {
   if (format === 'duration') return 'must be a duration such as "250ms", "1s", "1m30s" or "24h"';
+  if (format === 'age') return 'must be a duration such as "7d", "12h" or "1d12h"';
   if (format === 'http-url') return 'must be an http:// or https:// URL with a host';
   return `must be a valid ${format}`;
 }

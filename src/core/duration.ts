@@ -14,3 +14,17 @@ export function parseDuration(text: string): number | undefined {
   }
   return total;
 }
+
+const DAY_MS = 86_400_000;
+const DAYS = /^(\d+(?:\.\d+)?)d(.*)$/;
+
+/**
+ * A duration that may start with days ("7d", "1d12h"), else a Go-style one ("10m"), in milliseconds; undefined
+ * when it is neither. Retention and `kflog ls --since` speak in days, which Go's durations lack.
+ */
+export function parseAge(text: string): number | undefined {
+  const m = DAYS.exec(text);
+  if (!m) return parseDuration(text);
+  const rest = m[2] === '' ? 0 : parseDuration(m[2]!);
+  return rest === undefined ? undefined : Number(m[1]) * DAY_MS + rest;
+}

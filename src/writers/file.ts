@@ -1,11 +1,11 @@
 import { fstatSync } from 'node:fs';
-import { mkdir, stat, truncate } from 'node:fs/promises';
+import { stat, truncate } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { optionOr, OptionError } from '../core/module-options.js';
 import { OutputUnusableError } from './deadline.js';
 import { openPlainStream, openRollingStream, whenOpen, type FileStream, type RollSettings } from './file-stream.js';
-import { expandHome, parseMode } from './paths.js';
+import { expandHome, makeDirectory, parseMode } from './paths.js';
 import { registerWriter } from './registry.js';
 import { RolledFiles, type RetentionOptions } from './roll-files.js';
 import type { Writer, WriterHealth, WriterModule, WriterOptions } from './writer.js';
@@ -269,25 +269,6 @@ export class FileWriter implements Writer {
   private down(err: Error): void {
     this.reportedDown = true;
     this.health?.down(err);
-  }
-}
-
-/**
- * mkdir -p, one level at a time. node's recursive mkdir never returns under /proc (it retries ENOENT for good,
- * holding a thread of libuv's pool, and with it the log thread's end and process.exit); a plain mkdir fails.
- */
-async function makeDirectory(dir: string, mode: number): Promise<void> {
-  try {
-    if ((await stat(dir)).isDirectory()) return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    const parent = dirname(dir);
-    if (parent !== dir) await makeDirectory(parent, mode);
-  }
-  try {
-    await mkdir(dir, { mode });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
 }
 

@@ -25,6 +25,11 @@ export function checkWriterOptions(options: WriterOptions): void {
   moduleOf(options).settings(options);
 }
 
+/** The encoder format an output requires (WriterModule.encoder), or undefined when it takes any. */
+export function requiredEncoder(output: string): string | undefined {
+  return modules.get(output)?.encoder;
+}
+
 export function createWriter(options: WriterOptions): Writer {
   const module = moduleOf(options);
   return module.create(module.settings(options));

@@ -81,6 +81,12 @@ export interface WriterModule<S> {
    * config.schema.json's `default`s in the fragment equal these (test/config/schema-registries.test.ts).
    */
   readonly defaults: Readonly<Record<string, unknown>>;
+  /**
+   * The one encoder format this output takes, when it needs entries in a fixed shape rather than any format's
+   * bytes (the store reads each entry's fields). A log with this output gets that encoder when it names none, and
+   * a log naming another is refused at load.
+   */
+  readonly encoder?: string;
   /** Pure: options with the defaults applied, checked. Throws an OptionError naming the key kflog cannot use. */
   settings(options: WriterOptions): S;
   create(settings: S): Writer;

@@ -1,0 +1,94 @@
+import { parseAge, parseDuration } from '../core/duration.js';
+import { UsageError } from './store-read.js';
+
+/** `kflog ls`'s flags as written on the command line. */
+export interface LsFlags {
+  forward?: string;
+  method?: string;
+  status?: string;
+  path?: string;
+  since?: string;
+  until?: string;
+  slowerThan?: string;
+  grep?: string;
+  limit?: string;
+}
+
+/** A WHERE clause and its parameters, built only from checked values (never text pasted into SQL). */
+export interface LsQuery {
+  where: string[];
+  params: Array<string | number>;
+  limit: number;
+}
+
+const DEFAULT_LIMIT = 50;
+
+/** "10m", "7d" ago, or an ISO 8601 time: epoch ms. */
+function pointInTime(flag: string, text: string, now: number): number {
+  const ago = parseAge(text);
+  if (ago !== undefined) return now - ago;
+  const at = /^\d{4}-\d{2}-\d{2}/.test(text) ? Date.parse(text) : NaN;
+  if (Number.isNaN(at)) {
+    throw new UsageError(`${flag} "${text}": expected a duration ago such as 10m, 2h or 7d, or a time such as 2026-12-07T10:00:00Z`);
+  }
+  return at;
+}
+
+/** The flags as a query; a value that makes no sense throws a UsageError naming the flag and what it takes. */
+export function lsQuery(flags: LsFlags, now: number): LsQuery {
+  const where: string[] = [];
+  const params: Array<string | number> = [];
+  if (flags.forward !== undefined) {
+    where.push('forward = ?');
+    params.push(flags.forward);
+  }
+  if (flags.method !== undefined) {
+    if (!/^[A-Za-z-]+$/.test(flags.method)) throw new UsageError(`--method "${flags.method}": expected an HTTP method such as GET`);
+    where.push('method = ?');
+    params.push(flags.method.toUpperCase());
+  }
+  if (flags.status !== undefined) {
+    const s = flags.status;
+    const cls = /^([1-5])xx$/i.exec(s);
+    if (cls) {
+      where.push('status BETWEEN ? AND ?');
+      params.push(Number(cls[1]) * 100, Number(cls[1]) * 100 + 99);
+    } else if (/^[1-5]\d\d$/.test(s)) {
+      where.push('status = ?');
+      params.push(Number(s));
+    } else {
+      throw new UsageError(`--status "${s}": expected a status such as 404 or a class 1xx to 5xx`);
+    }
+  }
+  if (flags.path !== undefined) {
+    // SQLite's GLOB: * ? and [...], case-sensitive, as a shell matches names.
+    where.push('path GLOB ?');
+    params.push(flags.path);
+  }
+  if (flags.since !== undefined) {
+    where.push('ts >= ?');
+    params.push(pointInTime('--since', flags.since, now));
+  }
+  if (flags.until !== undefined) {
+    where.push('ts <= ?');
+    params.push(pointInTime('--until', flags.until, now));
+  }
+  if (flags.slowerThan !== undefined) {
+    const ms = parseDuration(flags.slowerThan);
+    if (ms === undefined) throw new UsageError(`--slower-than "${flags.slowerThan}": expected a duration such as 500ms or 2s`);
+    where.push('duration_ms > ?');
+    params.push(ms);
+  }
+  if (flags.grep !== undefined) {
+    if (flags.grep.trim() === '') throw new UsageError('--grep "": expected some text to search for');
+    // One FTS5 phrase: the text is searched as written, never read as FTS query syntax.
+    where.push('id IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)');
+    params.push('"' + flags.grep.replace(/"/g, '""') + '"');
+  }
+  let limit = DEFAULT_LIMIT;
+  if (flags.limit !== undefined) {
+    if (!/^[1-9]\d*$/.test(flags.limit)) throw new UsageError(`--limit "${flags.limit}": expected a whole number above 0`);
+    limit = Number(flags.limit);
+  }
+  return { where, params, limit };
+}

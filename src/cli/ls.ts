@@ -1,0 +1,69 @@
+import { Command } from 'commander';
+import { lsQuery, type LsFlags } from './ls-filters.js';
+import { openStore, reporting, rowJson, storePath, type ExchangeRow } from './store-read.js';
+
+interface LsOptions extends LsFlags {
+  store?: string;
+  config?: string;
+  json?: boolean;
+}
+
+function size(n: number | null): string {
+  if (n === null) return '-';
+  if (n < 1024) return `${n}B`;
+  if (n < 1024 * 1024) return `${(n / 1024).toFixed(1)}KiB`;
+  return `${(n / 1024 / 1024).toFixed(1)}MiB`;
+}
+
+function took(ms: number | null): string {
+  if (ms === null) return '-';
+  return ms < 1000 ? `${ms.toFixed(1)}ms` : `${(ms / 1000).toFixed(2)}s`;
+}
+
+/** One exchange, one line: time, forward, method, path, status, duration, size, trace ID. In flight: status "-". */
+export function lsLine(row: ExchangeRow): string {
+  return [
+    new Date(row.ts).toISOString(),
+    row.forward ?? '-',
+    row.method || '-',
+    row.path || '-',
+    row.status === null ? '-' : String(row.status),
+    took(row.duration_ms),
+    size(row.size),
+    row.trace_id,
+  ].join('  ');
+}
+
+export function lsCommand(): Command {
+  return new Command('ls')
+    .description('list the exchanges in the store, newest first, one line each (time, forward, method, path, status, duration, size, trace ID)')
+    .option('--store <path>', 'the store (default: the store log of the config, else ~/.kflog/exchanges.db)')
+    .option('-c, --config <file>', 'the config whose store log to read (default: ./kflog.json when present)')
+    .option('--forward <id>', 'only this forward')
+    .option('--method <method>', 'only this method')
+    .option('--status <status>', 'a status (404) or a class (5xx)')
+    .option('--path <glob>', 'paths matching this glob (* ? [...])')
+    .option('--since <when>', 'started at most this long ago (10m, 7d) or since this time (ISO 8601)')
+    .option('--until <when>', 'started at least this long ago, or before this time')
+    .option('--slower-than <duration>', 'took longer than this (500ms, 2s)')
+    .option('--grep <text>', 'path, headers or body text contain this (full-text search)')
+    .option('--limit <n>', 'at most this many (default 50)')
+    .option('--json', 'one JSON object a line')
+    .action((opts: LsOptions) =>
+      reporting(() => {
+        const query = lsQuery(opts, Date.now());
+        const path = storePath(opts);
+        const db = openStore(path);
+        try {
+          const where = query.where.length > 0 ? 'WHERE ' + query.where.join(' AND ') : '';
+          const rows = db
+            .prepare(`SELECT * FROM exchanges ${where} ORDER BY ts DESC, id DESC LIMIT ?`)
+            .all(...query.params, query.limit) as ExchangeRow[];
+          const out = rows.map((r) => (opts.json ? JSON.stringify(rowJson(r)) : lsLine(r)) + '\n').join('');
+          process.stdout.write(out);
+        } finally {
+          db.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,146 @@
+import { closeSync, openSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parseAge } from '../core/duration.js';
+import type { AccessEntry, RequestEntry } from '../core/entry.js';
+import { optionOr, OptionError } from '../core/module-options.js';
+import { OutputUnusableError } from './deadline.js';
+import { expandHome, makeDirectory } from './paths.js';
+import { registerWriter } from './registry.js';
+import { openStoreForWriting, StoreError, type StoreDb } from './store-db.js';
+import { enforceRetention, type RetentionLimits } from './store-retention.js';
+import { rowWriter } from './store-rows.js';
+import type { EntryBatch, Writer, WriterModule, WriterOptions } from './writer.js';
+
+const MB = 1024 * 1024;
+
+const STORE_DEFAULTS: Readonly<{ path: string; max_size_mb: number; max_age: string }> = {
+  // Where `kflog ls` and `kflog show` look when no config names a store: beside kflog's other files.
+  path: '~/.kflog/exchanges.db',
+  // Bodies make exchanges large; half a GiB keeps days of a developer's traffic without filling a laptop's disk.
+  max_size_mb: 512,
+  // A week of history answers "what did it send yesterday" without keeping captured data for good.
+  max_age: '7d',
+};
+
+/** A store is created 0600 in a 0700 directory, as log files are: it holds request data and maybe credentials. */
+const FILE_MODE = 0o600;
+const DIR_MODE = 0o700;
+/** Retention runs at most this often while writing (and at open and close): its size check costs a few pragmas. */
+const RETENTION_EVERY_MS = 1000;
+
+export interface StoreSettings {
+  path: string;
+  limits: RetentionLimits;
+}
+
+function storeSettings(options: WriterOptions): StoreSettings {
+  const path = expandHome(optionOr(options, 'path', STORE_DEFAULTS.path));
+  const maxSizeMb = optionOr(options, 'max_size_mb', STORE_DEFAULTS.max_size_mb);
+  if (!(maxSizeMb > 0)) throw new OptionError(['max_size_mb'], `max_size_mb must be above 0 (found ${maxSizeMb})`);
+  const age = optionOr(options, 'max_age', STORE_DEFAULTS.max_age);
+  const maxAgeMs = parseAge(age);
+  if (maxAgeMs === undefined || maxAgeMs <= 0) throw new OptionError(['max_age'], `max_age "${age}" is not a duration such as "7d", "12h" or "30m"`);
+  return { path, limits: { maxAgeMs, maxBytes: Math.round(maxSizeMb * MB) } };
+}
+
+type ExchangeEntry = RequestEntry | AccessEntry;
+
+/**
+ * The exchange store: a SQLite file with one row per exchange, for `kflog ls` and `kflog show`. It takes the
+ * store encoder's JSON lines (one entry each) and writes each batch the log hands it in one transaction. SQLite
+ * is synchronous: this runs where the log's writes run, the log thread by default, never the proxy's thread
+ * unless `logging.thread` is false.
+ */
+export class StoreWriter implements Writer {
+  readonly key: string;
+  readonly description: string;
+  readonly isTTY = false;
+  private db: StoreDb | undefined;
+  private writeRows: ((entries: ReadonlyArray<ExchangeEntry>) => void) | undefined;
+  private lastRetention = 0;
+
+  constructor(private readonly settings: StoreSettings) {
+    this.key = 'store:' + settings.path;
+    this.description = 'store ' + settings.path;
+  }
+
+  async open(): Promise<void> {
+    await this.current();
+  }
+
+  async writeEntries(batch: EntryBatch): Promise<void> {
+    this.store(batch.entries.map((e) => (typeof e === 'string' ? e : e.toString('utf8'))));
+    await Promise.resolve();
+  }
+
+  async write(batch: string | Buffer): Promise<void> {
+    const text = typeof batch === 'string' ? batch : batch.toString('utf8');
+    this.store(text.split('\n'));
+    await Promise.resolve();
+  }
+
+  async close(): Promise<void> {
+    const db = this.db;
+    this.db = undefined;
+    this.writeRows = undefined;
+    if (!db) return;
+    try {
+      enforceRetention(db, this.settings.limits, Date.now());
+    } finally {
+      db.close();
+    }
+  }
+
+  private store(lines: readonly string[]): void {
+    const entries: ExchangeEntry[] = [];
+    for (const line of lines) {
+      if (line.trim() === '') continue;
+      // Lines come from the store encoder (config load refuses any other with this output).
+      const entry = JSON.parse(line) as ExchangeEntry;
+      if (entry.kind === 'request' || entry.kind === 'access') entries.push(entry);
+    }
+    if (entries.length === 0) return;
+    const { db, writeRows } = this.openSync();
+    writeRows(entries);
+    const now = Date.now();
+    if (now - this.lastRetention >= RETENTION_EVERY_MS) {
+      this.lastRetention = now;
+      enforceRetention(db, this.settings.limits, now);
+    }
+  }
+
+  private async current(): Promise<void> {
+    if (this.db) return;
+    await makeDirectory(dirname(this.settings.path), DIR_MODE);
+    this.openSync();
+  }
+
+  private openSync(): { db: StoreDb; writeRows: (entries: ReadonlyArray<ExchangeEntry>) => void } {
+    if (this.db && this.writeRows) return { db: this.db, writeRows: this.writeRows };
+    // Created with the owner's mode before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    closeSync(openSync(this.settings.path, 'a', FILE_MODE));
+    let db: StoreDb;
+    try {
+      db = openStoreForWriting(this.settings.path);
+    } catch (err) {
+      // A file that is not a store, or a newer kflog's: retrying cannot help, so kflog refuses to start with it.
+      throw err instanceof StoreError ? new OutputUnusableError(err.message) : err;
+    }
+    this.db = db;
+    this.writeRows = rowWriter(db);
+    this.lastRetention = Date.now();
+    enforceRetention(db, this.settings.limits, this.lastRetention);
+    return { db, writeRows: this.writeRows };
+  }
+}
+
+export const storeWriter: WriterModule<StoreSettings> = {
+  name: 'store',
+  schema: 'writer_store',
+  defaults: STORE_DEFAULTS,
+  encoder: 'store',
+  settings: storeSettings,
+  create: (settings) => new StoreWriter(settings),
+};
+
+registerWriter(storeWriter);
