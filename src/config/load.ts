@@ -270,7 +270,8 @@ export function resolveConfig(raw: RawConfig, source: string): Config {
 
 /**
  * The embedded default: kflog runs with no file, no cluster and no upstream. One forward to the builtin sample
- * API, a console line per exchange on stderr, and the full exchanges in a per-forward file as kftray keeps them.
+ * API, a console line per exchange on stderr, the full exchanges in a per-forward file as kftray keeps them, and
+ * the exchange store at ~/.kflog/exchanges.db, so a newcomer can curl the demo and then `kflog ls`.
  */
 export const EMBEDDED_DEFAULT: RawConfig = {
   forwards: [
@@ -282,6 +283,7 @@ export const EMBEDDED_DEFAULT: RawConfig = {
       log: { format: 'kftray', filename: DEFAULT_FORWARD_LOG_FILE },
     },
   ],
+  logging: { logs: { store: { include: ['http.log'], writer: { output: 'store' } } } },
 };
 
 export function embeddedDefault(): Config {

@@ -17,6 +17,14 @@ describe('config loading', () => {
     expect(file.include).toEqual(['http.log.request.demo', 'http.log.access.demo']);
   });
 
+  it('gives the embedded default an exchange store at the path kflog ls reads by default', () => {
+    const cfg = embeddedDefault();
+    const store = cfg.logs.find((l) => l.writer.output === 'store')!;
+    expect(store.writer).toMatchObject({ output: 'store' });
+    expect(store.include).toEqual(['http.log']);
+    expect(cfg.logs.map((l) => l.name).sort()).toEqual(['default', 'forward.demo', 'store']);
+  });
+
   it('expands the per-forward log shorthand into an ordinary log named forward.<id>', () => {
     const cfg = parseConfigText(
       JSON.stringify({ forwards: [{ id: 'x', listen: '127.0.0.1:0', target: { builtin: 'echo' }, log: { format: 'json', filename: '/tmp/x.log' } }] }),
