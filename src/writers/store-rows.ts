@@ -87,10 +87,35 @@ export function rowOf(entry: RequestEntry | AccessEntry): RowParams {
   return row;
 }
 
+/**
+ * The rows of a batch, one per exchange: the request and access entries of an exchange that ended within one
+ * batch (most of them, the batch spanning a few ms) are merged here as the upsert would merge them, so its row and
+ * its full-text terms are written once, not written and then rewritten.
+ */
+export function batchRows(entries: ReadonlyArray<RequestEntry | AccessEntry>): RowParams[] {
+  const rows = new Map<string, RowParams>();
+  for (const e of entries) {
+    const row = rowOf(e);
+    const earlier = rows.get(e.trace_id);
+    if (earlier === undefined) {
+      rows.set(e.trace_id, row);
+      continue;
+    }
+    for (const c of COLUMNS) {
+      const v = row[c] ?? null;
+      if (v === null) continue;
+      // As the upsert does: the start time is the earliest given, every other column the latest non-null.
+      if (c === 'ts' && earlier.ts !== null && earlier.ts! <= v) continue;
+      earlier[c] = v;
+    }
+  }
+  return [...rows.values()];
+}
+
 /** Writes many entries' rows in one transaction: one fsync-free commit per batch the log hands over. */
 export function rowWriter(db: StoreDb): (entries: ReadonlyArray<RequestEntry | AccessEntry>) => void {
   const upsert = db.prepare(UPSERT);
   return db.transaction((entries: ReadonlyArray<RequestEntry | AccessEntry>) => {
-    for (const e of entries) upsert.run(rowOf(e));
+    for (const row of batchRows(entries)) upsert.run(row);
   });
 }
