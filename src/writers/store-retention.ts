@@ -7,8 +7,11 @@ export interface RetentionLimits {
   maxBytes: number;
 }
 
-/** Deleting down to this share of max_size, not just under it, so a full store does not delete on every batch. */
-const SIZE_TARGET = 0.9;
+/**
+ * Deleting down to this share of max_size, not just under it: a full store then does not delete on every batch,
+ * and what is written (rows and their index terms) until retention runs again, plus the WAL, stays under it.
+ */
+const SIZE_TARGET = 0.8;
 
 /**
  * Deletes the oldest exchanges past max_age and past max_size, then gives the freed pages back (incremental

@@ -25,8 +25,13 @@ const STORE_DEFAULTS: Readonly<{ path: string; max_size_mb: number; max_age: str
 /** A store is created 0600 in a 0700 directory, as log files are: it holds request data and maybe credentials. */
 const FILE_MODE = 0o600;
 const DIR_MODE = 0o700;
-/** Retention runs at most this often while writing (and at open and close): its size check costs a few pragmas. */
+/** Retention runs at least this often while writing (and at open and close): its size check costs a few pragmas. */
 const RETENTION_EVERY_MS = 1000;
+/**
+ * …and sooner once this share of max_size_mb has been written since it last ran: at tens of MB a second, a second
+ * of writes would otherwise overshoot a small store by more than its size.
+ */
+const RETENTION_EVERY_SHARE = 0.05;
 
 export interface StoreSettings {
   path: string;
@@ -58,6 +63,8 @@ export class StoreWriter implements Writer {
   private db: StoreDb | undefined;
   private writeRows: ((entries: ReadonlyArray<ExchangeEntry>) => void) | undefined;
   private lastRetention = 0;
+  /** Bytes of lines stored since retention last ran. */
+  private storedSinceRetention = 0;
 
   constructor(private readonly settings: StoreSettings) {
     this.key = 'store:' + settings.path;
@@ -102,9 +109,11 @@ export class StoreWriter implements Writer {
     if (entries.length === 0) return;
     const { db, writeRows } = this.openSync();
     writeRows(entries);
+    for (const line of lines) this.storedSinceRetention += line.length;
     const now = Date.now();
-    if (now - this.lastRetention >= RETENTION_EVERY_MS) {
+    if (now - this.lastRetention >= RETENTION_EVERY_MS || this.storedSinceRetention >= this.settings.limits.maxBytes * RETENTION_EVERY_SHARE) {
       this.lastRetention = now;
+      this.storedSinceRetention = 0;
       enforceRetention(db, this.settings.limits, now);
     }
   }
@@ -127,6 +136,12 @@ export class StoreWriter implements Writer {
       throw err instanceof StoreError ? new OutputUnusableError(err.message) : err;
     }
     this.db = db;
+    // The WAL is on disk beside the store until a checkpoint: kept to a twentieth of max_size_mb (SQLite's own
+    // default lets it reach 4 MB, all of a small store's bound), so the two files together stay under it.
+    const walBytes = this.settings.limits.maxBytes * RETENTION_EVERY_SHARE;
+    const pageSize = db.pragma('page_size', { simple: true }) as number;
+    db.pragma(`wal_autocheckpoint = ${Math.max(16, Math.min(1000, Math.floor(walBytes / pageSize)))}`);
+    db.pragma(`journal_size_limit = ${Math.min(1 << 20, Math.floor(walBytes))}`);
     this.writeRows = rowWriter(db);
     this.lastRetention = Date.now();
     enforceRetention(db, this.settings.limits, this.lastRetention);
