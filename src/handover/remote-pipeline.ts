@@ -1,5 +1,5 @@
 import type { LogConfig } from '../config/types.js';
-import { EntryEncoder } from './codec.js';
+import { WireWriter } from './wire.js';
 import { createEncoder } from '../encoders/registry.js';
 import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
@@ -25,7 +25,7 @@ interface Waiter {
 
 /**
  * The proxy's side of the log side (a log thread, or a cluster's primary): entries are written into a compact
- * binary batch (EntryEncoder), handed over after at most the link's batchDelayMs (so the hand-over, a message and
+ * binary batch (WireWriter), handed over after at most the link's batchDelayMs (so the hand-over, a message and
  * a wake-up of the other event loop, stays at a few hundred a second or fewer under any load), and encoded and
  * written there. One per process, shared by the pipelines of successive configs so their files stay open across
  * a reload.
@@ -33,7 +33,7 @@ interface Waiter {
  * The link does not keep the process alive on its own: only while an answer is awaited.
  */
 export class LogSender {
-  private readonly encoder = new EntryEncoder();
+  private readonly wire = new WireWriter();
   private readonly waiters = new Map<number, Waiter>();
   private readonly pipes = new Map<number, RemotePipeline>();
   private nextId = 1;
@@ -76,14 +76,14 @@ export class LogSender {
    */
   send(pipe: number, entry: Entry, pastTheBound = false): boolean {
     if (this.failure !== undefined) return false;
-    if (this.encoder.size > this.room && !pastTheBound) {
+    if (this.wire.size > this.room && !pastTheBound) {
       // The log side may have caught up since the last hand-over; with every entry refused there would be no
       // next hand-over to notice it.
       this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
-      if (this.encoder.size > this.room) return false;
+      if (this.wire.size > this.room) return false;
     }
-    this.encoder.write(pipe, entry);
-    if (this.encoder.size >= BATCH_BYTES) this.handOver();
+    this.wire.write(pipe, entry);
+    if (this.wire.size >= BATCH_BYTES) this.handOver();
     else this.timer ??= setTimeout(handOver, this.link.batchDelayMs, this);
     return true;
   }
@@ -94,7 +94,7 @@ export class LogSender {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.encoder.take();
+    const batch = this.wire.take();
     if (batch !== undefined && this.failure === undefined) {
       // Counted before the post: a transferred buffer is detached, and its length reads 0 after.
       this.sent += batch.length;
@@ -139,7 +139,7 @@ export class LogSender {
     this.failure = err;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.encoder.take();
+    this.wire.take();
     process.stderr.write(`kflog: the ${this.link.name} stopped (${err.message}); entries are counted as failed from now on\n`);
     for (const w of this.waiters.values()) w.resolve({ error: err.message });
     this.waiters.clear();

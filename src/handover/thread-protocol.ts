@@ -10,7 +10,7 @@ export interface LogThreadData {
 }
 
 export type ToLogThread =
-  /** A batch of entries in EntryEncoder's form; its buffer is transferred. */
+  /** A batch of entries in WireWriter's form; its buffer is transferred. */
   | { op: 'entries'; bytes: Uint8Array }
   /** Start a pipeline for one loaded config; answered once its writers are open (or one that must be, failed). */
   | { op: 'open'; id: number; pipe: number; logs: LogConfig[] }

@@ -1,7 +1,7 @@
 import { MessageChannel } from 'node:worker_threads';
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { EntryDecoder } from '../../src/handover/codec.js';
+import { WireReader } from '../../src/handover/wire.js';
 import type { Entry } from '../../src/core/entry.js';
 import type { LogLink } from '../../src/handover/log-link.js';
 import { LogSender, MAX_IN_FLIGHT, RemotePipeline } from '../../src/handover/remote-pipeline.js';
@@ -36,12 +36,12 @@ class HeldLink implements LogLink {
   }
   /** The first entry posted (in order, through the channel) that `match` accepts. */
   async firstEntry(match: (e: Entry) => boolean): Promise<Entry> {
-    const decoder = new EntryDecoder();
+    const reader = new WireReader();
     for (;;) {
       const [msg] = (await once(this.channel.port2, 'message')) as [ToLogThread];
       if (msg.op !== 'entries') continue;
       let found: Entry | undefined;
-      decoder.decode(Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength), (_pipe, e) => {
+      reader.read(Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength), (_pipe, e) => {
         if (found === undefined && match(e)) found = e;
       });
       if (found !== undefined) return found;

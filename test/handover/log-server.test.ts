@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
-import { EntryEncoder } from '../../src/handover/codec.js';
+import { WireWriter } from '../../src/handover/wire.js';
 import { LogServer } from '../../src/handover/log-server.js';
 import type { FromLogThread } from '../../src/handover/thread-protocol.js';
 import { WriterPool } from '../../src/writers/pool.js';
@@ -14,15 +14,15 @@ const LOG: LogConfig = {
 
 /** One batch of `n` access entries with 60 KB captured bodies: costly to encode, as under overload. */
 function heavyBatch(n: number): Uint8Array {
-  const encoder = new EntryEncoder();
+  const writer = new WireWriter();
   const text = 'x'.repeat(60 * 1024);
   for (let i = 0; i < n; i++) {
     const e = accessEntry();
     e.request.body = { bytes: text.length, text, truncated: false };
     e.resp_body = { bytes: text.length, text, truncated: false };
-    encoder.write(1, e);
+    writer.write(1, e);
   }
-  return encoder.take()!;
+  return writer.take()!;
 }
 
 describe('the log side', () => {
