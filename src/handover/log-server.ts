@@ -3,7 +3,7 @@ import { WireReader } from './wire.js';
 import type { Entry } from '../core/entry.js';
 import type { LogStats } from '../emit/log.js';
 import { Pipeline } from '../emit/pipeline.js';
-import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, ToLogSide } from './log-protocol.js';
 
 /** How long the log side works through queued messages before letting writes complete (and timers run). */
 const SLICE_MS = 5;
@@ -31,7 +31,7 @@ export class LogServer {
   };
 
   constructor(
-    private readonly post: (msg: FromLogThread) => void,
+    private readonly post: (msg: FromLogSide) => void,
     private readonly pool: WriterPool,
     /** Told the size of each batch once it is read and handed to the logs. */
     private readonly consumed: (bytes: number) => void,
@@ -47,11 +47,11 @@ export class LogServer {
    * batches read and encoded back to back would leave no turn for the writes' completions, so a log's queue
    * filled (and dropped) while its writer sat idle. Handled in slices instead, the writes going on between them.
    */
-  private readonly inbox: ToLogThread[] = [];
+  private readonly inbox: ToLogSide[] = [];
   private inboxHead = 0;
   private pumpScheduled = false;
 
-  handle(msg: ToLogThread): void {
+  handle(msg: ToLogSide): void {
     this.inbox.push(msg);
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
@@ -65,7 +65,7 @@ export class LogServer {
     const sliceEnd = performance.now() + this.sliceMs;
     while (this.inboxHead < this.inbox.length) {
       const msg = this.inbox[this.inboxHead]!;
-      this.inbox[this.inboxHead++] = undefined as unknown as ToLogThread;
+      this.inbox[this.inboxHead++] = undefined as unknown as ToLogSide;
       this.process(msg);
       if (performance.now() >= sliceEnd) break;
     }
@@ -78,7 +78,7 @@ export class LogServer {
     }
   }
 
-  private process(msg: ToLogThread): void {
+  private process(msg: ToLogSide): void {
     switch (msg.op) {
       case 'entries': {
         const bytes = Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);

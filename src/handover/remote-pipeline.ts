@@ -7,7 +7,7 @@ import type { LogStats } from '../emit/log.js';
 import { loggerAllowed } from '../emit/match.js';
 import { ProcessLogger, type EntrySink } from '../emit/pipeline.js';
 import { WorkerThreadLink } from './thread-link.js';
-import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, ToLogSide } from './log-protocol.js';
 
 /** A batch this big goes at once. */
 const BATCH_BYTES = 256 * 1024;
@@ -98,14 +98,14 @@ export class LogSender {
     if (batch !== undefined && this.failure === undefined) {
       // Counted before the post: a transferred buffer is detached, and its length reads 0 after.
       this.sent += batch.length;
-      const msg: ToLogThread = { op: 'entries', bytes: batch };
+      const msg: ToLogSide = { op: 'entries', bytes: batch };
       this.link.post(msg, [batch.buffer as ArrayBuffer]);
     }
     this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
   }
 
   /** @internal Sends what is pending, then the request; resolves with the log side's answer. */
-  request(make: (id: number) => ToLogThread): Promise<{ error?: string; stats?: LogStats[] }> {
+  request(make: (id: number) => ToLogSide): Promise<{ error?: string; stats?: LogStats[] }> {
     this.handOver();
     if (this.failure !== undefined) return Promise.resolve({ error: this.failure.message });
     const id = this.nextId++;
@@ -122,7 +122,7 @@ export class LogSender {
     await this.link.stop();
   }
 
-  private received(msg: FromLogThread): void {
+  private received(msg: FromLogSide): void {
     if (msg.op === 'stats') {
       this.pipes.get(msg.pipe)?.counted(msg.stats);
       return;

@@ -3,7 +3,7 @@ import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
 import { WireWriter } from '../../src/handover/wire.js';
 import { LogServer } from '../../src/handover/log-server.js';
-import type { FromLogThread } from '../../src/handover/thread-protocol.js';
+import type { FromLogSide } from '../../src/handover/log-protocol.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import { accessEntry } from '../helpers/entries.js';
 
@@ -27,12 +27,12 @@ function heavyBatch(n: number): Uint8Array {
 
 describe('the log side', () => {
   it('works through a burst of batches in slices, letting the event loop turn (writes complete) between them', async () => {
-    let flushed: (reply: FromLogThread) => void = () => undefined;
-    const flushReply = new Promise<FromLogThread>((resolve) => (flushed = resolve));
+    let flushed: (reply: FromLogSide) => void = () => undefined;
+    const flushReply = new Promise<FromLogSide>((resolve) => (flushed = resolve));
     let consumed = 0;
     let opened: () => void = () => undefined;
     const open = new Promise<void>((resolve) => (opened = resolve));
-    const post = (m: FromLogThread): void => {
+    const post = (m: FromLogSide): void => {
       if (m.op === 'reply' && m.id === 1) opened();
       if (m.op === 'reply' && m.id === 2) flushed(m);
     };
