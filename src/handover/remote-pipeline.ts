@@ -153,17 +153,18 @@ function handOver(t: LogSender): void {
 }
 
 /**
- * One config's pipeline, run on the log thread. Admission by logger name is decided here too (it decides whether
- * the proxy builds an entry at all); level, sampling, encoding and writing happen there.
+ * One config's pipeline, run on the log side (the log thread, or a cluster's primary). Admission by logger name
+ * is decided here too (it decides whether the proxy builds an entry at all); level, sampling, encoding and writing
+ * happen there.
  */
 export class RemotePipeline implements EntrySink {
   private readonly pipe: number;
   private readonly opened: Promise<{ error?: string }>;
   private readonly kflog: ProcessLogger;
   private readonly wanted = new Map<string, LogConfig[]>();
-  /** The log thread's last counts. */
+  /** The log side's last counts. */
   private remote: LogStats[];
-  /** Entries that never reached the log thread (it was behind, or dead), per log. */
+  /** Entries that never reached the log side (it was behind, or dead), per log. */
   private readonly droppedHere = new Map<string, number>();
   private readonly failedHere = new Map<string, number>();
   /**
@@ -180,7 +181,7 @@ export class RemotePipeline implements EntrySink {
 
   constructor(
     private readonly configs: LogConfig[],
-    private readonly thread: LogSender,
+    private readonly sender: LogSender,
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0 }));
@@ -188,7 +189,7 @@ export class RemotePipeline implements EntrySink {
       const encoder = createEncoder(c.encoder, { logCredentials: c.logCredentials, isTTY: false });
       if (encoder.entriesIn !== undefined) this.entriesIn.set(c.name, encoder.entriesIn.bind(encoder));
     }
-    const r = thread.register(this, configs);
+    const r = sender.register(this, configs);
     this.pipe = r.pipe;
     this.opened = r.opened;
   }
@@ -205,9 +206,9 @@ export class RemotePipeline implements EntrySink {
     const logs = this.admitting(entry.logger);
     if (logs.length === 0) return;
     // kflog's own messages are few (its drop warnings come at most once a second) and say what happens to the rest.
-    if (!this.closing && this.thread.send(this.pipe, entry, entry.kind === 'process' && entry.logger === 'kflog')) return;
+    if (!this.closing && this.sender.send(this.pipe, entry, entry.kind === 'process' && entry.logger === 'kflog')) return;
     // Not sent: counted against every log that would have taken it (sampling aside), as its queue would.
-    const failed = !this.closing && this.thread.failed;
+    const failed = !this.closing && this.sender.failed;
     const counts = failed ? this.failedHere : this.droppedHere;
     const rank = LEVEL_RANK[entry.level];
     let lost = false;
@@ -230,7 +231,7 @@ export class RemotePipeline implements EntrySink {
   }
 
   async flush(): Promise<void> {
-    const r = await this.thread.request((id) => ({ op: 'flush', id, pipe: this.pipe }));
+    const r = await this.sender.request((id) => ({ op: 'flush', id, pipe: this.pipe }));
     if (r.stats) this.remote = r.stats;
   }
 
@@ -242,7 +243,7 @@ export class RemotePipeline implements EntrySink {
       }
       this.closing = true;
       await this.opened;
-      const r = await this.thread.close(this.pipe);
+      const r = await this.sender.close(this.pipe);
       if (r.stats) this.remote = r.stats;
     })();
     return this.closed;
@@ -257,11 +258,11 @@ export class RemotePipeline implements EntrySink {
   }
 
   async reopen(): Promise<void> {
-    const r = await this.thread.request((id) => ({ op: 'reopen', id }));
+    const r = await this.sender.request((id) => ({ op: 'reopen', id }));
     if (r.error !== undefined) throw new Error(r.error);
   }
 
-  /** @internal Counts from the log thread. */
+  /** @internal Counts from the log side. */
   counted(stats: LogStats[]): void {
     if (!this.closed) this.remote = stats;
   }
