@@ -150,7 +150,7 @@ export class Kflog {
     for (const p of plan) {
       if (p.handover) continue;
       const l = p.listener;
-      kflog.info('listening', { forward: l.cfg.id, address: l.address, target: l.target.backend, upstream: l.target.address });
+      kflog.info('listening', { forward: l.cfg.id, address: l.address, target: l.target.name, upstream: l.target.address });
     }
     const summary: ReloadSummary = {
       forwards: next.forwards.length,
