@@ -4,6 +4,7 @@ import { createEncoder } from '../encoders/registry.js';
 import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
 import type { LogStats } from '../emit/log.js';
+import { DropReporter } from '../emit/drop-reporter.js';
 import { loggerAllowed } from '../emit/match.js';
 import { ProcessLogger, type EntrySink } from '../emit/pipeline.js';
 import { WorkerThreadLink } from './thread-link.js';
@@ -17,7 +18,6 @@ const BATCH_BYTES = 256 * 1024;
  * is 32 full batches, far more than a log side that keeps up ever holds; past it, more is only resident memory.
  */
 export const MAX_IN_FLIGHT = 8 * 1024 * 1024;
-const DROP_REPORT_INTERVAL_MS = 1000;
 
 interface Waiter {
   resolve(reply: { error?: string; stats?: LogStats[] }): void;
@@ -175,7 +175,7 @@ export class RemotePipeline implements EntrySink {
   /** Entries refused here that some log would have written, each once however many logs would have. */
   private refusedHere = 0;
   private lastReportedDrops = 0;
-  private dropReport: NodeJS.Timeout | undefined;
+  private readonly drops = new DropReporter(() => this.reportDrops());
   private closing = false;
   private closed: Promise<void> | undefined;
 
@@ -221,7 +221,7 @@ export class RemotePipeline implements EntrySink {
     }
     if (lost && !failed) {
       this.refusedHere++;
-      this.scheduleDropReport();
+      this.drops.dropped();
     }
   }
 
@@ -237,11 +237,9 @@ export class RemotePipeline implements EntrySink {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (this.dropReport) {
-        clearTimeout(this.dropReport);
-        this.reportDrops();
-      }
+      this.drops.flush();
       this.closing = true;
+      this.drops.stop();
       await this.opened;
       const r = await this.sender.close(this.pipe);
       if (r.stats) this.remote = r.stats;
@@ -276,14 +274,7 @@ export class RemotePipeline implements EntrySink {
     return logs;
   }
 
-  private scheduleDropReport(): void {
-    if (this.dropReport || this.closing) return;
-    this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
-    this.dropReport.unref();
-  }
-
   private reportDrops(): void {
-    this.dropReport = undefined;
     // Entries, not entries × logs: one access entry refused is one exchange missing from every log that takes it
     // (each log's own count is in its stats and the exit summary).
     const total = this.refusedHere;
