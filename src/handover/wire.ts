@@ -229,29 +229,35 @@ export class WireWriter {
 
   /** A number for a string that recurs in every entry; defined in the stream the first time it is seen. */
   private intern(s: string): number {
-    let id = this.strings.get(s);
-    if (id !== undefined) return id;
-    if (this.strings.size >= MAX_INTERNED) this.strings.clear();
-    id = this.strings.size;
-    this.strings.set(s, id);
-    this.u8(TAG_DEFINE_STRING);
-    this.u32(id);
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    const id = this.define(this.strings, s, TAG_DEFINE_STRING);
     this.str(s);
     return id;
   }
 
   /** Forwards are static per config; sent once each (a reload brings new ForwardInfo objects). */
   private forward(f: ForwardInfo): number {
-    let id = this.forwards.get(f);
-    if (id !== undefined) return id;
-    if (this.forwards.size >= MAX_INTERNED) this.forwards.clear();
-    id = this.forwards.size;
-    this.forwards.set(f, id);
-    this.u8(TAG_DEFINE_FORWARD);
-    this.u32(id);
+    const known = this.forwards.get(f);
+    if (known !== undefined) return known;
+    const id = this.define(this.forwards, f, TAG_DEFINE_FORWARD);
     this.str(f.id);
     this.f64(f.listen_port);
     this.str(f.backend);
+    return id;
+  }
+
+  /**
+   * Numbers `key` and writes the head of its definition (the caller writes the value after it). The table starts
+   * over past MAX_INTERNED, so a leak of distinct values cannot grow it for ever (the reader
+   * overwrites a number defined again).
+   */
+  private define<K>(table: Map<K, number>, key: K, tag: number): number {
+    if (table.size >= MAX_INTERNED) table.clear();
+    const id = table.size;
+    table.set(key, id);
+    this.u8(tag);
+    this.u32(id);
     return id;
   }
 
