@@ -1,8 +1,9 @@
 import type { Config, ForwardConfig } from './config/types.js';
 import { nowMs } from './core/clock.js';
 import type { Level } from './core/entry.js';
-import { mergeStats, type LogStats } from './emit/log.js';
+import type { LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
+import { RetiredStats } from './emit/retired-stats.js';
 import type { LogLink } from './handover/log-link.js';
 import { LogSender, RemotePipeline } from './handover/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
@@ -55,7 +56,8 @@ export class Kflog {
   private readonly counters: ProcessCounters = { actconn: 0 };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
-  private readonly retiredStats: LogStats[] = [];
+  /** Final counts of the configs a reload replaced. */
+  private readonly retired = new RetiredStats();
   private queue: Promise<unknown> = Promise.resolve();
   private stopping: Promise<LogStats[]> | undefined;
 
@@ -150,7 +152,7 @@ export class Kflog {
     for (const p of plan) {
       if (p.handover) continue;
       const l = p.listener;
-      kflog.info('listening', { forward: l.cfg.id, address: l.address, target: l.target.backend, upstream: l.target.address });
+      kflog.info('listening', { forward: l.cfg.id, address: l.address, target: l.target.name, upstream: l.target.address });
     }
     const summary: ReloadSummary = {
       forwards: next.forwards.length,
@@ -193,8 +195,7 @@ export class Kflog {
   private async retire(old: Loaded, removed: ForwardListener[]): Promise<void> {
     await Promise.all(removed.map((l) => l.close(old.config.shutdownTimeoutMs)));
     await old.gen.idle();
-    await old.gen.pipeline.close();
-    this.retiredStats.push(...old.gen.pipeline.stats());
+    await this.retired.retire(old.gen.pipeline);
     await this.releaseBackends(old.backendKeys);
   }
 
@@ -237,7 +238,7 @@ export class Kflog {
 
   /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */
   statsNow(): LogStats[] {
-    return mergeStats([...this.retiredStats, ...(this.current?.gen.pipeline.stats() ?? [])]);
+    return this.retired.total(this.current?.gen.pipeline.stats() ?? []);
   }
 
   /**
@@ -259,7 +260,7 @@ export class Kflog {
       await atMost(loaded.gen.pipeline.close(), loaded.config.outputDeadlineMs * 2);
       await atMost(this.stopLogSender(), loaded.config.outputDeadlineMs);
       await this.releaseBackends(loaded.backendKeys);
-      return mergeStats([...this.retiredStats, ...loaded.gen.pipeline.stats()]);
+      return this.retired.total(loaded.gen.pipeline.stats());
     })();
     return this.stopping;
   }

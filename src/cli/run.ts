@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { chooseConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { Kflog, type ReloadSummary } from '../kflog.js';
-import { stopOnSignals } from './stop-signals.js';
+import { handleSignals } from './signals.js';
 
 function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
@@ -88,15 +88,15 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   // Loaded only with listener processes: one process (the default) carries none of it.
   const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
-  stopOnSignals({
+  handleSignals({
     shutdownTimeoutMs: () => primary.current.shutdownTimeoutMs,
     outputDeadlineMs: () => primary.current.outputDeadlineMs,
     stop: () => primary.stop(),
     cutInFlight: (reason) => primary.cutInFlight(reason),
     statsNow: () => primary.statsNow(),
+    reopen: () => void primary.reopen(),
+    reload: () => void reloadPrimary(primary, config, path),
   });
-  process.on('SIGUSR1', () => void primary.reopen());
-  process.on('SIGHUP', () => void reloadPrimary(primary, config, path));
   process.stderr.write(
     `kflog: config from ${config.source}\n` +
     `kflog: ${config.listenerProcesses} listener processes (pids ${primary.pids.join(', ')}); this one (pid ${process.pid}) writes the logs\n` +
@@ -130,19 +130,15 @@ export function runCommand(): Command {
       }
       const app = await startedOrExit(() => Kflog.start(config));
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
-      stopOnSignals({
+      handleSignals({
         shutdownTimeoutMs: () => app.config.shutdownTimeoutMs,
         outputDeadlineMs: () => app.config.outputDeadlineMs,
         stop: () => app.stop(),
         cutInFlight: (reason) => app.cutInFlight(reason),
         statsNow: () => app.statsNow(),
         inFlight: () => app.inFlight(),
-      });
-      process.on('SIGUSR1', () => {
-        void app.pipeline.reopen();
-      });
-      process.on('SIGHUP', () => {
-        void reload(app, opts.config);
+        reopen: () => void app.pipeline.reopen(),
+        reload: () => void reload(app, opts.config),
       });
       process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app));
     });

@@ -2,7 +2,8 @@ import cluster, { type Worker } from 'node:cluster';
 import type { Config } from '../config/types.js';
 import { LogServer } from '../handover/log-server.js';
 import { Pipeline, type ProcessLogger } from '../emit/pipeline.js';
-import { mergeStats, type LogStats } from '../emit/log.js';
+import type { LogStats } from '../emit/log.js';
+import { RetiredStats } from '../emit/retired-stats.js';
 import type { ReloadSummary } from '../proxy/reload-summary.js';
 import { WriterPool } from '../writers/pool.js';
 import type { FromListener, FromPrimary } from './protocol.js';
@@ -38,8 +39,8 @@ interface ListenerSlot {
 export class ClusterPrimary {
   private readonly pool = new WriterPool();
   private readonly slots = new Map<number, ListenerSlot>();
-  /** Final counts of listener processes that ended. */
-  private readonly finished: LogStats[] = [];
+  /** Final counts of listener processes that ended and of the own pipelines of earlier configs. */
+  private readonly retired = new RetiredStats();
   private stopping: Promise<LogStats[]> | undefined;
   /** The primary's own entries (logger "kflog": a listener process ended, came back), through the same logs. */
   private own: Pipeline;
@@ -93,7 +94,7 @@ export class ClusterPrimary {
     const previous = this.own;
     this.own = new Pipeline(this.config.logs, this.pool);
     void this.own.ready().catch(() => undefined);
-    const retired = previous.close().then(() => void this.finished.push(...previous.stats()));
+    const retired = this.retired.retire(previous);
     this.retiring = Promise.all([this.retiring, retired]).then(() => undefined);
     const ready = [...this.slots.values()].filter((s) => s.ready);
     return Promise.all(
@@ -120,7 +121,7 @@ export class ClusterPrimary {
       await Promise.all(slots.map((s) => s.exited));
       await this.own.close();
       await this.retiring;
-      return mergeStats([...this.finished, ...this.own.stats()]);
+      return this.retired.total(this.own.stats());
     })();
     return this.stopping;
   }
@@ -133,7 +134,7 @@ export class ClusterPrimary {
 
   /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */
   statsNow(): LogStats[] {
-    return mergeStats([...this.finished, ...this.own.stats()]);
+    return this.retired.total(this.own.stats());
   }
 
   /** Starts listener process `n`; resolves with its try lines once it listens on every forward. */
@@ -188,7 +189,7 @@ export class ClusterPrimary {
   private async ended(slot: ListenerSlot, why: string): Promise<void> {
     for (const answer of slot.reloads.splice(0)) answer({ error: `listener process ${slot.n} exited (${why})` });
     await slot.server.closeAll();
-    this.finished.push(...(slot.finalStats ?? slot.server.closedStats));
+    this.retired.keep(slot.finalStats ?? slot.server.closedStats);
     if (this.slots.get(slot.n) === slot) this.slots.delete(slot.n);
     if (this.stopping || !slot.ready) return;
     const kflog = this.kflog;

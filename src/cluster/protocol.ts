@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import type { LogStats } from '../emit/log.js';
 import type { FromPrimaryLog } from '../handover/primary-link.js';
-import type { ToLogThread } from '../handover/thread-protocol.js';
+import type { ToLogSide } from '../handover/log-protocol.js';
 import type { ReloadSummary } from '../proxy/reload-summary.js';
 
 /** Messages between a listener process and the cluster's primary, over the IPC channel node:cluster opens. */
@@ -18,7 +18,7 @@ export type ToPrimaryControl =
   /** Stopped: its final counts, with what it dropped before the primary saw it; the process ends next. */
   | { op: 'stopped'; stats: LogStats[] };
 
-export type FromListener = ToLogThread | ToPrimaryControl;
+export type FromListener = ToLogSide | ToPrimaryControl;
 
 export type FromPrimaryControl =
   | { op: 'start'; config: Config }

@@ -2,6 +2,7 @@ import type { LogConfig } from '../config/types.js';
 import { WriterPool } from '../writers/pool.js';
 import { nowMs } from '../core/clock.js';
 import type { Entry, Level, ProcessEntry } from '../core/entry.js';
+import { DropReporter } from './drop-reporter.js';
 import { Log, type LogReporter, type LogStats } from './log.js';
 
 /**
@@ -49,8 +50,6 @@ export class ProcessLogger {
   }
 }
 
-const DROP_REPORT_INTERVAL_MS = 1000;
-
 /**
  * The configured logs. emit() is synchronous and never waits: each admitting log encodes the entry and appends
  * it to its bounded queue. Routing by logger name is computed once per name.
@@ -59,9 +58,8 @@ export class Pipeline implements EntrySink, LogReporter {
   readonly logs: Log[];
   private readonly routes = new Map<string, Log[]>();
   private readonly kflog: ProcessLogger;
-  private dropReport: NodeJS.Timeout | undefined;
+  private readonly drops = new DropReporter(() => this.reportDrops());
   private lastDropCounts = new Map<string, number>();
-  private closing = false;
 
   /**
    * `pool` is shared by the pipelines of successive configs on reload: a file both configs write stays open
@@ -107,12 +105,9 @@ export class Pipeline implements EntrySink, LogReporter {
   }
 
   async close(): Promise<void> {
-    this.closing = true;
-    if (this.dropReport) {
-      // Drops of the last second are still told, before the logs flush and close.
-      clearTimeout(this.dropReport);
-      this.reportDrops();
-    }
+    this.drops.stop();
+    // Drops of the last second are still told, before the logs flush and close.
+    this.drops.flush();
     await Promise.all(this.logs.map((l) => l.close()));
   }
 
@@ -151,13 +146,10 @@ export class Pipeline implements EntrySink, LogReporter {
 
   dropped(_log: string): void {
     // At most one warning a second, however many entries are dropped; the last one is told at close.
-    if (this.dropReport || this.closing) return;
-    this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
-    this.dropReport.unref();
+    this.drops.dropped();
   }
 
   private reportDrops(): void {
-    this.dropReport = undefined;
     for (const s of this.stats()) {
       const before = this.lastDropCounts.get(s.name) ?? 0;
       if (s.dropped > before) {

@@ -1,8 +1,8 @@
-import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, ToLogSide } from './log-protocol.js';
 
 /** What the proxy's side hears from the log side. */
 export interface LogLinkEvents {
-  message(msg: FromLogThread): void;
+  message(msg: FromLogSide): void;
   /** The log side is gone (crashed, exited, or its channel closed): nothing sent from now on arrives. */
   died(err: Error): void;
 }
@@ -23,7 +23,7 @@ export interface LogLink {
   /** Starts the log side; events are delivered from then on. */
   start(events: LogLinkEvents): void;
   /** `transfer`: buffers handed over instead of copied (when the channel can). */
-  post(msg: ToLogThread, transfer?: ArrayBuffer[]): void;
+  post(msg: ToLogSide, transfer?: ArrayBuffer[]): void;
   /** Bytes of entry batches the log side has finished with (what is in flight is sent minus this). */
   consumed(): number;
   /** Keep the process alive (answers are awaited) / let it end. */

@@ -1,9 +1,9 @@
 import type { WriterPool } from '../writers/pool.js';
-import { EntryDecoder } from './codec.js';
+import { WireReader } from './wire.js';
 import type { Entry } from '../core/entry.js';
 import type { LogStats } from '../emit/log.js';
 import { Pipeline } from '../emit/pipeline.js';
-import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, ToLogSide } from './log-protocol.js';
 
 /** How long the log side works through queued messages before letting writes complete (and timers run). */
 const SLICE_MS = 5;
@@ -12,14 +12,14 @@ const SLICE_MS = 5;
 const STATS_INTERVAL_MS = 100;
 
 /**
- * The log side of one proxy event loop: decodes the entry batches it sends and runs them through the ordinary
+ * The log side of one proxy event loop: reads the entry batches it sends and runs them through the ordinary
  * Pipeline (encoders, queues, writers). Runs on the log thread, or in a cluster's primary once per listener
  * process. Writers come from the pool it is given, so files are shared with every other server and pipeline
  * using it, and lines from all of them reach a file whole, one batch after another.
  */
 export class LogServer {
   private readonly pipelines = new Map<number, Pipeline>();
-  private readonly decoder = new EntryDecoder();
+  private readonly reader = new WireReader();
   /** The counts last sent, per pipeline, as one string to compare. */
   private readonly published = new Map<number, string>();
   /** Final counts of the pipelines closed so far. */
@@ -31,9 +31,9 @@ export class LogServer {
   };
 
   constructor(
-    private readonly post: (msg: FromLogThread) => void,
+    private readonly post: (msg: FromLogSide) => void,
     private readonly pool: WriterPool,
-    /** Told the size of each batch once it is decoded and handed to the logs. */
+    /** Told the size of each batch once it is read and handed to the logs. */
     private readonly consumed: (bytes: number) => void,
     /** How long one slice of work through the inbox may take (a test sets 0: one message a slice). */
     private readonly sliceMs = SLICE_MS,
@@ -44,14 +44,14 @@ export class LogServer {
 
   /**
    * Messages not handled yet, in order. A message port hands over everything queued in one go: 8 MB of entry
-   * batches decoded and encoded back to back would leave no turn for the writes' completions, so a log's queue
+   * batches read and encoded back to back would leave no turn for the writes' completions, so a log's queue
    * filled (and dropped) while its writer sat idle. Handled in slices instead, the writes going on between them.
    */
-  private readonly inbox: ToLogThread[] = [];
+  private readonly inbox: ToLogSide[] = [];
   private inboxHead = 0;
   private pumpScheduled = false;
 
-  handle(msg: ToLogThread): void {
+  handle(msg: ToLogSide): void {
     this.inbox.push(msg);
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
@@ -65,7 +65,7 @@ export class LogServer {
     const sliceEnd = performance.now() + this.sliceMs;
     while (this.inboxHead < this.inbox.length) {
       const msg = this.inbox[this.inboxHead]!;
-      this.inbox[this.inboxHead++] = undefined as unknown as ToLogThread;
+      this.inbox[this.inboxHead++] = undefined as unknown as ToLogSide;
       this.process(msg);
       if (performance.now() >= sliceEnd) break;
     }
@@ -78,11 +78,11 @@ export class LogServer {
     }
   }
 
-  private process(msg: ToLogThread): void {
+  private process(msg: ToLogSide): void {
     switch (msg.op) {
       case 'entries': {
         const bytes = Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
-        this.decoder.decode(bytes, this.deliver);
+        this.reader.read(bytes, this.deliver);
         this.consumed(bytes.length);
         return;
       }

@@ -2,7 +2,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import '../modules.js';
 import { WriterPool } from '../writers/pool.js';
 import { LogServer } from './log-server.js';
-import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, LogThreadData, ToLogSide } from './log-protocol.js';
 
 /**
  * The log thread: a LogServer for the proxy's thread, so encoding and writing take none of the proxy's time.
@@ -12,8 +12,8 @@ import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protoco
 const port = parentPort!;
 const consumed = new BigInt64Array((workerData as LogThreadData).consumed);
 const server = new LogServer(
-  (msg: FromLogThread) => port.postMessage(msg),
+  (msg: FromLogSide) => port.postMessage(msg),
   new WriterPool(),
   (bytes) => Atomics.add(consumed, 0, BigInt(bytes)),
 );
-port.on('message', (msg: ToLogThread) => server.handle(msg));
+port.on('message', (msg: ToLogSide) => server.handle(msg));

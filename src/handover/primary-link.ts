@@ -1,12 +1,12 @@
 import type { LogLink, LogLinkEvents } from './log-link.js';
-import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, ToLogSide } from './log-protocol.js';
 
 /**
  * The log hand-over's messages from the primary to a listener process; the cluster's control messages share
  * the channel (src/cluster/protocol.ts), and the listener process handles those itself.
  */
 export type FromPrimaryLog =
-  | FromLogThread
+  | FromLogSide
   /** Bytes of entry batches the primary has finished with (what bounds the bytes in flight). */
   | { op: 'consumed'; bytes: number };
 
@@ -33,7 +33,7 @@ export class PrimaryProcessLink implements LogLink {
     process.once('disconnect', () => events.died(new Error('the primary process is gone')));
   }
 
-  post(msg: ToLogThread): void {
+  post(msg: ToLogSide): void {
     try {
       process.send!(msg, undefined, undefined, (err: Error | null) => {
         if (err) this.events?.died(err);

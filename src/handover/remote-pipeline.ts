@@ -1,13 +1,14 @@
 import type { LogConfig } from '../config/types.js';
-import { EntryEncoder } from './codec.js';
+import { WireWriter } from './wire.js';
 import { createEncoder } from '../encoders/registry.js';
 import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
 import type { LogStats } from '../emit/log.js';
+import { DropReporter } from '../emit/drop-reporter.js';
 import { loggerAllowed } from '../emit/match.js';
 import { ProcessLogger, type EntrySink } from '../emit/pipeline.js';
 import { WorkerThreadLink } from './thread-link.js';
-import type { FromLogThread, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, ToLogSide } from './log-protocol.js';
 
 /** A batch this big goes at once. */
 const BATCH_BYTES = 256 * 1024;
@@ -17,7 +18,6 @@ const BATCH_BYTES = 256 * 1024;
  * is 32 full batches, far more than a log side that keeps up ever holds; past it, more is only resident memory.
  */
 export const MAX_IN_FLIGHT = 8 * 1024 * 1024;
-const DROP_REPORT_INTERVAL_MS = 1000;
 
 interface Waiter {
   resolve(reply: { error?: string; stats?: LogStats[] }): void;
@@ -25,7 +25,7 @@ interface Waiter {
 
 /**
  * The proxy's side of the log side (a log thread, or a cluster's primary): entries are written into a compact
- * binary batch (EntryEncoder), handed over after at most the link's batchDelayMs (so the hand-over, a message and
+ * binary batch (WireWriter), handed over after at most the link's batchDelayMs (so the hand-over, a message and
  * a wake-up of the other event loop, stays at a few hundred a second or fewer under any load), and encoded and
  * written there. One per process, shared by the pipelines of successive configs so their files stay open across
  * a reload.
@@ -33,7 +33,7 @@ interface Waiter {
  * The link does not keep the process alive on its own: only while an answer is awaited.
  */
 export class LogSender {
-  private readonly encoder = new EntryEncoder();
+  private readonly wire = new WireWriter();
   private readonly waiters = new Map<number, Waiter>();
   private readonly pipes = new Map<number, RemotePipeline>();
   private nextId = 1;
@@ -76,14 +76,14 @@ export class LogSender {
    */
   send(pipe: number, entry: Entry, pastTheBound = false): boolean {
     if (this.failure !== undefined) return false;
-    if (this.encoder.size > this.room && !pastTheBound) {
+    if (this.wire.size > this.room && !pastTheBound) {
       // The log side may have caught up since the last hand-over; with every entry refused there would be no
       // next hand-over to notice it.
       this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
-      if (this.encoder.size > this.room) return false;
+      if (this.wire.size > this.room) return false;
     }
-    this.encoder.write(pipe, entry);
-    if (this.encoder.size >= BATCH_BYTES) this.handOver();
+    this.wire.write(pipe, entry);
+    if (this.wire.size >= BATCH_BYTES) this.handOver();
     else this.timer ??= setTimeout(handOver, this.link.batchDelayMs, this);
     return true;
   }
@@ -94,18 +94,18 @@ export class LogSender {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    const batch = this.encoder.take();
+    const batch = this.wire.take();
     if (batch !== undefined && this.failure === undefined) {
       // Counted before the post: a transferred buffer is detached, and its length reads 0 after.
       this.sent += batch.length;
-      const msg: ToLogThread = { op: 'entries', bytes: batch };
+      const msg: ToLogSide = { op: 'entries', bytes: batch };
       this.link.post(msg, [batch.buffer as ArrayBuffer]);
     }
     this.room = MAX_IN_FLIGHT - (this.sent - this.link.consumed());
   }
 
   /** @internal Sends what is pending, then the request; resolves with the log side's answer. */
-  request(make: (id: number) => ToLogThread): Promise<{ error?: string; stats?: LogStats[] }> {
+  request(make: (id: number) => ToLogSide): Promise<{ error?: string; stats?: LogStats[] }> {
     this.handOver();
     if (this.failure !== undefined) return Promise.resolve({ error: this.failure.message });
     const id = this.nextId++;
@@ -122,7 +122,7 @@ export class LogSender {
     await this.link.stop();
   }
 
-  private received(msg: FromLogThread): void {
+  private received(msg: FromLogSide): void {
     if (msg.op === 'stats') {
       this.pipes.get(msg.pipe)?.counted(msg.stats);
       return;
@@ -139,7 +139,7 @@ export class LogSender {
     this.failure = err;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    this.encoder.take();
+    this.wire.take();
     process.stderr.write(`kflog: the ${this.link.name} stopped (${err.message}); entries are counted as failed from now on\n`);
     for (const w of this.waiters.values()) w.resolve({ error: err.message });
     this.waiters.clear();
@@ -153,17 +153,18 @@ function handOver(t: LogSender): void {
 }
 
 /**
- * One config's pipeline, run on the log thread. Admission by logger name is decided here too (it decides whether
- * the proxy builds an entry at all); level, sampling, encoding and writing happen there.
+ * One config's pipeline, run on the log side (the log thread, or a cluster's primary). Admission by logger name
+ * is decided here too (it decides whether the proxy builds an entry at all); level, sampling, encoding and writing
+ * happen there.
  */
 export class RemotePipeline implements EntrySink {
   private readonly pipe: number;
   private readonly opened: Promise<{ error?: string }>;
   private readonly kflog: ProcessLogger;
   private readonly wanted = new Map<string, LogConfig[]>();
-  /** The log thread's last counts. */
+  /** The log side's last counts. */
   private remote: LogStats[];
-  /** Entries that never reached the log thread (it was behind, or dead), per log. */
+  /** Entries that never reached the log side (it was behind, or dead), per log. */
   private readonly droppedHere = new Map<string, number>();
   private readonly failedHere = new Map<string, number>();
   /**
@@ -174,13 +175,13 @@ export class RemotePipeline implements EntrySink {
   /** Entries refused here that some log would have written, each once however many logs would have. */
   private refusedHere = 0;
   private lastReportedDrops = 0;
-  private dropReport: NodeJS.Timeout | undefined;
+  private readonly drops = new DropReporter(() => this.reportDrops());
   private closing = false;
   private closed: Promise<void> | undefined;
 
   constructor(
     private readonly configs: LogConfig[],
-    private readonly thread: LogSender,
+    private readonly sender: LogSender,
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0 }));
@@ -188,7 +189,7 @@ export class RemotePipeline implements EntrySink {
       const encoder = createEncoder(c.encoder, { logCredentials: c.logCredentials, isTTY: false });
       if (encoder.entriesIn !== undefined) this.entriesIn.set(c.name, encoder.entriesIn.bind(encoder));
     }
-    const r = thread.register(this, configs);
+    const r = sender.register(this, configs);
     this.pipe = r.pipe;
     this.opened = r.opened;
   }
@@ -205,9 +206,9 @@ export class RemotePipeline implements EntrySink {
     const logs = this.admitting(entry.logger);
     if (logs.length === 0) return;
     // kflog's own messages are few (its drop warnings come at most once a second) and say what happens to the rest.
-    if (!this.closing && this.thread.send(this.pipe, entry, entry.kind === 'process' && entry.logger === 'kflog')) return;
+    if (!this.closing && this.sender.send(this.pipe, entry, entry.kind === 'process' && entry.logger === 'kflog')) return;
     // Not sent: counted against every log that would have taken it (sampling aside), as its queue would.
-    const failed = !this.closing && this.thread.failed;
+    const failed = !this.closing && this.sender.failed;
     const counts = failed ? this.failedHere : this.droppedHere;
     const rank = LEVEL_RANK[entry.level];
     let lost = false;
@@ -220,7 +221,7 @@ export class RemotePipeline implements EntrySink {
     }
     if (lost && !failed) {
       this.refusedHere++;
-      this.scheduleDropReport();
+      this.drops.dropped();
     }
   }
 
@@ -230,19 +231,17 @@ export class RemotePipeline implements EntrySink {
   }
 
   async flush(): Promise<void> {
-    const r = await this.thread.request((id) => ({ op: 'flush', id, pipe: this.pipe }));
+    const r = await this.sender.request((id) => ({ op: 'flush', id, pipe: this.pipe }));
     if (r.stats) this.remote = r.stats;
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      if (this.dropReport) {
-        clearTimeout(this.dropReport);
-        this.reportDrops();
-      }
+      this.drops.flush();
       this.closing = true;
+      this.drops.stop();
       await this.opened;
-      const r = await this.thread.close(this.pipe);
+      const r = await this.sender.close(this.pipe);
       if (r.stats) this.remote = r.stats;
     })();
     return this.closed;
@@ -257,11 +256,11 @@ export class RemotePipeline implements EntrySink {
   }
 
   async reopen(): Promise<void> {
-    const r = await this.thread.request((id) => ({ op: 'reopen', id }));
+    const r = await this.sender.request((id) => ({ op: 'reopen', id }));
     if (r.error !== undefined) throw new Error(r.error);
   }
 
-  /** @internal Counts from the log thread. */
+  /** @internal Counts from the log side. */
   counted(stats: LogStats[]): void {
     if (!this.closed) this.remote = stats;
   }
@@ -275,14 +274,7 @@ export class RemotePipeline implements EntrySink {
     return logs;
   }
 
-  private scheduleDropReport(): void {
-    if (this.dropReport || this.closing) return;
-    this.dropReport = setTimeout(() => this.reportDrops(), DROP_REPORT_INTERVAL_MS);
-    this.dropReport.unref();
-  }
-
   private reportDrops(): void {
-    this.dropReport = undefined;
     // Entries, not entries × logs: one access entry refused is one exchange missing from every log that takes it
     // (each log's own count is in its stats and the exit summary).
     const total = this.refusedHere;

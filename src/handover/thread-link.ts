@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { LogLink, LogLinkEvents } from './log-link.js';
-import type { FromLogThread, LogThreadData, ToLogThread } from './thread-protocol.js';
+import type { FromLogSide, LogThreadData, ToLogSide } from './log-protocol.js';
 
 /** The log thread's script: next to this module when built; from dist/ when the sources run untranspiled (tests). */
 function threadScript(): URL {
@@ -35,13 +35,13 @@ export class WorkerThreadLink implements LogLink {
     const worker = new Worker(threadScript(), { workerData: data, stdout: false, stderr: false, resourceLimits: LOG_THREAD_LIMITS });
     this.worker = worker;
     worker.unref();
-    worker.on('message', (msg: FromLogThread) => events.message(msg));
+    worker.on('message', (msg: FromLogSide) => events.message(msg));
     worker.on('error', (err) => events.died(err));
     this.exited = new Promise((resolve) => worker.once('exit', () => resolve()));
     worker.once('exit', (code) => events.died(new Error(`log thread exited with code ${code}`)));
   }
 
-  post(msg: ToLogThread, transfer?: ArrayBuffer[]): void {
+  post(msg: ToLogSide, transfer?: ArrayBuffer[]): void {
     this.worker!.postMessage(msg, transfer);
   }
 

@@ -77,7 +77,7 @@ export class ForwardRoute {
     listenPort: number,
   ) {
     this.target = backend.target;
-    this.info = { id: cfg.id, listen_port: listenPort, backend: backend.target.backend };
+    this.info = { id: cfg.id, listen_port: listenPort, backend: backend.target.name };
     this.requestLogger = `http.log.request.${cfg.id}`;
     this.accessLogger = `http.log.access.${cfg.id}`;
     this.logRequest = cfg.logEnabled && gen.pipeline.wants(this.requestLogger);

@@ -7,8 +7,11 @@ import { defaultConnector, interimSafeConnector } from './interim.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
 export interface Target {
-  /** HAProxy's backend name. */
-  readonly backend: string;
+  /**
+   * The target's name, which HAProxy's format writes as the backend (entries carry it as `forward.backend`): the
+   * URL's host, "echo", or the Kubernetes "namespace.service".
+   */
+  readonly name: string;
   readonly dispatcher: Dispatcher;
   /** Prefix from the target URL's path, prepended to every request path ("" for none). */
   readonly pathPrefix: string;
@@ -49,7 +52,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     const dispatcher = pool(url.origin, f);
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     return {
-      backend: url.hostname,
+      name: url.hostname,
       dispatcher,
       pathPrefix: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
       hostHeader: url.host,
@@ -62,7 +65,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     await echo.start();
     const dispatcher = pool(echo.origin, f);
     return {
-      backend: 'echo',
+      name: 'echo',
       dispatcher,
       pathPrefix: '',
       hostHeader: undefined,
@@ -81,11 +84,11 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
   const upstream = createKubeUpstream(f.id, t.kube, events, { connectTimeoutMs: f.timeouts.connectMs });
   const dispatcher = pool('http://kube.invalid', f, { connect: upstream.connect });
   return {
-    backend: upstream.backend,
+    name: upstream.name,
     dispatcher,
     pathPrefix: '',
     hostHeader: undefined,
-    address: `${upstream.backend}:${t.kube.port}`,
+    address: `${upstream.name}:${t.kube.port}`,
     podOf: podOfSocket,
     close: async () => {
       await dispatcher.close();

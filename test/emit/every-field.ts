@@ -2,8 +2,8 @@ import type { AccessEntry, CapturedBody, RequestEntry, RequestInfo } from '../..
 
 /**
  * Every field, optional ones included, down to the leaves: adding a field to entry.ts makes these fixtures fail
- * to compile until they set it, and then the codec's round trip (test/handover/codec-every-field.test.ts) and the JSON
- * encoder's test fail until they carry it. (The codec is the default path, through the log thread; `thread: false`
+ * to compile until they set it, and then the wire format's round trip (test/handover/wire-every-field.test.ts) and the JSON
+ * encoder's test fail until they carry it. (The wire format is the default path, through the log thread; `thread: false`
  * skips it, so a field it forgot would vanish there only.)
  */
 type DeepRequired<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]-?: DeepRequired<T[K]> } : T;

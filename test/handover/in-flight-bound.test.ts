@@ -1,12 +1,12 @@
 import { MessageChannel } from 'node:worker_threads';
 import { once } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
-import { EntryDecoder } from '../../src/handover/codec.js';
+import { WireReader } from '../../src/handover/wire.js';
 import type { Entry } from '../../src/core/entry.js';
 import type { LogLink } from '../../src/handover/log-link.js';
 import { LogSender, MAX_IN_FLIGHT, RemotePipeline } from '../../src/handover/remote-pipeline.js';
 import { parseConfigText } from '../../src/config/load.js';
-import type { ToLogThread } from '../../src/handover/thread-protocol.js';
+import type { ToLogSide } from '../../src/handover/log-protocol.js';
 import { accessEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 
 const MIB = 1024 * 1024;
@@ -23,7 +23,7 @@ class HeldLink implements LogLink {
   posted = 0;
   private taken = 0;
   start(): void {}
-  post(msg: ToLogThread, transfer?: ArrayBuffer[]): void {
+  post(msg: ToLogSide, transfer?: ArrayBuffer[]): void {
     const bytes = msg.op === 'entries' ? msg.bytes.byteLength : 0;
     this.channel.port1.postMessage(msg, transfer ?? []);
     this.posted += bytes;
@@ -36,12 +36,12 @@ class HeldLink implements LogLink {
   }
   /** The first entry posted (in order, through the channel) that `match` accepts. */
   async firstEntry(match: (e: Entry) => boolean): Promise<Entry> {
-    const decoder = new EntryDecoder();
+    const reader = new WireReader();
     for (;;) {
-      const [msg] = (await once(this.channel.port2, 'message')) as [ToLogThread];
+      const [msg] = (await once(this.channel.port2, 'message')) as [ToLogSide];
       if (msg.op !== 'entries') continue;
       let found: Entry | undefined;
-      decoder.decode(Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength), (_pipe, e) => {
+      reader.read(Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength), (_pipe, e) => {
         if (found === undefined && match(e)) found = e;
       });
       if (found !== undefined) return found;

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import '../../src/modules.js';
 import type { LogConfig } from '../../src/config/types.js';
-import { EntryEncoder } from '../../src/handover/codec.js';
+import { WireWriter } from '../../src/handover/wire.js';
 import { LogServer } from '../../src/handover/log-server.js';
-import type { FromLogThread } from '../../src/handover/thread-protocol.js';
+import type { FromLogSide } from '../../src/handover/log-protocol.js';
 import { WriterPool } from '../../src/writers/pool.js';
 import { accessEntry } from '../helpers/entries.js';
 
@@ -14,25 +14,25 @@ const LOG: LogConfig = {
 
 /** One batch of `n` access entries with 60 KB captured bodies: costly to encode, as under overload. */
 function heavyBatch(n: number): Uint8Array {
-  const encoder = new EntryEncoder();
+  const writer = new WireWriter();
   const text = 'x'.repeat(60 * 1024);
   for (let i = 0; i < n; i++) {
     const e = accessEntry();
     e.request.body = { bytes: text.length, text, truncated: false };
     e.resp_body = { bytes: text.length, text, truncated: false };
-    encoder.write(1, e);
+    writer.write(1, e);
   }
-  return encoder.take()!;
+  return writer.take()!;
 }
 
 describe('the log side', () => {
   it('works through a burst of batches in slices, letting the event loop turn (writes complete) between them', async () => {
-    let flushed: (reply: FromLogThread) => void = () => undefined;
-    const flushReply = new Promise<FromLogThread>((resolve) => (flushed = resolve));
+    let flushed: (reply: FromLogSide) => void = () => undefined;
+    const flushReply = new Promise<FromLogSide>((resolve) => (flushed = resolve));
     let consumed = 0;
     let opened: () => void = () => undefined;
     const open = new Promise<void>((resolve) => (opened = resolve));
-    const post = (m: FromLogThread): void => {
+    const post = (m: FromLogSide): void => {
       if (m.op === 'reply' && m.id === 1) opened();
       if (m.op === 'reply' && m.id === 2) flushed(m);
     };

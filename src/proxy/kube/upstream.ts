@@ -11,8 +11,8 @@ import { PortForwardSocket } from './socket.js';
 import { PortForwardWebSocket } from './websocket.js';
 
 export interface KubeUpstream {
-  /** "namespace.service", "namespace.pod" or "namespace.<selector>": HAProxy's backend name. */
-  readonly backend: string;
+  /** "namespace.service", "namespace.pod" or "namespace.<selector>": the target's name (HAProxy's backend). */
+  readonly name: string;
   /** For `new Pool(origin, { connect })`: each connection is one port-forward stream to a ready pod. */
   readonly connect: buildConnector.connector;
   /** Ends every open stream; later connections fail. */
@@ -48,7 +48,7 @@ interface Current extends ResolvedTarget {
  * pod costs the exchanges in flight on it, never the forward.
  */
 class KubeUpstreamImpl implements KubeUpstream {
-  readonly backend: string;
+  readonly name: string;
   readonly connect: buildConnector.connector;
   private readonly cfg: KubeTargetConfig;
   private readonly events: KubeEvents;
@@ -81,7 +81,7 @@ class KubeUpstreamImpl implements KubeUpstream {
       unusable = err instanceof Error ? err : new Error(String(err));
       namespace ??= 'default'; // each connection tries the kubeconfig again
     }
-    this.backend = `${namespace}.${cfg.service ?? cfg.pod ?? cfg.selector ?? ''}`;
+    this.name = `${namespace}.${cfg.service ?? cfg.pod ?? cfg.selector ?? ''}`;
     if (unusable !== undefined) {
       // Said once at start; the first connection failing for the same reason does not say it again.
       this.failing = unusable.message;
@@ -100,7 +100,7 @@ class KubeUpstreamImpl implements KubeUpstream {
   }
 
   private fields(extra: Record<string, unknown>): Record<string, unknown> {
-    return { forward: this.forwardId, backend: this.backend, ...extra };
+    return { forward: this.forwardId, backend: this.name, ...extra };
   }
 
   /** The kubeconfig, loaded again when it failed before or its file changed. */
@@ -225,12 +225,12 @@ class KubeUpstreamImpl implements KubeUpstream {
   }
 
   async open(): Promise<PortForwardSocket> {
-    if (this.closed) throw new KubeError(`kube upstream ${this.backend} is closed`, 'Closed');
+    if (this.closed) throw new KubeError(`kube upstream ${this.name} is closed`, 'Closed');
     const deadline = Date.now() + this.connectTimeoutMs;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
-        () => reject(new KubeError(`port-forward to ${this.backend} not established within ${this.connectTimeoutMs} ms`, 'Timeout')),
+        () => reject(new KubeError(`port-forward to ${this.name} not established within ${this.connectTimeoutMs} ms`, 'Timeout')),
         this.connectTimeoutMs,
       );
     });

@@ -81,7 +81,7 @@ describe('kube upstream through an undici Pool', () => {
 
     expect(res.status).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ pod: 'api-7d9f-abcde', url: '/api/users?id=1' });
-    expect(h.upstream.backend).toBe('default.api');
+    expect(h.upstream.name).toBe('default.api');
     expect(podOfSocket(h.sockets[0]!)).toBe('api-7d9f-abcde');
     expect(api.requests).toContain(
       'WS /api/v1/namespaces/default/pods/api-7d9f-abcde/portforward?ports=8080 (v4.channel.k8s.io,channel.k8s.io)',
@@ -108,7 +108,7 @@ describe('kube upstream through an undici Pool', () => {
 
     expect(JSON.parse(res.body)).toMatchObject({ pod: 'web-1' });
     expect(api.requests.some((r) => r.startsWith('WS /api/v1/namespaces/shop/pods/web-1/portforward?ports=9090 '))).toBe(true);
-    expect(h.upstream.backend).toBe('shop.web');
+    expect(h.upstream.name).toBe('shop.web');
   });
 
   it('reaches a pod by name, with its container port given by name', async () => {
@@ -120,7 +120,7 @@ describe('kube upstream through an undici Pool', () => {
     const res = await h.get('/x');
 
     expect(res.pod).toBe('db-0');
-    expect(h.upstream.backend).toBe('default.db-0');
+    expect(h.upstream.name).toBe('default.db-0');
   });
 
   it('reaches a label selector, skipping pods that are not Ready', async () => {
@@ -135,7 +135,7 @@ describe('kube upstream through an undici Pool', () => {
     const res = await h.get('/');
 
     expect(res.pod).toBe('backend-ready');
-    expect(h.upstream.backend).toBe('default.app=backend,version=v2');
+    expect(h.upstream.name).toBe('default.app=backend,version=v2');
   });
 
   it('uses the namespace of the kubeconfig context when the target names none', async () => {
@@ -145,7 +145,7 @@ describe('kube upstream through an undici Pool', () => {
     api.addService({ name: 'api', namespace: 'team-a', selector: { app: 'api' }, ports: [{ port: 8080 }] });
     const h = harness({ kubeconfig: kubeconfig(api, { namespace: 'team-a' }), service: 'api', port: 8080 });
 
-    expect(h.upstream.backend).toBe('team-a.api');
+    expect(h.upstream.name).toBe('team-a.api');
     expect((await h.get('/')).pod).toBe('api-1');
   });
 

@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { EntryDecoder, EntryEncoder } from '../../src/handover/codec.js';
+import { WireReader, WireWriter } from '../../src/handover/wire.js';
 import type { Entry } from '../../src/core/entry.js';
 import { everyFieldAccessEntry as accessEntry, everyFieldRequestEntry as requestEntry } from '../emit/every-field.js';
 
 function roundTrip(entries: Entry[]): Entry[] {
-  const encoder = new EntryEncoder();
-  for (const e of entries) encoder.write(1, e);
+  const writer = new WireWriter();
+  for (const e of entries) writer.write(1, e);
   const out: Entry[] = [];
-  new EntryDecoder().decode(encoder.take()!, (_pipe, e) => out.push(e));
+  new WireReader().read(writer.take()!, (_pipe, e) => out.push(e));
   return out;
 }
 
-describe('the entry codec with every field set', () => {
+describe('the wire format with every field set', () => {
   it('gives back an access entry with every optional field set, deep-equal', () => {
     expect(roundTrip([accessEntry])).toStrictEqual([accessEntry]);
   });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EntryDecoder, EntryEncoder } from '../../src/handover/codec.js';
+import { WireReader, WireWriter } from '../../src/handover/wire.js';
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, RequestEntry } from '../../src/core/entry.js';
 import { accessEntry, processEntry, requestEntry, requestInfo } from '../helpers/entries.js';
 
@@ -52,36 +52,36 @@ const exchange: fc.Arbitrary<[RequestEntry, AccessEntry, CapturedBody | undefine
     return [req, acc, x.req_body];
   });
 
-/** Encodes entries (the request body captured between the two entries of an exchange, as the proxy does). */
+/** Writes entries (the request body captured between the two entries of an exchange, as the proxy does). */
 type Delivered = Entry & { pipe: number };
 
 function roundTrip(exchanges: Array<[RequestEntry, AccessEntry, CapturedBody | undefined]>, batchEvery = 3): Delivered[] {
-  const encoder = new EntryEncoder();
-  const decoder = new EntryDecoder();
+  const writer = new WireWriter();
+  const reader = new WireReader();
   const out: Delivered[] = [];
   let n = 0;
   const cut = (): void => {
-    const batch = encoder.take();
-    if (batch) decoder.decode(batch, (pipe, e) => out.push({ ...e, pipe }));
+    const batch = writer.take();
+    if (batch) reader.read(batch, (pipe, e) => out.push({ ...e, pipe }));
   };
   for (const [req] of exchanges) {
-    encoder.write(7, req);
+    writer.write(7, req);
     if (++n % batchEvery === 0) cut();
   }
   for (const [, acc, reqBody] of exchanges) {
     if (reqBody !== undefined) acc.request.body = reqBody;
-    encoder.write(7, acc);
+    writer.write(7, acc);
     if (++n % batchEvery === 0) cut();
   }
   cut();
   return out;
 }
 
-describe('EntryEncoder and EntryDecoder', () => {
+describe('WireWriter and WireReader', () => {
   it('give back every request and access entry exactly, whatever their text, in order and across batches', () => {
     fc.assert(
       fc.property(fc.array(exchange, { minLength: 1, maxLength: 6 }), fc.integer({ min: 1, max: 5 }), (exchanges, every) => {
-        // Expected values are taken before encoding: the request body is added to the request between the entries.
+        // Expected values are taken before writing: the request body is added to the request between the entries.
         const expected: Delivered[] = [
           ...exchanges.map(([req]) => ({ ...structuredClone(req), pipe: 7 })),
           ...exchanges.map(([, acc, reqBody]) => {
@@ -97,13 +97,13 @@ describe('EntryEncoder and EntryDecoder', () => {
   });
 
   it('gives back process entries with their fields as they were (undefined, nested, Error message)', () => {
-    const encoder = new EntryEncoder();
-    const decoder = new EntryDecoder();
+    const writer = new WireWriter();
+    const reader = new WireReader();
     const fields = { log: 'access', dropped: 3, nested: { a: [1, 'two', null] }, missing: undefined, big: 2n ** 70n };
-    encoder.write(1, processEntry({ level: 'warn', msg: 'log queue full, entries dropped', fields }));
-    encoder.write(2, processEntry({ logger: 'kube.portforward.users', msg: 'pod gone', fields: {} }));
+    writer.write(1, processEntry({ level: 'warn', msg: 'log queue full, entries dropped', fields }));
+    writer.write(2, processEntry({ logger: 'kube.portforward.users', msg: 'pod gone', fields: {} }));
     const out: Array<[number, Entry]> = [];
-    decoder.decode(encoder.take()!, (pipe, e) => out.push([pipe, e]));
+    reader.read(writer.take()!, (pipe, e) => out.push([pipe, e]));
     expect(out).toEqual([
       [1, processEntry({ level: 'warn', msg: 'log queue full, entries dropped', fields })],
       [2, processEntry({ logger: 'kube.portforward.users', msg: 'pod gone', fields: {} })],
@@ -111,51 +111,51 @@ describe('EntryEncoder and EntryDecoder', () => {
   });
 
   it('sends an access entry\'s request once when its request entry went before, and in full when it did not', () => {
-    const encoder = new EntryEncoder();
+    const writer = new WireWriter();
     const request = requestInfo({ uri: '/a-long-path-that-would-show-in-the-bytes-twice' });
-    encoder.write(1, requestEntry({ request }));
-    const first = encoder.take()!;
-    encoder.write(1, accessEntry({ request }));
-    const referred = encoder.take()!;
-    encoder.write(1, accessEntry({ request: requestInfo({ uri: '/a-long-path-that-would-show-in-the-bytes-twice' }) }));
-    const full = encoder.take()!;
+    writer.write(1, requestEntry({ request }));
+    const first = writer.take()!;
+    writer.write(1, accessEntry({ request }));
+    const referred = writer.take()!;
+    writer.write(1, accessEntry({ request: requestInfo({ uri: '/a-long-path-that-would-show-in-the-bytes-twice' }) }));
+    const full = writer.take()!;
     expect(first.includes('/a-long-path')).toBe(true);
     expect(referred.includes('/a-long-path')).toBe(false);
     expect(full.includes('/a-long-path')).toBe(true);
-    const decoder = new EntryDecoder();
+    const reader = new WireReader();
     const out: Entry[] = [];
-    for (const b of [first, referred, full]) decoder.decode(b, (_p, e) => out.push(e));
+    for (const b of [first, referred, full]) reader.read(b, (_p, e) => out.push(e));
     expect(out.map((e) => (e.kind === 'process' ? '' : e.request.uri))).toEqual(Array(3).fill('/a-long-path-that-would-show-in-the-bytes-twice'));
   });
 
-  it('sends a request in full again when a third entry carries it, since the decoder forgets it once referred to', () => {
-    const encoder = new EntryEncoder();
-    const decoder = new EntryDecoder();
+  it('sends a request in full again when a third entry carries it, since the reader forgets it once referred to', () => {
+    const writer = new WireWriter();
+    const reader = new WireReader();
     const request = requestInfo({ uri: '/asked-three-times' });
     const out: Entry[] = [];
     const sizes: boolean[] = [];
     for (const entry of [requestEntry({ request }), accessEntry({ request }), accessEntry({ request, status: 502 })]) {
-      encoder.write(1, entry);
-      const batch = encoder.take()!;
+      writer.write(1, entry);
+      const batch = writer.take()!;
       sizes.push(batch.includes('/asked-three-times'));
-      decoder.decode(batch, (_p, e) => out.push(e));
+      reader.read(batch, (_p, e) => out.push(e));
     }
     expect(sizes).toEqual([true, false, true]);
     expect(out.map((e) => (e.kind === 'process' ? '' : e.request.uri))).toEqual(Array(3).fill('/asked-three-times'));
   });
 
   it('refuses a corrupt stream with the byte where it went wrong', () => {
-    expect(() => new EntryDecoder().decode(Buffer.from([99]), () => undefined)).toThrow('entry stream corrupt: tag 99 at byte 0');
+    expect(() => new WireReader().read(Buffer.from([99]), () => undefined)).toThrow('entry stream corrupt: tag 99 at byte 0');
   });
 
   it('hands over a batch whose buffer is not much larger than its bytes, whatever the buffer grew to', () => {
-    const encoder = new EntryEncoder();
+    const writer = new WireWriter();
     // Small entries past the first buffer: it doubles, and the batch would carry half a buffer of nothing.
-    while (encoder.size < 70 * 1024) encoder.write(1, processEntry());
-    const batch = encoder.take()!;
+    while (writer.size < 70 * 1024) writer.write(1, processEntry());
+    const batch = writer.take()!;
     expect(batch.buffer.byteLength).toBeLessThanOrEqual(batch.length * 1.25);
     const out: Entry[] = [];
-    new EntryDecoder().decode(batch, (_pipe, e) => out.push(e));
+    new WireReader().read(batch, (_pipe, e) => out.push(e));
     expect(out.length).toBeGreaterThan(0);
     expect(out.every((e) => e.kind === 'process')).toBe(true);
   });

@@ -13,12 +13,14 @@ import type {
 import { setOwn } from '../core/own-key.js';
 
 /**
- * A compact binary form of entries, for handing them from the proxy's thread to the log thread. It costs the
- * proxy a fraction of what encoding four formats would (strings are copied as UTF-8, numbers as doubles, nothing
- * is escaped or formatted), and is far cheaper than structured clone, which walks every object generically.
+ * The wire format of entries: a compact binary form for handing them from the proxy's event loop to the log side
+ * (the log thread, or a cluster's primary process). It is not a log format (those are in src/encoders): it costs
+ * the proxy a fraction of what encoding four formats would (strings are copied as UTF-8, numbers as doubles,
+ * nothing is escaped or formatted), and is far cheaper than structured clone, which walks every object
+ * generically.
  *
  * The stream is stateful: logger names, messages and forwards are defined once and then referred to by number,
- * so batches must be decoded in the order they were encoded, by one decoder.
+ * so batches must be read in the order they were written, by one reader.
  */
 
 const TAG_REQUEST = 1;
@@ -42,7 +44,7 @@ const REQ_RAW_LINE = 2;
 const REQ_SENT_BEFORE = 4;
 
 /**
- * Requests the decoder remembers, by sequence number modulo this: an access entry refers to its request entry's
+ * Requests the reader remembers, by sequence number modulo this: an access entry refers to its request entry's
  * request instead of repeating it, when the request is still among the last RECENT_REQUESTS sent.
  */
 const RECENT_REQUESTS = 4096;
@@ -61,7 +63,7 @@ const SHORT_STRING = 64;
 const UTF16 = 0x80000000;
 
 /** Appends entries to a growing buffer; take() hands the bytes over (the buffer is never reused after). */
-export class EntryEncoder {
+export class WireWriter {
   private buf = Buffer.allocUnsafeSlow(MIN_BUFFER);
   /** The same bytes, for numbers: DataView's setters compile to a store, Buffer's writeXxx check their arguments. */
   private view = viewOf(this.buf);
@@ -69,7 +71,7 @@ export class EntryEncoder {
   private readonly strings = new Map<string, number>();
   private readonly forwards = new Map<ForwardInfo, number>();
   /**
-   * Sequence number of each request sent in full and not yet referred to (the decoder holds it until then, among
+   * Sequence number of each request sent in full and not yet referred to (the reader holds it until then, among
    * the last RECENT_REQUESTS).
    */
   private readonly sentRequests = new WeakMap<RequestInfo, number>();
@@ -79,7 +81,7 @@ export class EntryEncoder {
     return this.pos;
   }
 
-  /** The pending bytes, or undefined when there are none; the encoder continues with a fresh buffer. */
+  /** The pending bytes, or undefined when there are none; the writer continues with a fresh buffer. */
   take(): Buffer | undefined {
     if (this.pos === 0) return undefined;
     let out = this.buf.subarray(0, this.pos);
@@ -136,7 +138,7 @@ export class EntryEncoder {
     const seq = this.sentRequests.get(r);
     if (seq !== undefined && this.requestSeq - seq < RECENT_REQUESTS) {
       // The access entry of an exchange whose request entry went before: the same object, possibly with the
-      // request body captured since. The decoder forgets it once referred to, and so does this side: a later
+      // request body captured since. The reader forgets it once referred to, and so does this side: a later
       // entry with the same request sends it in full.
       this.sentRequests.delete(r);
       this.u8(REQ_SENT_BEFORE | (r.body !== undefined ? REQ_BODY : 0));
@@ -227,29 +229,35 @@ export class EntryEncoder {
 
   /** A number for a string that recurs in every entry; defined in the stream the first time it is seen. */
   private intern(s: string): number {
-    let id = this.strings.get(s);
-    if (id !== undefined) return id;
-    if (this.strings.size >= MAX_INTERNED) this.strings.clear();
-    id = this.strings.size;
-    this.strings.set(s, id);
-    this.u8(TAG_DEFINE_STRING);
-    this.u32(id);
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    const id = this.define(this.strings, s, TAG_DEFINE_STRING);
     this.str(s);
     return id;
   }
 
   /** Forwards are static per config; sent once each (a reload brings new ForwardInfo objects). */
   private forward(f: ForwardInfo): number {
-    let id = this.forwards.get(f);
-    if (id !== undefined) return id;
-    if (this.forwards.size >= MAX_INTERNED) this.forwards.clear();
-    id = this.forwards.size;
-    this.forwards.set(f, id);
-    this.u8(TAG_DEFINE_FORWARD);
-    this.u32(id);
+    const known = this.forwards.get(f);
+    if (known !== undefined) return known;
+    const id = this.define(this.forwards, f, TAG_DEFINE_FORWARD);
     this.str(f.id);
     this.f64(f.listen_port);
     this.str(f.backend);
+    return id;
+  }
+
+  /**
+   * Numbers `key` and writes the head of its definition (the caller writes the value after it). The table starts
+   * over past MAX_INTERNED, so a leak of distinct values cannot grow it for ever (the reader
+   * overwrites a number defined again).
+   */
+  private define<K>(table: Map<K, number>, key: K, tag: number): number {
+    if (table.size >= MAX_INTERNED) table.clear();
+    const id = table.size;
+    table.set(key, id);
+    this.u8(tag);
+    this.u32(id);
     return id;
   }
 
@@ -325,8 +333,8 @@ interface SliceableBuffer extends Buffer {
   utf8Slice(start: number, end: number): string;
 }
 
-/** Reads what EntryEncoder wrote, in order. */
-export class EntryDecoder {
+/** Reads what WireWriter wrote, in order. */
+export class WireReader {
   private readonly strings: string[] = [];
   private readonly forwards: ForwardInfo[] = [];
   /**
@@ -341,7 +349,7 @@ export class EntryDecoder {
   private pos = 0;
 
   /** Calls `each` for every entry of the batch, with the pipeline number it was written for. */
-  decode(batch: Buffer, each: (pipe: number, entry: Entry) => void): void {
+  read(batch: Buffer, each: (pipe: number, entry: Entry) => void): void {
     this.buf = batch;
     this.view = viewOf(batch);
     this.pos = 0;
