@@ -17,6 +17,11 @@ const BUSY_TIMEOUT_MS = 5000;
  * header maps; a body is its kept bytes (`*_body`), `text` or `base64` (`*_body_encoding`), and the rest of the
  * captured body (`bytes`, `truncated`, `content_type`, `decoded_from`) as JSON in `*_body_meta`.
  */
+/** A row's full-text terms (path, both header sets, text bodies), as the insert and update triggers index them. */
+const INDEX_NEW_ROW = `INSERT INTO exchanges_fts(rowid, path, headers, body) VALUES (new.id, new.path,
+    coalesce(new.req_headers, '') || ' ' || coalesce(new.resp_headers, ''),
+    iif(new.req_body_encoding = 'text', new.req_body, '') || ' ' || iif(new.resp_body_encoding = 'text', new.resp_body, ''));`;
+
 const SCHEMA = `
 CREATE TABLE exchanges (
   id INTEGER PRIMARY KEY,
@@ -37,15 +42,11 @@ CREATE INDEX exchanges_forward_ts ON exchanges(forward, ts);
 -- Contentless (the text is in exchanges already), with deletes, so retention removes a row's terms too.
 CREATE VIRTUAL TABLE exchanges_fts USING fts5(path, headers, body, content='', contentless_delete=1);
 CREATE TRIGGER exchanges_fts_insert AFTER INSERT ON exchanges BEGIN
-  INSERT INTO exchanges_fts(rowid, path, headers, body) VALUES (new.id, new.path,
-    coalesce(new.req_headers, '') || ' ' || coalesce(new.resp_headers, ''),
-    iif(new.req_body_encoding = 'text', new.req_body, '') || ' ' || iif(new.resp_body_encoding = 'text', new.resp_body, ''));
+  ${INDEX_NEW_ROW}
 END;
 CREATE TRIGGER exchanges_fts_update AFTER UPDATE ON exchanges BEGIN
   DELETE FROM exchanges_fts WHERE rowid = old.id;
-  INSERT INTO exchanges_fts(rowid, path, headers, body) VALUES (new.id, new.path,
-    coalesce(new.req_headers, '') || ' ' || coalesce(new.resp_headers, ''),
-    iif(new.req_body_encoding = 'text', new.req_body, '') || ' ' || iif(new.resp_body_encoding = 'text', new.resp_body, ''));
+  ${INDEX_NEW_ROW}
 END;
 CREATE TRIGGER exchanges_fts_delete AFTER DELETE ON exchanges BEGIN
   DELETE FROM exchanges_fts WHERE rowid = old.id;

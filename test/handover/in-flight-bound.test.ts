@@ -61,6 +61,27 @@ function bigEntry(): ReturnType<typeof accessEntry> {
   return e;
 }
 
+/** Runs `test` with a sender over a HeldLink, on fake timers (the drop warning's second passes at once). */
+async function withHeldSender(test: (link: HeldLink, sender: LogSender) => Promise<void>): Promise<void> {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  const link = new HeldLink();
+  const sender = new LogSender(link);
+  try {
+    await test(link, sender);
+  } finally {
+    vi.useRealTimers();
+    await sender.stop();
+  }
+}
+
+/** Lets the drop warning's second pass, hands the batch over, and resolves with the warning the link got. */
+function dropWarning(link: HeldLink, sender: LogSender): Promise<Entry> {
+  vi.advanceTimersByTime(1000);
+  const warning = link.firstEntry((e) => e.kind === 'process' && e.msg === 'log thread behind, entries dropped');
+  sender.handOver();
+  return warning;
+}
+
 /** Sends big entries until the hand-over refuses one: the log side now counts as behind. */
 function fill(sender: LogSender): void {
   while (sender.send(0, bigEntry()));
@@ -119,10 +140,7 @@ describe('the hand-over to the log side', () => {
   });
 
   it('warns of entries refused here in entries, not entries times the logs that would have taken them', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const link = new HeldLink();
-    const sender = new LogSender(link);
-    try {
+    await withHeldSender(async (link, sender) => {
       const pipeline = new RemotePipeline(threeLogs(), sender);
       fill(sender);
       for (let i = 0; i < 10; i++) pipeline.emit(accessEntry());
@@ -131,35 +149,20 @@ describe('the hand-over to the log side', () => {
       // Each of the three logs counts all ten; the warning says ten entries.
       expect(pipeline.stats().map((s) => s.dropped)).toEqual([10, 10, 10]);
       link.takeAll();
-      vi.advanceTimersByTime(1000);
-      const warning = link.firstEntry((e) => e.kind === 'process' && e.msg === 'log thread behind, entries dropped');
-      sender.handOver();
-      expect(await warning).toMatchObject({ level: 'warn', fields: { dropped: 10, dropped_total: 10 } });
-    } finally {
-      vi.useRealTimers();
-      await sender.stop();
-    }
+      expect(await dropWarning(link, sender)).toMatchObject({ level: 'warn', fields: { dropped: 10, dropped_total: 10 } });
+    });
   });
 
   it('hands over its warning of entries refused here while the log side is still behind', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    const link = new HeldLink();
-    const sender = new LogSender(link);
-    try {
+    await withHeldSender(async (link, sender) => {
       const pipeline = new RemotePipeline(threeLogs(), sender);
       fill(sender);
       for (let i = 0; i < 4; i++) pipeline.emit(accessEntry());
       // Nothing taken: the log side is as far behind as when it refused them.
-      vi.advanceTimersByTime(1000);
-      const warning = link.firstEntry((e) => e.kind === 'process' && e.msg === 'log thread behind, entries dropped');
-      sender.handOver();
-      expect(await warning).toMatchObject({ level: 'warn', fields: { dropped: 4, dropped_total: 4 } });
+      expect(await dropWarning(link, sender)).toMatchObject({ level: 'warn', fields: { dropped: 4, dropped_total: 4 } });
       // Other entries are still refused: only kflog's own messages pass the bound.
       expect(sender.send(0, accessEntry())).toBe(false);
-    } finally {
-      vi.useRealTimers();
-      await sender.stop();
-    }
+    });
   });
 });
 
