@@ -42,7 +42,6 @@ export class Log {
   private readonly encoder: Encoder;
   private readonly templated: boolean;
   private readonly sinks = new Map<string, LogQueue>();
-  private readonly allowedCache = new Map<string, boolean>();
   private skipped = 0;
   /** Size of the last entry encoded (as push() counts it): what the next one probably needs. */
   private lastEntrySize = 0;
@@ -65,19 +64,9 @@ export class Log {
     return this.cfg.name;
   }
 
-  /** Whether entries of this logger name may reach this log (level and sampling aside). Cached per name. */
-  allows(logger: string): boolean {
-    let ok = this.allowedCache.get(logger);
-    if (ok === undefined) {
-      ok = loggerAllowed(logger, this.cfg.include, this.cfg.exclude);
-      this.allowedCache.set(logger, ok);
-    }
-    return ok;
-  }
-
   /** Whether an entry of this logger name and level gets past include/exclude and the level (sampling aside). */
   shows(logger: string, level: Level): boolean {
-    return LEVEL_RANK[level] >= this.minRank && this.allows(logger);
+    return LEVEL_RANK[level] >= this.minRank && loggerAllowed(logger, this.cfg.include, this.cfg.exclude);
   }
 
   accept(entry: Entry): void {

@@ -1,3 +1,4 @@
+import { Admission } from './match.js';
 import type { LogConfig } from '../config/types.js';
 import { WriterPool } from '../writers/pool.js';
 import { nowMs } from '../core/clock.js';
@@ -56,7 +57,7 @@ export class ProcessLogger {
  */
 export class Pipeline implements EntrySink, LogReporter {
   readonly logs: Log[];
-  private readonly routes = new Map<string, Log[]>();
+  private readonly admission: Admission<Log>;
   private readonly kflog: ProcessLogger;
   private readonly drops = new DropReporter(() => this.reportDrops());
   private lastDropCounts = new Map<string, number>();
@@ -71,6 +72,7 @@ export class Pipeline implements EntrySink, LogReporter {
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.logs = configs.map((c) => new Log(c, this.pool, this));
+    this.admission = new Admission(this.logs, (l) => l.cfg);
   }
 
   logger(name: string): ProcessLogger {
@@ -79,12 +81,7 @@ export class Pipeline implements EntrySink, LogReporter {
 
   /** The logs that may receive entries of this logger name (empty: the proxy need not build the entry at all). */
   route(logger: string): Log[] {
-    let r = this.routes.get(logger);
-    if (!r) {
-      r = this.logs.filter((l) => l.allows(logger));
-      this.routes.set(logger, r);
-    }
-    return r;
+    return this.admission.of(logger);
   }
 
   wants(logger: string): boolean {

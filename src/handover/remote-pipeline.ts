@@ -5,7 +5,7 @@ import { LEVEL_RANK, type Entry } from '../core/entry.js';
 import type { LogLink } from './log-link.js';
 import type { LogStats } from '../emit/log.js';
 import { DropReporter } from '../emit/drop-reporter.js';
-import { loggerAllowed } from '../emit/match.js';
+import { Admission } from '../emit/match.js';
 import { ProcessLogger, type EntrySink } from '../emit/pipeline.js';
 import { WorkerThreadLink } from './thread-link.js';
 import type { FromLogSide, ToLogSide } from './log-protocol.js';
@@ -161,7 +161,7 @@ export class RemotePipeline implements EntrySink {
   private readonly pipe: number;
   private readonly opened: Promise<{ error?: string }>;
   private readonly kflog: ProcessLogger;
-  private readonly wanted = new Map<string, LogConfig[]>();
+  private readonly admission: Admission<LogConfig>;
   /** The log side's last counts. */
   private remote: LogStats[];
   /** Entries that never reached the log side (it was behind, or dead), per log. */
@@ -184,6 +184,7 @@ export class RemotePipeline implements EntrySink {
     private readonly sender: LogSender,
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
+    this.admission = new Admission(configs, (c) => c);
     this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0 }));
     for (const c of configs) {
       const encoder = createEncoder(c.encoder, { logCredentials: c.logCredentials, isTTY: false });
@@ -266,12 +267,7 @@ export class RemotePipeline implements EntrySink {
   }
 
   private admitting(logger: string): LogConfig[] {
-    let logs = this.wanted.get(logger);
-    if (logs === undefined) {
-      logs = this.configs.filter((c) => loggerAllowed(logger, c.include, c.exclude));
-      this.wanted.set(logger, logs);
-    }
-    return logs;
+    return this.admission.of(logger);
   }
 
   private reportDrops(): void {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { loggerAllowed, segmentPrefix } from '../../src/emit/match.js';
+import { Admission, loggerAllowed, segmentPrefix } from '../../src/emit/match.js';
 
 describe('include/exclude by whole dot segments (docs/pipeline.md)', () => {
   it('admits everything when both lists are empty', () => {
@@ -82,5 +82,28 @@ describe('segment matching, as properties', () => {
         expect(loggerAllowed(full, [inc], [exc])).toBe(inc.length > exc.length);
       }),
     );
+  });
+});
+
+describe('the logs that admit a logger name', () => {
+  const logs = [
+    { name: 'all', include: [], exclude: [] },
+    { name: 'access', include: ['http.log.access'], exclude: [] },
+    { name: 'no-users', include: ['http.log'], exclude: ['http.log.access.users'] },
+  ];
+
+  it('are the logs whose include and exclude admit it, in their order', () => {
+    const admission = new Admission(logs, (l) => l);
+    expect(admission.of('http.log.access.users').map((l) => l.name)).toEqual(['all', 'access']);
+    expect(admission.of('http.log.request.users').map((l) => l.name)).toEqual(['all', 'no-users']);
+    expect(admission.of('kflog').map((l) => l.name)).toEqual(['all']);
+  });
+
+  it('are worked out once per name, however often it is asked', () => {
+    let asked = 0;
+    const admission = new Admission(logs, (l) => (asked++, l));
+    const first = admission.of('http.log.access.orders');
+    for (let i = 0; i < 5; i++) expect(admission.of('http.log.access.orders')).toBe(first);
+    expect(asked).toBe(logs.length);
   });
 });
