@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { lsQuery, type LsFlags } from './ls-filters.js';
-import { openStore, reporting, rowJson, storePath, type ExchangeRow } from './store-read.js';
+import { openStoreForReading } from '../writers/store-db.js';
+import { reporting, rowJson, storePath, type ExchangeRow } from './store-read.js';
 
 interface LsOptions extends LsFlags {
   store?: string;
@@ -53,7 +54,7 @@ export function lsCommand(): Command {
       reporting(() => {
         const query = lsQuery(opts, Date.now());
         const path = storePath(opts);
-        const db = openStore(path);
+        const db = openStoreForReading(path);
         try {
           const where = query.where.length > 0 ? 'WHERE ' + query.where.join(' AND ') : '';
           const rows = db

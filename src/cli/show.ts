@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { KftrayEncoder } from '../encoders/kftray.js';
-import { entriesOf, openStore, reporting, rowJson, storePath, UsageError, type ExchangeRow } from './store-read.js';
-import { StoreError } from '../writers/store-db.js';
+import { entriesOf, reporting, rowJson, storePath, UsageError, type ExchangeRow } from './store-read.js';
+import { openStoreForReading, StoreError, type StoreDb } from '../writers/store-db.js';
 
 interface ShowOptions {
   store?: string;
@@ -17,7 +17,7 @@ function tracePrefix(arg: string): string {
 }
 
 /** The one exchange whose trace ID starts with `prefix`; none, or more than one, is an error saying so. */
-function findExchange(db: ReturnType<typeof openStore>, path: string, p: string): ExchangeRow {
+function findExchange(db: StoreDb, path: string, p: string): ExchangeRow {
   // A range, not LIKE: the index on trace_id answers it, and no character of the prefix is a wildcard.
   const rows = db.prepare("SELECT * FROM exchanges WHERE trace_id >= ? AND trace_id < ? LIMIT 3").all(p, p + '\uffff') as ExchangeRow[];
   if (rows.length === 0) throw new StoreError(`no exchange in ${path} has a trace ID starting ${p}`);
@@ -52,7 +52,7 @@ export function showCommand(): Command {
       reporting(() => {
         const prefix = tracePrefix(trace);
         const path = storePath(opts);
-        const db = openStore(path);
+        const db = openStoreForReading(path);
         try {
           const row = findExchange(db, path, prefix);
           process.stdout.write(opts.json ? JSON.stringify(rowJson(row)) + '\n' : asKftray(row));

@@ -3,11 +3,10 @@ import type { AccessEntry, CapturedBody, HeaderMap, Level, RequestEntry } from '
 import { ACCESS_MSG, REQUEST_MSG } from '../core/entry.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
 import { expandHome } from '../writers/paths.js';
-import { openStoreForReading, StoreError, type StoreDb } from '../writers/store-db.js';
+import { StoreError } from '../writers/store-db.js';
+import { storeWriter } from '../writers/store.js';
 
 /** What `kflog ls` and `kflog show` share: where the store is, opening it, a row as entries and as JSON. */
-
-const DEFAULT_STORE = '~/.kflog/exchanges.db';
 
 /** A flag value the command cannot use: one line naming the flag and what it takes, exit 2. */
 export class UsageError extends Error {
@@ -21,9 +20,10 @@ export function storePath(opts: { store?: string; config?: string }): string {
   if (configPath !== undefined) {
     const config = loadConfigFile(configPath);
     const log = config.logs.find((l) => l.writer.output === 'store');
-    if (log) return expandHome(typeof log.writer.path === 'string' ? log.writer.path : DEFAULT_STORE);
+    // The writer's own settings: the path kflog run writes, its default and ~ expansion stated once, there.
+    if (log) return storeWriter.settings(log.writer).path;
   }
-  return expandHome(DEFAULT_STORE);
+  return storeWriter.settings({ output: 'store' }).path;
 }
 
 /**
@@ -45,10 +45,6 @@ export function reporting(body: () => void): void {
       process.exitCode = 1;
     } else throw err;
   }
-}
-
-export function openStore(path: string): StoreDb {
-  return openStoreForReading(path);
 }
 
 /** A row of the exchanges table as SQLite returns it. */
