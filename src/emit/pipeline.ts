@@ -102,9 +102,8 @@ export class Pipeline implements EntrySink, LogReporter {
   }
 
   async close(): Promise<void> {
-    this.drops.stop();
     // Drops of the last second are still told, before the logs flush and close.
-    this.drops.flush();
+    this.drops.close();
     await Promise.all(this.logs.map((l) => l.close()));
   }
 

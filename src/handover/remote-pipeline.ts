@@ -200,11 +200,11 @@ export class RemotePipeline implements EntrySink {
   }
 
   wants(logger: string): boolean {
-    return this.admitting(logger).length > 0;
+    return this.admission.of(logger).length > 0;
   }
 
   emit(entry: Entry): void {
-    const logs = this.admitting(entry.logger);
+    const logs = this.admission.of(entry.logger);
     if (logs.length === 0) return;
     // kflog's own messages are few (its drop warnings come at most once a second) and say what happens to the rest.
     if (!this.closing && this.sender.send(this.pipe, entry, entry.kind === 'process' && entry.logger === 'kflog')) return;
@@ -238,9 +238,9 @@ export class RemotePipeline implements EntrySink {
 
   close(): Promise<void> {
     this.closed ??= (async () => {
-      this.drops.flush();
+      // Told before `closing` is set: the warning still goes to the log side.
+      this.drops.close();
       this.closing = true;
-      this.drops.stop();
       await this.opened;
       const r = await this.sender.close(this.pipe);
       if (r.stats) this.remote = r.stats;
@@ -266,9 +266,6 @@ export class RemotePipeline implements EntrySink {
     if (!this.closed) this.remote = stats;
   }
 
-  private admitting(logger: string): LogConfig[] {
-    return this.admission.of(logger);
-  }
 
   private reportDrops(): void {
     // Entries, not entries × logs: one access entry refused is one exchange missing from every log that takes it

@@ -50,4 +50,14 @@ describe('DropReporter', () => {
     vi.advanceTimersByTime(2000);
     expect(reports()).toBe(1);
   });
+
+  it('on close tells the pending report and schedules none after', () => {
+    const { reporter, reports } = counted();
+    reporter.dropped();
+    reporter.close();
+    expect(reports()).toBe(1);
+    reporter.dropped();
+    vi.advanceTimersByTime(2000);
+    expect(reports()).toBe(1);
+  });
 });
