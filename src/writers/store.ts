@@ -101,6 +101,7 @@ export class StoreWriter implements Writer {
   private store(lines: readonly string[]): void {
     const entries: ExchangeEntry[] = [];
     for (const line of lines) {
+      this.storedSinceRetention += line.length;
       if (line.trim() === '') continue;
       // Lines come from the store encoder (config load refuses any other with this output).
       const entry = JSON.parse(line) as ExchangeEntry;
@@ -109,7 +110,6 @@ export class StoreWriter implements Writer {
     if (entries.length === 0) return;
     const { db, writeRows } = this.openSync();
     writeRows(entries);
-    for (const line of lines) this.storedSinceRetention += line.length;
     const now = Date.now();
     if (now - this.lastRetention >= RETENTION_EVERY_MS || this.storedSinceRetention >= this.settings.limits.maxBytes * RETENTION_EVERY_SHARE) {
       this.lastRetention = now;
