@@ -1,9 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { parseAge, parseDuration } from '../core/duration.js';
+import { configSchema } from './schema.js';
 
 /** One problem with a config: where (JSON pointer, "" for the root) and why. */
 export interface ConfigProblem {
@@ -17,18 +18,6 @@ const SCHEMA_PATH_SRC = fileURLToPath(new URL('../../config.schema.json', import
 /** Where kflog's config.schema.json is, for `"$schema"` in configs kflog writes (import-kftray). */
 export function schemaFile(): string {
   return existsSync(SCHEMA_PATH) ? SCHEMA_PATH : SCHEMA_PATH_SRC;
-}
-
-function loadSchema(): object {
-  // Compiled code lives in dist/src/config, sources in src/config: the schema sits at the repo root for both.
-  for (const p of [SCHEMA_PATH, SCHEMA_PATH_SRC]) {
-    try {
-      return JSON.parse(readFileSync(p, 'utf8')) as object;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  throw new Error(`config.schema.json not found (looked at ${SCHEMA_PATH} and ${SCHEMA_PATH_SRC})`);
 }
 
 let validator: ValidateFunction | undefined;
@@ -53,7 +42,7 @@ function compile(): ValidateFunction {
   });
   // listen addresses are checked in semantic(), where the message can say what exactly is wrong.
   ajv.addFormat('listen-address', { type: 'string', validate: () => true });
-  validator = ajv.compile(loadSchema());
+  validator = ajv.compile(configSchema());
   return validator;
 }
 

@@ -34,3 +34,18 @@ export function optionOr<T extends string | number | boolean>(
   }
   return value as T;
 }
+
+/** A JSON Schema (draft 2020-12) node, as config.schema.json holds them. */
+export type JsonSchema = { readonly [keyword: string]: unknown };
+
+/**
+ * A module's options as JSON Schema, kept in the module's own file: src/config/schema.ts builds config.schema.json
+ * from the registries, placing `options` at $defs.<kind>_<name> (writer_file, encoder_json) with the module's
+ * `defaults` as each property's `default`, and dispatching `"output"`/`"format"` to it.
+ */
+export interface ModuleSchema {
+  /** The options beside `output`/`format`: `properties` (no `default`s: they come from the module), `required`. */
+  readonly options: JsonSchema;
+  /** Definitions only these options refer to, by their $defs key (the filter's field_filter). */
+  readonly defs?: Readonly<Record<string, JsonSchema>>;
+}

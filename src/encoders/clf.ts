@@ -81,7 +81,20 @@ const CLF_DEFAULTS: Readonly<ClfSettings> = {
 
 export const clfEncoder: EncoderModule<ClfSettings> = {
   name: 'clf',
-  schema: 'encoder_clf',
+  schema: {
+    options: {
+      properties: {
+        variant: {
+          enum: ['common', 'combined'],
+          description: 'nginx\'s common or combined format. Default "combined".',
+        },
+        time_local: {
+          type: 'boolean',
+          description: 'Times in local time with its offset, as nginx writes them; false: UTC (+0000). Default true.',
+        },
+      },
+    },
+  },
   defaults: CLF_DEFAULTS,
   settings: (options) => ({
     variant: optionOr(options, 'variant', CLF_DEFAULTS.variant, VARIANTS),

@@ -106,7 +106,13 @@ const CONSOLE_DEFAULTS: Readonly<ConsoleSettings> = {
 
 export const consoleEncoder: EncoderModule<ConsoleSettings> = {
   name: 'console',
-  schema: 'encoder_console',
+  schema: {
+    options: {
+      properties: {
+        color: { enum: ['auto', 'always', 'never'], description: 'Colours: auto = only on a TTY. Default "auto".' },
+      },
+    },
+  },
   defaults: CONSOLE_DEFAULTS,
   settings: (options) => ({ color: optionOr(options, 'color', CONSOLE_DEFAULTS.color, COLORS) }),
   create: (settings, ctx) => new ConsoleEncoder(settings, ctx),

@@ -1,4 +1,5 @@
 import type { Entry } from '../core/entry.js';
+import type { ModuleSchema } from '../core/module-options.js';
 
 /**
  * One log format. encode() runs on the proxy's hot path, synchronously, once per admitted entry: it must be fast
@@ -34,11 +35,14 @@ export type EncoderOptions = { format: string } & Record<string, unknown>;
 export interface EncoderModule<S> {
   /** `"format": name` in a config; config.schema.json's format enum lists every registered name. */
   readonly name: string;
-  /** Its options' fragment under config.schema.json's $defs (e.g. "encoder_json"), absent when it has none. */
-  readonly schema?: string;
+  /**
+   * Its options as JSON Schema, absent when it takes none: config.schema.json is built with them at
+   * $defs.encoder_<name> (encoder_json), so a module's options are described in its own file only.
+   */
+  readonly schema?: ModuleSchema;
   /**
    * Every default settings() applies, in the config's spelling, each stated here once with its reason:
-   * config.schema.json's `default`s in the fragment equal these (test/config/schema-registries.test.ts).
+   * config.schema.json's build gives them to the schema's properties as their `default`s.
    */
   readonly defaults: Readonly<Record<string, unknown>>;
   /** Pure: options with the defaults applied. Throws an OptionError naming the key kflog cannot use. */

@@ -405,7 +405,71 @@ function filterSettings(options: EncoderOptions): FilterSettings {
 
 export const filterEncoder: EncoderModule<FilterSettings> = {
   name: 'filter',
-  schema: 'encoder_filter',
+  schema: {
+    options: {
+      required: ['wrap'],
+      properties: {
+        wrap: { $ref: '#/$defs/encoder', description: 'The encoder whose output is filtered.' },
+        fields: {
+          type: 'object',
+          description: 'Field path ("request>headers>Authorization") → filter.',
+          additionalProperties: { $ref: '#/$defs/field_filter' },
+        },
+      },
+    },
+    defs: {
+      field_filter: {
+        type: 'object',
+        required: ['filter'],
+        description: "One of Caddy's field filters.",
+        properties: {
+          filter: {
+            enum: ['delete', 'replace', 'hash', 'ip_mask', 'query', 'cookie', 'regexp'],
+            description: 'The filter: delete the field; replace it with value; hash it (first 8 hex digits of SHA-256); ip_mask the addresses in it; query/cookie actions on named parameters or cookies; regexp replacement.',
+          },
+          value: { type: 'string', description: 'replace: the replacement.' },
+          ipv4_cidr: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 32,
+            default: 24,
+            description: 'ip_mask: prefix length kept for IPv4. Default 24.',
+          },
+          ipv6_cidr: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 128,
+            default: 64,
+            description: 'ip_mask: prefix length kept for IPv6. Default 64.',
+          },
+          actions: {
+            type: 'array',
+            description: 'query/cookie: actions on named parameters or cookies.',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['type'],
+              oneOf: [{ required: ['parameter'] }, { required: ['name'] }],
+              properties: {
+                type: { enum: ['replace', 'hash', 'delete'], description: 'What to do.' },
+                parameter: { type: 'string', description: 'Query parameter or cookie name.' },
+                name: {
+                  type: 'string',
+                  description: "Cookie name (Caddy's spelling for the cookie filter); same as parameter.",
+                },
+                value: { type: 'string', description: 'replace: the replacement.' },
+              },
+            },
+          },
+          regexp: {
+            type: 'string',
+            description: 'regexp: the pattern (Go/RE2 syntax: a leading (?i) and (?P<name>…) are understood); value is the replacement, $1 or ${name} naming groups.',
+          },
+        },
+        additionalProperties: false,
+      },
+    },
+  },
   defaults: {},
   settings: filterSettings,
   create: (settings, ctx) => new FilterEncoder(createPlannedEncoder(settings.wrap, ctx), settings.fields),

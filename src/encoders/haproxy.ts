@@ -144,7 +144,46 @@ function haproxySettings(options: EncoderOptions): HaproxySettings {
 
 export const haproxyEncoder: EncoderModule<HaproxySettings> = {
   name: 'haproxy',
-  schema: 'encoder_haproxy',
+  schema: {
+    options: {
+      properties: {
+        syslog_header: {
+          type: 'boolean',
+          description: 'Prefix `Mon dd hh:mm:ss host kflog[pid]: ` (what lnav recognises). Default false.',
+        },
+        hostname: {
+          type: 'string',
+          pattern: '^[^\\s]+$',
+          description: "Host in the syslog prefix. Default: this machine's short hostname.",
+        },
+        time_local: {
+          type: 'boolean',
+          description: 'Accept dates and the syslog prefix in local time, as HAProxy and syslog write them; false: UTC. Default true.',
+        },
+        capture_request_headers: {
+          type: 'array',
+          items: { $ref: '#/$defs/header_capture' },
+          description: "Request headers captured in braces, as HAProxy's `capture request header NAME len N`. Absent: no braces.",
+        },
+        capture_response_headers: {
+          type: 'array',
+          items: { $ref: '#/$defs/header_capture' },
+          description: "Response headers captured in braces, as HAProxy's `capture response header NAME len N`. Absent: no braces.",
+        },
+      },
+    },
+    defs: {
+      header_capture: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name'],
+        properties: {
+          name: { type: 'string', minLength: 1, description: 'Header name (case-insensitive).' },
+          len: { type: 'integer', minimum: 1, default: 64, description: 'Characters kept. Default 64.' },
+        },
+      },
+    },
+  },
   defaults: HAPROXY_DEFAULTS,
   settings: haproxySettings,
   create: (settings, ctx) => new HaproxyEncoder(settings, ctx),

@@ -421,7 +421,33 @@ export function jsonValue(v: unknown, depth: number, seen: Set<object> | undefin
 
 export const jsonEncoder: EncoderModule<JsonSettings> = {
   name: 'json',
-  schema: 'encoder_json',
+  schema: {
+    options: {
+      properties: {
+        message_key: { type: 'string', description: 'Key of the message; "" removes it. Default "msg".' },
+        level_key: { type: 'string', description: 'Key of the level; "" removes it. Default "level".' },
+        time_key: { type: 'string', description: 'Key of the timestamp; "" removes it. Default "ts".' },
+        name_key: { type: 'string', description: 'Key of the logger name; "" removes it. Default "logger".' },
+        time_format: {
+          type: 'string',
+          description: 'unix_seconds_float, unix_milli_float, unix_nano, iso8601, rfc3339, rfc3339_nano, wall, wall_milli, wall_nano, common_log, or a Go layout. Default "unix_seconds_float".',
+        },
+        time_local: { type: 'boolean', description: 'Format times in local time instead of UTC. Default false.' },
+        duration_format: {
+          enum: ['s', 'seconds', 'ms', 'milli', 'millis', 'ns', 'nano', 'nanos', 'string'],
+          description: 'duration as float seconds, float milliseconds, integer nanoseconds or a Go duration string ("1.5ms"). Default "s".',
+        },
+        level_format: {
+          enum: ['lower', 'upper', 'color'],
+          description: 'Level as "info", "INFO" or coloured. Default "lower".',
+        },
+        body_format: {
+          enum: ['text', 'base64'],
+          description: 'Captured bodies as text when they are UTF-8, else base64; or always base64. Default "text".',
+        },
+      },
+    },
+  },
   defaults: JSON_DEFAULTS,
   settings: jsonSettings,
   create: (settings, ctx) => new JsonEncoder(settings, ctx),

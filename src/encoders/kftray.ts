@@ -204,7 +204,16 @@ function commented(text: string): string {
 
 export const kftrayEncoder: EncoderModule<KftraySettings> = {
   name: 'kftray',
-  schema: 'encoder_kftray',
+  schema: {
+    options: {
+      properties: {
+        style: {
+          enum: ['classic', 'rest-client'],
+          description: 'classic: kftray\'s block format; rest-client: kftray ≥ 0.16\'s .http flavour, which VS Code\'s REST Client and httpyac replay as captured (bodies byte for byte, redacted credentials as the file\'s variables, declared once at the top of each file; requests that cannot be sent as captured are comments saying why). Default "classic".',
+        },
+      },
+    },
+  },
   defaults: KFTRAY_DEFAULTS,
   settings: (options) => ({ style: optionOr(options, 'style', KFTRAY_DEFAULTS.style, STYLES) }),
   create: (settings, ctx) => new KftrayEncoder(settings, ctx),

@@ -105,7 +105,7 @@ function processFields(e: ProcessEntry): string {
 /** logfmt takes no options of its own. */
 export const logfmtEncoder: EncoderModule<null> = {
   name: 'logfmt',
-  schema: 'encoder_logfmt',
+  schema: { options: { properties: {} } },
   defaults: {},
   settings: () => null,
   create: (_settings, ctx) => new LogfmtEncoder(ctx),

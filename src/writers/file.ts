@@ -300,7 +300,55 @@ async function cutBack(file: string, size: number): Promise<void> {
 
 export const fileWriter: WriterModule<FileSettings> = {
   name: 'file',
-  schema: 'writer_file',
+  schema: {
+    options: {
+      required: ['filename'],
+      properties: {
+        filename: {
+          type: 'string',
+          minLength: 1,
+          description: 'Path; ~ expands to the home directory; {forward.id} and {listen.port} make one file per forward. When rolling, pino-roll writes name.<n>.log and this name is kept as a symlink to the active file.',
+        },
+        mode: {
+          type: 'string',
+          pattern: '^0?[0-7]{3}$',
+          description: 'Mode of log files kflog creates (octal string, subject to the umask). Default "0600": logs hold request data.',
+        },
+        dir_mode: {
+          type: 'string',
+          pattern: '^0?[0-7]{3}$',
+          description: 'Mode of directories kflog creates (octal string, subject to the umask). Default "0700".',
+        },
+        roll: {
+          type: 'boolean',
+          description: 'Rotate the file (pino-roll). Default: true when any roll_* option is set, else false (one growing file, for an external logrotate with SIGUSR1). true alone rolls at 100 MiB, keeping 10.',
+        },
+        roll_size_mb: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          description: 'Rotate when the file reaches this many MiB (checked after each batch: a file may pass it by one batch). Default 100 when rolling without roll_interval.',
+        },
+        roll_interval: {
+          type: 'string',
+          description: 'Rotate "hourly", "daily", or every duration ("15m", at least "1s"), aligned to the clock.',
+        },
+        roll_keep: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Rotated files kept beside the active one; older ones are removed. Default 10 when rolling.',
+        },
+        roll_keep_days: {
+          type: 'integer',
+          minimum: 1,
+          description: 'Rotated files last written more than this many days ago are removed. Default: no age limit.',
+        },
+        roll_gzip: {
+          type: 'boolean',
+          description: 'Compress rotated files to name.<n>.log.gz in the background. Default false.',
+        },
+      },
+    },
+  },
   defaults: FILE_DEFAULTS,
   settings: fileSettings,
   create: (settings) => new FileWriter(settings),

@@ -59,7 +59,35 @@ export function createNetWriter(settings: NetSettings, format: MessageFormat, ke
 
 export const netWriter: WriterModule<NetSettings> = {
   name: 'net',
-  schema: 'writer_net',
+  schema: {
+    options: {
+      required: ['address'],
+      properties: {
+        address: {
+          type: 'string',
+          pattern: '^(tcp/.+:[0-9]+|udp/.+:[0-9]+|unix//.+)$',
+          description: 'tcp/host:port, udp/host:port (IPv6: udp/[::1]:514) or unix//path (a stream socket).',
+        },
+        dial_timeout: {
+          $ref: '#/$defs/duration',
+          description: 'Connect timeout; also how long shutdown waits for buffered lines to go out. Default "3s".',
+        },
+        soft_start: {
+          type: 'boolean',
+          description: 'Start even when the receiver is down: lines are buffered and kflog redials (backoff 200 ms doubling to 5 s). false: kflog does not start until it connects. Default true.',
+        },
+        buffer_bytes: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Bytes held while the receiver is away or slower than the log, sent in order when it is back; past it entries are dropped and counted. Default 4194304.',
+        },
+        framing: {
+          enum: ['newline', 'octet-counting'],
+          description: 'Stream framing (RFC 6587): a line per entry, or "LEN SP entry" (multi-line entries stay whole). UDP sends a datagram per entry. Default "newline".',
+        },
+      },
+    },
+  },
   defaults: NET_DEFAULTS,
   settings: (options) => netSettings(options, NET_DEFAULTS),
   create: (settings) =>

@@ -151,7 +151,28 @@ export class StoreWriter implements Writer {
 
 export const storeWriter: WriterModule<StoreSettings> = {
   name: 'store',
-  schema: 'writer_store',
+  schema: {
+    options: {
+      description: 'The exchange store: one SQLite row per exchange (its request and access entries joined by trace ID), read by `kflog ls` and `kflog show`. It takes the encoder format "store" (given when the log names no encoder). Created 0600 in a 0700 directory; WAL, so `kflog ls` reads while kflog writes.',
+      properties: {
+        path: {
+          type: 'string',
+          minLength: 1,
+          description: 'The SQLite file (`~` expanded). Default "~/.kflog/exchanges.db".',
+        },
+        max_size_mb: {
+          type: 'number',
+          exclusiveMinimum: 0,
+          description: 'When the pages in use pass this many MiB, the oldest exchanges are deleted and the file shrinks (incremental vacuum). Default 512.',
+        },
+        max_age: {
+          type: 'string',
+          format: 'age',
+          description: 'Exchanges that started longer ago are deleted: days and/or a Go-style duration ("7d", "12h", "1d12h"). Default "7d".',
+        },
+      },
+    },
+  },
   defaults: STORE_DEFAULTS,
   encoder: 'store',
   settings: storeSettings,

@@ -40,7 +40,69 @@ function syslogSettings(options: WriterOptions): SyslogSettings {
  */
 export const syslogWriter: WriterModule<SyslogSettings> = {
   name: 'syslog',
-  schema: 'writer_syslog',
+  schema: {
+    options: {
+      required: ['address'],
+      properties: {
+        address: {
+          type: 'string',
+          pattern: '^(tcp/.+:[0-9]+|udp/.+:[0-9]+|unix//.+)$',
+          description: 'tcp/host:port, udp/host:port or unix//path (a stream socket) of the syslog receiver.',
+        },
+        protocol: {
+          enum: ['rfc5424', 'rfc3164'],
+          description: 'Header: RFC 5424 ("<PRI>1 TIMESTAMP HOST APP PID - - line", UTC) or RFC 3164 ("<PRI>Mmm dd hh:mm:ss HOST APP[PID]: line", local time). Default "rfc5424".',
+        },
+        facility: {
+          enum: [
+            'kern',
+            'user',
+            'mail',
+            'daemon',
+            'auth',
+            'syslog',
+            'lpr',
+            'news',
+            'uucp',
+            'cron',
+            'authpriv',
+            'ftp',
+            'ntp',
+            'security',
+            'console',
+            'solaris-cron',
+            'local0',
+            'local1',
+            'local2',
+            'local3',
+            'local4',
+            'local5',
+            'local6',
+            'local7',
+          ],
+          description: 'Facility. Default "local0". The severity comes from each entry\'s level: error → err, warn → warning, info → info, debug → debug.',
+        },
+        app_name: { type: 'string', description: 'APP-NAME / TAG. Default "kflog".' },
+        dial_timeout: {
+          $ref: '#/$defs/duration',
+          description: 'Connect timeout; also how long shutdown waits for buffered lines to go out. Default "3s".',
+        },
+        soft_start: {
+          type: 'boolean',
+          description: 'Start even when the receiver is down (lines are buffered, kflog redials). Default true.',
+        },
+        buffer_bytes: {
+          type: 'integer',
+          minimum: 0,
+          description: 'Bytes held while the receiver is away, sent in order when it is back; past it entries are dropped and counted. Default 4194304.',
+        },
+        framing: {
+          enum: ['newline', 'octet-counting'],
+          description: 'TCP framing (RFC 6587): "octet-counting" (multi-line entries stay one message) or "newline" (newlines inside an entry sent as #012). Default "octet-counting".',
+        },
+      },
+    },
+  },
   defaults: SYSLOG_DEFAULTS,
   settings: syslogSettings,
   create: ({ net, protocol, facility, appName }) => {

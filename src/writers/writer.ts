@@ -1,4 +1,5 @@
 import type { Level } from '../core/entry.js';
+import type { ModuleSchema } from '../core/module-options.js';
 
 /**
  * One output. The pipeline hands a writer whole batches (many encoded entries joined), never single entries, and
@@ -74,11 +75,14 @@ export type WriterOptions = { output: string } & Record<string, unknown>;
 export interface WriterModule<S> {
   /** `"output": name` in a config; config.schema.json's output enum lists every registered name. */
   readonly name: string;
-  /** Its options' fragment under config.schema.json's $defs (e.g. "writer_file"), absent when it has none. */
-  readonly schema?: string;
+  /**
+   * Its options as JSON Schema, absent when it takes none: config.schema.json is built with them at
+   * $defs.writer_<name> (writer_file), so a module's options are described in its own file only.
+   */
+  readonly schema?: ModuleSchema;
   /**
    * Every default settings() applies, in the config's spelling, each stated here once with its reason:
-   * config.schema.json's `default`s in the fragment equal these (test/config/schema-registries.test.ts).
+   * config.schema.json's build gives them to the schema's properties as their `default`s.
    */
   readonly defaults: Readonly<Record<string, unknown>>;
   /**

@@ -43,7 +43,7 @@ export const badConfigs: BadConfig[] = [
   { name: 'a filter on a field that does not exist', config: { forwards: [ok], logging: { logs: { f: { encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>nosuch': { filter: 'delete' } } } } } } }, place: '/logging/logs/f/encoder/fields/request>nosuch', reason: /unknown field "nosuch"/ },
   { name: 'no listener processes', config: { forwards: [ok], listener_processes: 0 }, place: '/listener_processes', reason: /must be >= 1/ },
   { name: 'log shorthand of the wrong type', config: { forwards: [{ ...ok, log: true }] }, place: '/forwards/0/log', reason: /must be/ },
-  { name: 'an unknown format in a forward log shorthand', config: { forwards: [{ ...ok, log: { format: 'har' } }] }, place: '/forwards/0/log/format', reason: /must be one of "console"/ },
+  { name: 'an unknown format in a forward log shorthand', config: { forwards: [{ ...ok, log: { format: 'har' } }] }, place: '/forwards/0/log/format', reason: /must be one of "json", "console"/ },
   { name: 'retries given as a string', config: { forwards: [{ ...ok, retries: '3' }] }, place: '/forwards/0/retries', reason: /must be integer \(found string "3"\)/ },
   { name: 'a misspelt timeouts key', config: { forwards: [{ ...ok, tiemouts: {} }] }, place: '/forwards/0/tiemouts', reason: /unknown key/ },
   { name: 'a filter with a bad regexp', config: { forwards: [ok], logging: { logs: { f: { encoder: { format: 'filter', wrap: { format: 'json' }, fields: { 'request>uri': { filter: 'regexp', regexp: '(', value: '' } } } } } } }, place: '/logging/logs/f/encoder/fields/request>uri', reason: /bad regexp/ },

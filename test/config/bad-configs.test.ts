@@ -77,7 +77,7 @@ describe('kflog validate, precisely', () => {
     expect((await p.exited).code).toBe(2);
     const lines = p.stderr.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/\/forwards\/0\/log\/format: must be one of "console"/);
+    expect(lines[0]).toMatch(/\/forwards\/0\/log\/format: must be one of "json", "console"/);
     expect(lines[1]).toMatch(/\/logging\/logs\/x\/writer\/filename: must be string \(found number 5\)/);
     expect(p.stderr).not.toContain('unknown key');
   });

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { OptionError } from '../../src/core/module-options.js';
+import { OptionError, type ModuleSchema } from '../../src/core/module-options.js';
+import { configSchema } from '../../src/config/schema.js';
 import '../../src/modules.js';
 import { encoderModules } from '../../src/encoders/registry.js';
 import { writerModules } from '../../src/writers/registry.js';
@@ -11,7 +11,8 @@ interface Fragment {
   allOf?: Array<{ if?: { properties?: Record<string, { const?: unknown }> }; then?: { $ref?: string } }>;
 }
 
-const schema = JSON.parse(readFileSync(new URL('../../config.schema.json', import.meta.url), 'utf8')) as { $defs: Record<string, Fragment> };
+// The schema kflog validates with; test/config/schema-file.test.ts holds config.schema.json equal to it.
+const schema = configSchema() as { $defs: Record<string, Fragment> };
 
 /** Every `enum` under a property of this name, wherever it sits in the schema. */
 function enumsOf(node: unknown, property: string): string[][] {
@@ -34,12 +35,12 @@ const REQUIRED_EXAMPLES: Readonly<Record<string, unknown>> = {
 
 interface Module {
   readonly name: string;
-  readonly schema?: string;
+  readonly schema?: ModuleSchema;
   readonly defaults: Readonly<Record<string, unknown>>;
   settings(options: { [key: string]: unknown }): unknown;
 }
 
-const kinds: Array<{ kind: string; key: 'format' | 'output'; dispatcher: string; modules: readonly Module[] }> = [
+const kinds: Array<{ kind: 'encoder' | 'writer'; key: 'format' | 'output'; dispatcher: string; modules: readonly Module[] }> = [
   {
     kind: 'encoder',
     key: 'format',
@@ -54,18 +55,23 @@ const kinds: Array<{ kind: string; key: 'format' | 'output'; dispatcher: string;
   },
 ];
 
-function fragmentOf(m: Module): Fragment {
-  return m.schema === undefined ? {} : schema.$defs[m.schema]!;
+/** The $defs key the build gives a module's options. */
+function defKey(kind: 'encoder' | 'writer', m: Module): string {
+  return `${kind}_${m.name}`;
+}
+
+function fragmentOf(kind: 'encoder' | 'writer', m: Module): Fragment {
+  return m.schema === undefined ? {} : schema.$defs[defKey(kind, m)]!;
 }
 
 /** The options a module cannot do without, and nothing else. */
-function minimal(m: Module): Record<string, unknown> {
-  return Object.fromEntries((fragmentOf(m).required ?? []).map((k) => [k, REQUIRED_EXAMPLES[k]]));
+function minimal(kind: 'encoder' | 'writer', m: Module): Record<string, unknown> {
+  return Object.fromEntries((fragmentOf(kind, m).required ?? []).map((k) => [k, REQUIRED_EXAMPLES[k]]));
 }
 
 /** The fragment's `default`s, by key. */
-function schemaDefaults(m: Module): Record<string, unknown> {
-  const props = Object.entries(fragmentOf(m).properties ?? {});
+function schemaDefaults(kind: 'encoder' | 'writer', m: Module): Record<string, unknown> {
+  const props = Object.entries(fragmentOf(kind, m).properties ?? {});
   return Object.fromEntries(props.filter(([, p]) => 'default' in p).map(([k, p]) => [k, p.default]));
 }
 
@@ -81,25 +87,30 @@ describe('config.schema.json and the registries', () => {
       const dispatched = Object.fromEntries(
         (schema.$defs[dispatcher]!.allOf ?? []).map((branch) => [branch.if?.properties?.[key]?.const, branch.then?.$ref]),
       );
-      const expected = Object.fromEntries(modules.filter((m) => m.schema !== undefined).map((m) => [m.name, `#/$defs/${m.schema}`]));
+      const expected = Object.fromEntries(modules.filter((m) => m.schema !== undefined).map((m) => [m.name, `#/$defs/${defKey(kind, m)}`]));
       expect(dispatched).toEqual(expected);
-      for (const m of modules) if (m.schema !== undefined) expect(schema.$defs[m.schema], m.schema).toBeDefined();
+      for (const m of modules) if (m.schema !== undefined) expect(schema.$defs[defKey(kind, m)], m.name).toBeDefined();
     });
   }
 
   for (const { kind, modules } of kinds) {
     for (const m of modules) {
       it(`gives the ${kind} "${m.name}" the defaults its settings() applies, each in the schema as its default`, () => {
-        expect(schemaDefaults(m)).toEqual(m.defaults);
+        expect(schemaDefaults(kind, m)).toEqual(m.defaults);
         // Leaving an option out is the same as giving its default: settings() applies these and no other.
-        expect(m.settings(minimal(m))).toEqual(m.settings({ ...minimal(m), ...m.defaults }));
+        expect(m.settings(minimal(kind, m))).toEqual(m.settings({ ...minimal(kind, m), ...m.defaults }));
+      });
+
+      it(`says in each option's description of the ${kind} "${m.name}" the default settings() applies`, () => {
+        const properties = (m.schema?.options.properties ?? {}) as Record<string, { description?: string }>;
+        for (const [k, v] of Object.entries(m.defaults)) expect(properties[k]?.description, k).toContain(`Default ${JSON.stringify(v)}`);
       });
 
       it(`has the ${kind} "${m.name}" refuse an option of the wrong type by its key`, () => {
         for (const k of Object.keys(m.defaults)) {
           let thrown: unknown;
           try {
-            m.settings({ ...minimal(m), [k]: { wrong: 'type' } });
+            m.settings({ ...minimal(kind, m), [k]: { wrong: 'type' } });
           } catch (err) {
             thrown = err;
           }
