@@ -1,5 +1,6 @@
 import type { LogConfig } from '../config/types.js';
 import type { Encoder } from '../encoders/encoder.js';
+import { partsLength } from '../encoders/pieces.js';
 import { createEncoder } from '../encoders/registry.js';
 import { OutputStuckError, OutputUnusableError } from '../writers/deadline.js';
 import type { WriterPool } from '../writers/pool.js';
@@ -81,12 +82,12 @@ export class Log {
       queue.refuse(entries);
       return;
     }
-    const bytes = this.encoder.encode(entry);
+    const bytes = this.encoder.encodeParts !== undefined ? this.encoder.encodeParts(entry) : this.encoder.encode(entry);
     if (bytes === null) {
       if (entries !== 0) this.skipped++;
       return;
     }
-    this.lastEntrySize = bytes.length;
+    this.lastEntrySize = typeof bytes === 'string' || Buffer.isBuffer(bytes) ? bytes.length : partsLength(bytes);
     queue.push(bytes, entry.level, entry.ts, entries);
   }
 
@@ -181,3 +182,4 @@ export function mergeStats(all: LogStats[]): LogStats[] {
   }
   return [...byName.values()];
 }
+

@@ -1,4 +1,5 @@
 import type { Level } from '../core/entry.js';
+import { partsLength, type LineParts } from '../encoders/pieces.js';
 import { nowMs } from '../core/clock.js';
 import { OutputStuckError } from '../writers/deadline.js';
 import type { EntryAccount, EntryBatch, Writer, WriterHealth } from '../writers/writer.js';
@@ -37,6 +38,10 @@ export class LogQueue implements EntryAccount, WriterHealth {
   private buf: Buffer = EMPTY;
   /** Capacity of the next batch buffer: the last batch's size and a quarter, so most batches never grow. */
   private nextCapacity = MIN_BATCH_BUFFER;
+  /** The buffer of the batch being written, when the writer gives it back (Writer.releasesBatch). */
+  private writingBuf: Buffer | undefined;
+  /** A written batch's buffer, for the next batch while more is coming. */
+  private spare: Buffer | undefined;
   /** Pending entries of a writer that takes entries (syslog, net: one message each). */
   private pending: Array<string | Buffer> = [];
   /** Level and time of each pending entry, kept only for writers that take entries (syslog needs the level). */
@@ -78,7 +83,7 @@ export class LogQueue implements EntryAccount, WriterHealth {
   }
 
   /** `entries`: how many entries the chunk stands for (see Encoder.entriesIn); counted as one or the other. */
-  push(chunk: string | Buffer, level: Level = 'info', ts = 0, entries = 1): boolean {
+  push(chunk: string | Buffer | LineParts, level: Level = 'info', ts = 0, entries = 1): boolean {
     // The bound holds every copy this queue keeps: what is pending and the batch the writer still holds.
     if (this.closed || !(this.entryWise ? this.take(chunk, level, ts) : this.append(chunk))) {
       this.dropped += entries;
@@ -108,8 +113,9 @@ export class LogQueue implements EntryAccount, WriterHealth {
     return oldest > 0 ? Math.max(0, Math.round(now - oldest)) : 0;
   }
 
-  /** Keeps the chunk as an entry of its own; false when it does not fit the bound. */
-  private take(chunk: string | Buffer, level: Level, ts: number): boolean {
+  /** Keeps the chunk as an entry of its own (a line in parts joined: a writer frames whole entries); false when it does not fit the bound. */
+  private take(parts: string | Buffer | LineParts, level: Level, ts: number): boolean {
+    const chunk = typeof parts === 'string' || Buffer.isBuffer(parts) ? parts : parts.join('');
     if (this.pendingSize + this.writingSize + chunk.length > this.maxBytes) return false;
     this.pending.push(chunk);
     this.levels.push(level);
@@ -120,15 +126,16 @@ export class LogQueue implements EntryAccount, WriterHealth {
 
   /**
    * Writes the chunk into the pending buffer; false when it does not fit the bound. The bound counts buffers by
-   * their capacity (what the process really holds), the one being written included.
+   * their capacity (what the process really holds), the one being written included. A chunk in parts (a line
+   * with its big bodies apart, pieces.ts) is written part after part: no flat copy of the whole line is made.
    */
-  private append(chunk: string | Buffer): boolean {
+  private append(chunk: string | Buffer | LineParts): boolean {
     const limit = this.maxBytes - this.writingSize;
     // A UTF-16 unit is at most 3 UTF-8 bytes (a surrogate pair, 2 units, is 4): room for the worst case first.
-    let needed = this.pendingSize + (typeof chunk === 'string' ? chunk.length * 3 : chunk.length);
+    let needed = this.pendingSize + (typeof chunk === 'string' ? chunk.length * 3 : Buffer.isBuffer(chunk) ? chunk.length : partsLength(chunk) * 3);
     if (needed > this.buf.length) {
       // Near the bound the worst case is too coarse: the exact size decides.
-      if (needed > limit && typeof chunk === 'string') needed = this.pendingSize + Buffer.byteLength(chunk);
+      if (needed > limit && !Buffer.isBuffer(chunk)) needed = this.pendingSize + (typeof chunk === 'string' ? Buffer.byteLength(chunk) : exactSize(chunk));
       if (needed > limit) return false;
       if (needed > this.buf.length) {
         // Doubling, but never past the bound: the buffer is a copy to count too.
@@ -137,7 +144,9 @@ export class LogQueue implements EntryAccount, WriterHealth {
         this.buf = grown;
       }
     }
-    this.pendingSize += typeof chunk === 'string' ? this.buf.write(chunk, this.pendingSize) : chunk.copy(this.buf, this.pendingSize);
+    if (typeof chunk === 'string') this.pendingSize += this.buf.write(chunk, this.pendingSize);
+    else if (Buffer.isBuffer(chunk)) this.pendingSize += chunk.copy(this.buf, this.pendingSize);
+    else for (let i = 0; i < chunk.length; i++) this.pendingSize += this.buf.write(chunk[i]!, this.pendingSize);
     return true;
   }
 
@@ -194,22 +203,32 @@ export class LogQueue implements EntryAccount, WriterHealth {
       this.times = [];
       done = this.writer.writeEntries!(entries);
     } else {
-      // The writer owns this buffer from now on (it may still hold it after the write settles): never reused.
-      // Its whole capacity stays in memory until the write settles, so that is what counts against the bound.
-      const batch = this.buf.subarray(0, size);
-      this.writingSize = this.buf.length;
-      this.buf = EMPTY;
+      // The writer owns this buffer until the write settles, or for good when it may hold it longer (net); its
+      // whole capacity stays in memory meanwhile, so that is what counts against the bound.
+      const full = this.buf;
+      const batch = full.subarray(0, size);
+      this.writingSize = full.length;
+      this.writingBuf = this.writer.releasesBatch === true ? full : undefined;
+      // The buffer of the batch before, when its write gave it back and it fits the bound beside this one.
+      const spare = this.spare;
+      this.spare = undefined;
+      this.buf = spare !== undefined && spare.length + full.length <= this.maxBytes ? spare : EMPTY;
       this.nextCapacity = Math.max(MIN_BATCH_BUFFER, Math.min(size + (size >> 2), BATCH_BYTES * 2));
       done = this.writer.write(batch);
     }
     done.then(
       () => {
+        // Kept only while more is coming: an idle log holds no batch buffer. A failed write's buffer is never
+        // reused (a write given up on at its deadline may still be in progress).
+        if (this.pendingCount > 0) this.spare = this.writingBuf;
+        this.writingBuf = undefined;
         this.noteLag();
         this.written += count - this.batchDropped;
         if (this.writeFailing) this.setState(false, this.writerDown, undefined);
         this.afterWrite();
       },
       (err: Error) => {
+        this.writingBuf = undefined;
         this.noteLag();
         const lost = count - this.batchDropped;
         this.failed += lost;
@@ -272,4 +291,10 @@ export class LogQueue implements EntryAccount, WriterHealth {
 
 function drain(q: LogQueue): void {
   q.drainNow();
+}
+
+function exactSize(parts: LineParts): number {
+  let n = 0;
+  for (let i = 0; i < parts.length; i++) n += Buffer.byteLength(parts[i]!);
+  return n;
 }

@@ -1,4 +1,5 @@
 import type { Entry } from '../core/entry.js';
+import type { LineParts } from './pieces.js';
 import type { ModuleSchema } from '../core/module-options.js';
 
 /**
@@ -8,6 +9,12 @@ import type { ModuleSchema } from '../core/module-options.js';
  */
 export interface Encoder {
   encode(entry: Entry): string | Buffer | null;
+  /**
+   * Optional, for formats that show captured bodies: the bytes encode() gives, as parts to write one after
+   * another (pieces.ts), so a big body is copied once, into the log's buffer, and not first into a flat copy of
+   * its whole line. The log calls this instead of encode() when it is there.
+   */
+  encodeParts?(entry: Entry): string | LineParts | Buffer | null;
   /**
    * How many entries the output for `entry` stands for, when that is not 1. kftray writes the block of a request
    * with a body together with its response, from the access entry (2), and has nothing for that request entry

@@ -4,6 +4,7 @@ import { hasOwn, setOwn } from '../core/own-key.js';
 import { OptionError } from '../core/module-options.js';
 import type { Encoder, EncoderModule, EncoderOptions } from './encoder.js';
 import { maskAddresses } from './ip-mask.js';
+import type { LineParts } from './pieces.js';
 import { createPlannedEncoder, encoderPlan, registerEncoder, type EncoderPlan } from './registry.js';
 
 /**
@@ -363,13 +364,22 @@ export class FilterEncoder implements Encoder {
   }
 
   encode(entry: Entry): string | Buffer | null {
+    return this.inner.encode(this.filtered(entry));
+  }
+
+  encodeParts(entry: Entry): string | LineParts | Buffer | null {
+    const e = this.filtered(entry);
+    return this.inner.encodeParts !== undefined ? this.inner.encodeParts(e) : this.inner.encode(e);
+  }
+
+  private filtered(entry: Entry): Entry {
     let e: unknown = entry;
     const process = entry.kind === 'process';
     for (let i = 0; i < this.fields.length; i++) {
       const f = this.fields[i]!;
       e = rewriteAt(e, process ? f.processSegments : f.segments, 0, f.rewrite);
     }
-    return this.inner.encode(e as Entry);
+    return e as Entry;
   }
 }
 

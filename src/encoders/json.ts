@@ -2,6 +2,7 @@ import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, 
 import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { jsonText, jsonWire, jsonWireName } from './escape.js';
+import { Pieces, type LineParts } from './pieces.js';
 import { asList } from './headers.js';
 import { isCredentialHeader } from './redact.js';
 import { registerEncoder } from './registry.js';
@@ -183,6 +184,7 @@ export class JsonEncoder implements Encoder {
   private readonly time: TimeValue;
   private readonly duration: DurationValue;
   private readonly base64Bodies: boolean;
+  private readonly pieces = new Pieces();
 
   constructor(
     settings: JsonSettings,
@@ -202,9 +204,17 @@ export class JsonEncoder implements Encoder {
     this.base64Bodies = settings.body_format === 'base64';
   }
 
-  // Objects are built as '{' + first + ',' + next…: never by slicing a leading comma off, which would flatten the
-  // (rope) string built so far into a copy.
   encode(entry: Entry): string {
+    return this.pieces.joined(this.line(entry));
+  }
+
+  encodeParts(entry: Entry): string | LineParts {
+    return this.pieces.take(this.line(entry));
+  }
+
+  // Objects are built as '{' + first + ',' + next…: never by slicing a leading comma off, which would flatten the
+  // (rope) string built so far into a copy. Bodies go in as pieces (pieces.ts), left out of the rope.
+  private line(entry: Entry): string {
     let s = '{';
     let c = '';
     const level = this.levelField[entry.level] ?? (this.levelKey === '' || entry.level === undefined ? '' : this.levelKey + jsonText(String(entry.level)));
@@ -335,9 +345,9 @@ export class JsonEncoder implements Encoder {
   private body(b: CapturedBody): string {
     let s = '{"bytes":' + b.bytes;
     if (b.text !== undefined) {
-      s += this.base64Bodies ? ',"base64":"' + Buffer.from(b.text, 'utf8').toString('base64') + '"' : ',"text":' + jsonText(b.text);
+      s += this.base64Bodies ? ',"base64":"' + this.pieces.keep(Buffer.from(b.text, 'utf8').toString('base64')) + '"' : ',"text":' + this.pieces.keep(jsonText(b.text));
     } else if (b.base64 !== undefined) {
-      s += ',"base64":' + jsonText(b.base64);
+      s += ',"base64":' + this.pieces.keep(jsonText(b.base64));
     }
     s += ',"truncated":' + (b.truncated === true);
     if (b.content_type !== undefined) s += ',"content_type":' + jsonWire(b.content_type);

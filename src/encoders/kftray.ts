@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { AccessEntry, Entry, HeaderMap, RequestInfo } from '../core/entry.js';
 import { guardBlockText as guard } from './block-guard.js';
 import { viewBody, type BodyView } from './body.js';
+import { Pieces, type LineParts } from './pieces.js';
 import { optionOr } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { displayBlock, displayText, displayWire } from './escape.js';
@@ -34,6 +35,7 @@ const KFTRAY_DEFAULTS: Readonly<KftraySettings> = {
 export class KftrayEncoder implements Encoder {
   private readonly style: Style;
   private readonly time = new Rfc3339Micro();
+  private readonly pieces = new Pieces();
 
   constructor(
     settings: KftraySettings,
@@ -48,6 +50,17 @@ export class KftrayEncoder implements Encoder {
   }
 
   encode(entry: Entry): string | null {
+    const text = this.blocks(entry);
+    return text === null ? null : this.pieces.joined(text);
+  }
+
+  encodeParts(entry: Entry): string | LineParts | null {
+    const text = this.blocks(entry);
+    return text === null ? null : this.pieces.take(text);
+  }
+
+  /** The blocks for the entry, classic bodies as pieces (pieces.ts). */
+  private blocks(entry: Entry): string | null {
     if (entry.kind === 'process') return null;
     const request = entry.request ?? EMPTY_REQUEST;
     if (entry.kind === 'request') {
@@ -145,7 +158,7 @@ export class KftrayEncoder implements Encoder {
 
   private classicBody(body: BodyView): string {
     let s = '';
-    if (body.text !== undefined) s += guard(displayBlock(body.text)) + '\n';
+    if (body.text !== undefined) s += this.pieces.keep(guard(displayBlock(body.text))) + '\n';
     // A marker quotes the content type, which the client or upstream chose.
     if (body.marker !== undefined) s += displayWire(body.marker) + '\n';
     return s;

@@ -1,6 +1,7 @@
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, ProcessEntry, RequestInfo } from '../core/entry.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { logfmtKey, logfmtText, logfmtWire } from './escape.js';
+import { Pieces, type LineParts } from './pieces.js';
 import { asList } from './headers.js';
 import { jsonValue } from './json.js';
 import { isCredentialHeader, REDACTED } from './redact.js';
@@ -16,7 +17,18 @@ export class LogfmtEncoder implements Encoder {
 
   constructor(private readonly ctx: EncoderContext) {}
 
+  private readonly pieces = new Pieces();
+
   encode(entry: Entry): string {
+    return this.pieces.joined(this.line(entry));
+  }
+
+  encodeParts(entry: Entry): string | LineParts {
+    return this.pieces.take(this.line(entry));
+  }
+
+  /** The line, its bodies as pieces (pieces.ts). */
+  private line(entry: Entry): string {
     let s = 'ts=' + this.time.format(entry.ts) + ' level=' + logfmtText(entry.level ?? '') + ' logger=' + logfmtText(entry.logger ?? '') +
       ' msg=' + logfmtText(entry.msg ?? '');
     if (entry.kind === 'process') return s + processFields(entry) + '\n';
@@ -38,7 +50,7 @@ export class LogfmtEncoder implements Encoder {
     if (r.uri !== undefined) s += ' request.uri=' + logfmtWire(r.uri);
     if (r.raw_line !== undefined) s += ' request.raw_line=' + logfmtWire(r.raw_line);
     if (r.headers !== undefined) s += this.headers('request.headers.', r.headers);
-    if (r.body !== undefined) s += body('request.body.', r.body);
+    if (r.body !== undefined) s += body('request.body.', r.body, this.pieces);
     return s;
   }
 
@@ -50,7 +62,7 @@ export class LogfmtEncoder implements Encoder {
     if (e.size !== undefined) s += ' size=' + e.size;
     if (e.status !== undefined) s += ' status=' + e.status;
     if (e.resp_headers !== undefined) s += this.headers('resp_headers.', e.resp_headers);
-    if (e.resp_body !== undefined) s += body('resp_body.', e.resp_body);
+    if (e.resp_body !== undefined) s += body('resp_body.', e.resp_body, this.pieces);
     const up = e.upstream;
     if (up !== undefined) {
       s += ' upstream.address=' + logfmtText(up.address ?? '');
@@ -79,10 +91,10 @@ export class LogfmtEncoder implements Encoder {
   }
 }
 
-function body(prefix: string, b: CapturedBody): string {
+function body(prefix: string, b: CapturedBody, pieces: Pieces): string {
   let s = ' ' + prefix + 'bytes=' + b.bytes;
-  if (b.text !== undefined) s += ' ' + prefix + 'text=' + logfmtText(b.text);
-  else if (b.base64 !== undefined) s += ' ' + prefix + 'base64=' + logfmtText(b.base64);
+  if (b.text !== undefined) s += ' ' + prefix + 'text=' + pieces.keep(logfmtText(b.text));
+  else if (b.base64 !== undefined) s += ' ' + prefix + 'base64=' + pieces.keep(logfmtText(b.base64));
   s += ' ' + prefix + 'truncated=' + (b.truncated === true);
   if (b.content_type !== undefined) s += ' ' + prefix + 'content_type=' + logfmtWire(b.content_type);
   if (b.decoded_from !== undefined) s += ' ' + prefix + 'decoded_from=' + logfmtText(b.decoded_from);

@@ -77,6 +77,8 @@ export class FileWriter implements Writer {
   readonly key: string;
   readonly description: string;
   readonly isTTY = false;
+  /** A write settles on SonicBoom's 'drain': every byte of the batch is in the file by then. */
+  readonly releasesBatch = true;
   private stream: FileStream | undefined;
   private opening: Promise<FileStream> | undefined;
   private pending: PendingWrite | undefined;

@@ -153,6 +153,9 @@ class SharedWriter implements Writer {
   get strictStart(): boolean {
     return this.slot.writer.strictStart === true;
   }
+  get releasesBatch(): boolean {
+    return this.slot.writer.releasesBatch === true;
+  }
   open(): Promise<void> {
     return this.pool.ensureOpen(this.slot);
   }

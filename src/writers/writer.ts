@@ -21,6 +21,12 @@ export interface Writer {
   /** Resolves when the batch is handed to the OS (or the peer); rejects when it could not be written. */
   write(batch: string | Buffer): Promise<void>;
   /**
+   * True when write() keeps nothing of the batch once it resolved (the file writer: its bytes are in the file).
+   * The queue then writes later batches into the same buffer, instead of leaving one dead buffer per batch for the
+   * garbage collector (under load, tens of MB a second of external memory no scavenge frees).
+   */
+  readonly releasesBatch?: boolean;
+  /**
    * Optional, for writers that frame or label each entry (net, syslog): called instead of write() with the batch
    * still split into entries, each with its level and time. Resolves when the writer has taken the batch; what
    * becomes of entries it could not take or later could not deliver is told through batch.account.

@@ -171,6 +171,92 @@ describe('LogQueue', () => {
     expect({ written: q.written, failed: q.failed }).toEqual({ written: 2, failed: 6 });
   });
 
+  it('writes a line in parts as the UTF-8 bytes of the joined line, parts and strings mixed', async () => {
+    const writer = new ManualWriter();
+    const raw: Buffer[] = [];
+    writer.write = function (batch: string | Buffer): Promise<void> {
+      raw.push(Buffer.from(batch));
+      return Promise.resolve();
+    };
+    const q = new LogQueue(writer, 1 << 20, recorder());
+    const body = 'é€🙂'.repeat(4000);
+    const chunks = [['{"body":"', body, '"}\n'], 'plain\n', ['a ', body, ' b ', body, '\n']] as const;
+    for (const c of chunks) expect(q.push(c)).toBe(true);
+    await q.idle();
+    const expected = chunks.map((c) => (typeof c === 'string' ? c : c.join(''))).join('');
+    expect(Buffer.concat(raw).toString('utf8')).toBe(expected);
+    expect(q.written).toBe(3);
+  });
+
+  it('counts a line in parts against the bound by its bytes, and drops it whole when it does not fit', async () => {
+    const writer = new ManualWriter();
+    const q = new LogQueue(writer, 64 * 1024, recorder());
+    const big = 'x'.repeat(40 * 1024);
+    expect(q.push(['[', big, ']\n'])).toBe(true);
+    expect(q.push(['[', big, ']\n'])).toBe(false);
+    expect(q.dropped).toBe(1);
+    await nextTurn();
+    writer.succeed();
+    await q.idle();
+    expect(writer.batches).toEqual([`[${big}]\n`]);
+  });
+
+  it('hands a writer that takes entries a line in parts as one entry', async () => {
+    const writer = new EntryWriter();
+    const q = new LogQueue(writer, 1 << 20, recorder());
+    q.push(['a', 'b'.repeat(10_000), 'c\n'], 'info', 1000);
+    await q.idle();
+    expect(writer.batches[0]!.entries).toEqual([`a${'b'.repeat(10_000)}c\n`]);
+  });
+
+  it('writes later batches into the buffers of earlier ones while more keeps coming, when the writer gives them back', async () => {
+    const writer = new ManualWriter();
+    const seen: ArrayBufferLike[] = [];
+    const releasing = Object.assign(writer, { releasesBatch: true });
+    const write = writer.write.bind(writer);
+    releasing.write = (batch: string | Buffer): Promise<void> => {
+      seen.push((batch as Buffer).buffer);
+      return write(batch);
+    };
+    const q = new LogQueue(releasing, 1 << 20, recorder());
+    for (let round = 0; round < 4; round++) {
+      q.push(`line ${round}\n`);
+      if (round === 0) await nextTurn();
+      else writer.succeed();
+      await nextTurn();
+    }
+    writer.succeed();
+    await q.idle();
+    expect(writer.batches).toEqual(['line 0\n', 'line 1\n', 'line 2\n', 'line 3\n']);
+    // Two buffers take turns: the one being written and the one filling.
+    expect(new Set(seen).size).toBe(2);
+  });
+
+  it('never writes into the buffer of a batch whose write failed, nor of one a writer may keep', async () => {
+    for (const releasesBatch of [true, false]) {
+      const writer = Object.assign(new ManualWriter(), { releasesBatch });
+      const seen: ArrayBufferLike[] = [];
+      const write = writer.write.bind(writer);
+      writer.write = (batch: string | Buffer): Promise<void> => {
+        seen.push((batch as Buffer).buffer);
+        return write(batch);
+      };
+      const q = new LogQueue(writer, 1 << 20, recorder());
+      q.push('a\n');
+      await nextTurn();
+      q.push('b\n');
+      if (releasesBatch) writer.fail('disk full');
+      else writer.succeed();
+      await nextTurn();
+      q.push('c\n');
+      writer.succeed();
+      await nextTurn();
+      writer.succeed();
+      await q.idle();
+      expect(new Set(seen).size, `releasesBatch ${releasesBatch}`).toBe(seen.length);
+    }
+  });
+
   it('hands a writer that takes entries each entry with its level and time', async () => {
     const writer = new EntryWriter();
     const q = new LogQueue(writer, 1 << 20, recorder());
