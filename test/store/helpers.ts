@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CLI, startKflog, type KflogProcess } from '../helpers/kflog-process.js';
 import { tempDir } from '../helpers/files.js';
@@ -25,15 +25,34 @@ export interface StoreKflog {
   db: string;
 }
 
-/** A real kflog whose one forward goes to the builtin sample API and whose log "store" writes a store in a temp dir. */
-export async function startStoreKflog(undo: UndoList, store: Record<string, unknown> = {}, log: Record<string, unknown> = {}): Promise<StoreKflog> {
+/**
+ * The CLI run without blocking this process: what a command talks to over HTTP (an upstream a test serves) must
+ * be able to answer while it runs.
+ */
+export function kflogCliAsync(args: string[], cwd?: string): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8', timeout: 30_000 }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : null;
+      if (err !== null && code === null) reject(new Error(`${err.message}\n${stderr}`));
+      else resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/**
+ * A real kflog whose one forward ("demo", its fields overridden by `forward`) goes to the builtin sample API and
+ * whose log "store" writes a store in a temp dir.
+ */
+export async function startStoreKflog(
+  undo: UndoList, store: Record<string, unknown> = {}, log: Record<string, unknown> = {}, forward: Record<string, unknown> = {},
+): Promise<StoreKflog> {
   const { dir, cleanup } = tempDir('store');
   undo.push(cleanup);
   const db = join(dir, 'private', 'exchanges.db');
   const { proc, addresses } = await startKflog(
     {
       forwards: [
-        { id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' }, capture: { request_body: true, response_body: true, max_body_bytes: 65536 } },
+        { id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' }, capture: { request_body: true, response_body: true, max_body_bytes: 65536 }, ...forward },
       ],
       logging: { logs: { default: { exclude: ['http.log'] }, store: { writer: { output: 'store', path: db, ...store }, ...log } } },
     },
