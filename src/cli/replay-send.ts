@@ -1,6 +1,7 @@
 import { Agent, request } from 'undici';
 import { BodyCapture, decodableCoding } from '../proxy/capture.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings } from '../proxy/headers.js';
+import { nowMs } from '../core/clock.js';
 import type { CapturedBody, HeaderMap } from '../core/entry.js';
 import { firstHeader } from '../encoders/headers.js';
 
@@ -70,7 +71,7 @@ export async function sendRequest(req: SentRequest): Promise<ReplayResponse> {
       headers,
       body: capture.result(),
       tookMs: performance.now() - started,
-      at: Date.now(),
+      at: nowMs(),
     };
   } catch (err) {
     throw new ReplayFailed(`cannot send ${req.method} ${req.url}: ${reason(err)}`);

@@ -1,57 +1,8 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExchangeRow } from '../../src/cli/store-read.js';
-import { openStoreForReading } from '../../src/writers/store-db.js';
 import type { UndoList } from '../helpers/cleanup.js';
-import { readBody, startUpstream, type Upstream } from '../helpers/upstream.js';
-import { waitFor } from '../helpers/wait.js';
-import { kflogCliAsync, send, startStoreKflog, type StoreKflog } from '../store/helpers.js';
-
-/** What an upstream received: the request as it arrived, headers as sent (lower-cased names, in order). */
-export interface Received {
-  method: string;
-  url: string;
-  headers: Array<[string, string]>;
-  body: string;
-}
-
-/** A real upstream that records every request and answers 200 {"v":1}, or 503 "v2" once `changed` is set. */
-export async function recordingUpstream(undo: UndoList): Promise<{ upstream: Upstream; received: Received[]; state: { changed: boolean } }> {
-  const received: Received[] = [];
-  const state = { changed: false };
-  const upstream = await startUpstream((req: IncomingMessage, res: ServerResponse) => {
-    void readBody(req).then((body) => {
-      const headers: Array<[string, string]> = [];
-      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
-      received.push({ method: req.method!, url: req.url!, headers, body: body.toString('latin1') });
-      if (state.changed) {
-        res.writeHead(503, { 'Content-Type': 'text/plain', 'X-Version': '2' });
-        res.end('v2\n');
-      } else {
-        res.writeHead(200, { 'Content-Type': 'application/json', 'X-Version': '1' });
-        res.end('{"v":1}');
-      }
-    });
-  });
-  undo.push(() => upstream.close());
-  return { upstream, received, state };
-}
-
-/** The stored row `where` picks, once the store log has written it (its access entry too). */
-export async function storedRow(db: string, where: string, ...params: unknown[]): Promise<ExchangeRow> {
-  return waitFor(`a stored exchange where ${where} (${params.join(', ')})`, () => {
-    try {
-      const store = openStoreForReading(db);
-      try {
-        return store.prepare(`SELECT * FROM exchanges WHERE ${where} AND status IS NOT NULL ORDER BY id DESC LIMIT 1`).get(...params) as ExchangeRow | undefined;
-      } finally {
-        store.close();
-      }
-    } catch {
-      return undefined; // not created yet
-    }
-  }, 15_000, 50);
-}
+import { startUpstream } from '../helpers/upstream.js';
+import { kflogCliAsync, recordingUpstream, send, startStoreKflog, storedRow, type Received, type StoreKflog } from '../store/helpers.js';
 
 /** The headers an upstream got that say what was asked, not how the hop went (connection management). */
 function asked(r: Received): Array<[string, string]> {
