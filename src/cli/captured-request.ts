@@ -1,6 +1,7 @@
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import type { CapturedBody } from '../core/entry.js';
 import { REPLAY_OF_HEADER } from '../core/replay-of.js';
+import { displayWire } from '../encoders/escape.js';
 import { isCredentialHeader, REDACTED } from '../encoders/redact.js';
 import { entriesOf, type ExchangeRow } from './store-read.js';
 
@@ -74,7 +75,7 @@ export function capturedRequest(row: ExchangeRow): CapturedRequest {
   const { request: entry, access } = entriesOf(row);
   const request = entry.request;
   if (request.raw_line !== undefined) {
-    throw new CapturedRequestError(`trace ${row.trace_id} was a malformed request (${JSON.stringify(request.raw_line)}): there is no request to send again`);
+    throw new CapturedRequestError(`trace ${row.trace_id} was a malformed request ("${displayWire(request.raw_line)}"): there is no request to send again`);
   }
   const hopByHop = connectionTokens(request.headers);
   const headers: Array<[string, string]> = [];

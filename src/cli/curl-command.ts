@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { REPLAY_OF_HEADER } from '../core/replay-of.js';
+import { displayText, displayWire } from '../encoders/escape.js';
 import type { CapturedRequest } from './captured-request.js';
 import type { ForwardOrigin } from './forward-origin.js';
 import { shellQuote, shellQuoteBytes } from './shell-quote.js';
@@ -45,7 +46,8 @@ function url(req: CapturedRequest, origin: ForwardOrigin | undefined): string {
 }
 
 export function curlCommand(req: CapturedRequest, origin: ForwardOrigin | undefined): string {
-  const comments: string[] = [`# kflog: trace ${req.traceId}, ${req.method} ${req.uri}` + (origin ? `, to ${origin.from}` : '')];
+  // Shown, not sent: a control character in the captured URI must not end the comment line (and start a command).
+  const comments = [`# kflog: trace ${req.traceId}, ${displayWire(req.method)} ${displayWire(req.uri)}` + (origin ? `, to ${displayText(origin.from)}` : '')];
   if (origin === undefined) comments.push('# no config names its forward and it had no Host: put the address in place of HOST');
   for (const name of req.redacted) {
     comments.push(`# ${name} was redacted in the store and is left out: add -H '${name}: …' with the real value to send it`);

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExchangeRow } from '../../src/cli/store-read.js';
 import type { UndoList } from '../helpers/cleanup.js';
+import { exchange } from '../helpers/http.js';
 import { startUpstream } from '../helpers/upstream.js';
 import { kflogCliAsync, recordingUpstream, send, startStoreKflog, storedRow, type Received, type StoreKflog } from '../store/helpers.js';
 
@@ -141,6 +142,23 @@ describe('kflog replay sends a stored request again', () => {
       expect(row.replay_of).toBeNull();
       expect(got.headers.map(([n]) => n)).not.toContain('kflog-replay-of');
     }
+  });
+
+  it('refuses an exchange that was a malformed request, saying so, exit 1', async () => {
+    await exchange(k.base.slice('http://'.length), 'THIS IS NOT HTTP\r\n\r\n', { halfClose: true });
+    const row = await storedRow(k.db, 'raw_line IS NOT NULL');
+    const r = await replay(row.trace_id);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`kflog: trace ${row.trace_id} was a malformed request ("THIS IS NOT HTTP"): there is no request to send again\n`);
+  });
+
+  it('refuses a request whose body was not captured, saying why, exit 1', async () => {
+    const uncaptured = await startStoreKflog(undo, {}, {}, { target: { url: up.upstream.url }, capture: { request_body: false } });
+    await send(uncaptured.base + '/uncaptured', { method: 'POST', body: 'twelve bytes' });
+    const row = await storedRow(uncaptured.db, 'path = ?', '/uncaptured');
+    const r = await kflogCliAsync(['replay', row.trace_id], uncaptured.dir);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`kflog: trace ${row.trace_id} is not sent: its body was not captured (12 bytes; the forward's capture.request_body is off); --force sends it as it is\n`);
   });
 
   it('names a -H value that is no header and exits 2', async () => {
