@@ -11,9 +11,6 @@ import { entriesOf, type ExchangeRow } from './store-read.js';
  */
 export interface CapturedRequest {
   traceId: string;
-  forward: string | undefined;
-  /** The port the forward had bound when the exchange was captured. */
-  listenPort: number | undefined;
   method: string;
   /** As the client sent it: origin form (/path?query), or absolute form. */
   uri: string;
@@ -92,8 +89,6 @@ export function capturedRequest(row: ExchangeRow): CapturedRequest {
   }
   const out: CapturedRequest = {
     traceId: row.trace_id,
-    forward: row.forward ?? undefined,
-    listenPort: row.listen_port ?? undefined,
     method: request.method,
     uri: request.uri,
     headers,
