@@ -3,6 +3,7 @@ import { Command } from 'commander';
 import './modules.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
 import { lsCommand } from './cli/ls.js';
+import { replayCommand } from './cli/replay.js';
 import { runCommand } from './cli/run.js';
 import { showCommand } from './cli/show.js';
 import { validateCommand } from './cli/validate.js';
@@ -15,6 +16,7 @@ const program = new Command('kflog')
   .addCommand(importKftrayCommand())
   .addCommand(lsCommand())
   .addCommand(showCommand())
+  .addCommand(replayCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

@@ -1,30 +1,17 @@
 import { Command } from 'commander';
 import { KftrayEncoder } from '../encoders/kftray.js';
+import { openStoreForReading, StoreError } from '../writers/store-db.js';
+import { capturedRequest, CapturedRequestError } from './captured-request.js';
+import { curlCommand } from './curl-command.js';
+import { configOf, forwardOrigin } from './forward-origin.js';
 import { entriesOf, reporting, rowJson, storePath, UsageError, type ExchangeRow } from './store-read.js';
-import { openStoreForReading, StoreError, type StoreDb } from '../writers/store-db.js';
+import { findExchange, tracePrefix } from './trace-lookup.js';
 
 interface ShowOptions {
   store?: string;
   config?: string;
   json?: boolean;
-}
-
-/** The argument as a trace ID prefix, lower case; anything else is refused before the store is opened. */
-function tracePrefix(arg: string): string {
-  const p = arg.toLowerCase();
-  if (!/^[0-9a-f-]+$/.test(p)) throw new UsageError(`trace ID "${arg}": expected a trace ID or the start of one (hex digits and -)`);
-  return p;
-}
-
-/** The one exchange whose trace ID starts with `prefix`; none, or more than one, is an error saying so. */
-function findExchange(db: StoreDb, path: string, p: string): ExchangeRow {
-  // A range, not LIKE: the index on trace_id answers it, and no character of the prefix is a wildcard.
-  const rows = db.prepare("SELECT * FROM exchanges WHERE trace_id >= ? AND trace_id < ? LIMIT 3").all(p, p + '\uffff') as ExchangeRow[];
-  if (rows.length === 0) throw new StoreError(`no exchange in ${path} has a trace ID starting ${p}`);
-  if (rows.length > 1) {
-    throw new UsageError(`trace ID "${p}" is the start of several exchanges' (${rows.map((r) => r.trace_id).join(', ')}${rows.length > 2 ? ', …' : ''}): give more of it`);
-  }
-  return rows[0]!;
+  curl?: boolean;
 }
 
 /**
@@ -41,6 +28,17 @@ function asKftray(row: ExchangeRow): string {
   return (encoder.encode(request) ?? '') + (encoder.encode(access) ?? '');
 }
 
+/** The request as a curl command, sent to the listen address of its forward in the config the store came from. */
+function asCurl(row: ExchangeRow, opts: ShowOptions): string {
+  try {
+    return curlCommand(capturedRequest(row), forwardOrigin(configOf(opts), row));
+  } catch (err) {
+    // One line, exit 1, as for a store that cannot be read.
+    if (err instanceof CapturedRequestError) throw new StoreError(err.message);
+    throw err;
+  }
+}
+
 export function showCommand(): Command {
   return new Command('show')
     .description('print one exchange of the store as kftray request/response blocks; a unique start of its trace ID is enough')
@@ -48,17 +46,20 @@ export function showCommand(): Command {
     .option('--store <path>', 'the store (default: the store log of the config, else ~/.kflog/exchanges.db)')
     .option('-c, --config <file>', 'the config whose store log to read (default: ./kflog.json when present)')
     .option('--json', 'the exchange as one JSON object')
+    .option('--curl', "a curl command that sends the request again, through its forward's listen address")
     .action((trace: string, opts: ShowOptions) =>
       reporting(() => {
+        if (opts.json && opts.curl) throw new UsageError('--json and --curl: give one of them');
         const prefix = tracePrefix(trace);
         const path = storePath(opts);
         const db = openStoreForReading(path);
+        let row: ExchangeRow;
         try {
-          const row = findExchange(db, path, prefix);
-          process.stdout.write(opts.json ? JSON.stringify(rowJson(row)) + '\n' : asKftray(row));
+          row = findExchange(db, path, prefix);
         } finally {
           db.close();
         }
+        process.stdout.write(opts.json ? JSON.stringify(rowJson(row)) + '\n' : opts.curl ? asCurl(row, opts) : asKftray(row));
       }),
     );
 }

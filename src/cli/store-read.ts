@@ -65,6 +65,8 @@ export interface ExchangeRow {
   remote_ip: string | null;
   remote_port: string | null;
   raw_line: string | null;
+  /** The trace ID this exchange replays; absent in a version-1 store, which has no such column. */
+  replay_of?: string | null;
   user_id: string | null;
   status: number | null;
   duration_ms: number | null;
@@ -116,6 +118,7 @@ export function entriesOf(row: ExchangeRow): { request: RequestEntry; access?: A
     headers: json<HeaderMap>(row.req_headers, {}),
     ...(row.req_body !== null ? { body: body(row.req_body, row.req_body_encoding, row.req_body_meta) } : {}),
     ...(row.raw_line !== null ? { raw_line: row.raw_line } : {}),
+    ...(row.replay_of != null ? { replay_of: row.replay_of } : {}),
   };
   const logger = (kind: string): string => `http.log.${kind}.${forward.id}`;
   const request: RequestEntry = { kind: 'request', ts: row.ts, level: 'info', logger: logger('request'), msg: REQUEST_MSG, trace_id: row.trace_id, forward, request: info };
@@ -153,6 +156,7 @@ export function rowJson(row: ExchangeRow): Record<string, unknown> {
   const { id: _id, conn, tunnel, req_headers, resp_headers, req_body_meta, resp_body_meta, ...rest } = row;
   return {
     ...rest,
+    replay_of: row.replay_of ?? null,
     time: new Date(row.ts).toISOString(),
     conn: json(conn, null),
     tunnel: json(tunnel, null),

@@ -42,6 +42,12 @@ export interface RequestInfo {
    * show what nginx or HAProxy would. Absent for well-formed requests.
    */
   raw_line?: string;
+  /**
+   * The trace ID this request replays, when the client said so (kflog replay's `kflog-replay-of` header, which
+   * the proxy takes off before forwarding). Only a trace-ID-shaped value is taken: it is the client's claim, not
+   * proof.
+   */
+  replay_of?: string;
 }
 
 /** HAProxy's five timers, in milliseconds, -1 for a phase never reached. */

@@ -67,6 +67,7 @@ const ENTRY: ShapeOf<Omit<AccessEntry, 'kind'>> = {
     headers: 'headers',
     body: BODY,
     raw_line: 'string',
+    replay_of: 'string',
   },
   bytes_read: 'number',
   user_id: 'string',

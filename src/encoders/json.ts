@@ -282,7 +282,8 @@ export class JsonEncoder implements Encoder {
 
   /**
    * Caddy's request object (remote_ip, remote_port, proto, method, host, uri, headers, as Caddy 2.6 and GoAccess 1.7
-   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as docs/formats.md lists), then body and raw_line.
+   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as docs/formats.md lists), then body, raw_line and
+   * replay_of.
    */
   private request(r: RequestInfo): string {
     // remote_ip is there unless a filter deleted it; the comma logic only matters then.
@@ -316,7 +317,11 @@ export class JsonEncoder implements Encoder {
       s += c + '"body":' + this.body(r.body);
       c = ',';
     }
-    if (r.raw_line !== undefined) s += c + '"raw_line":' + jsonWire(r.raw_line);
+    if (r.raw_line !== undefined) {
+      s += c + '"raw_line":' + jsonWire(r.raw_line);
+      c = ',';
+    }
+    if (r.replay_of !== undefined) s += c + '"replay_of":' + jsonText(r.replay_of);
     return s + '}';
   }
 

@@ -84,6 +84,7 @@ export class KftrayEncoder implements Encoder {
       '\nPath: ' + orDash(displayWire(r.uri ?? '')) +
       '\nVersion: ' + version(r.proto ?? '') + '\n';
     if (r.raw_line !== undefined) s += 'Request line: ' + displayWire(r.raw_line) + '\n';
+    if (r.replay_of !== undefined) s += 'Replay of: ' + displayText(r.replay_of) + '\n';
     return s + '\nHeaders:\n' + headers + '\nBody:\n' + this.classicBody(body) + '\n';
   }
 

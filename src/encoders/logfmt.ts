@@ -49,6 +49,7 @@ export class LogfmtEncoder implements Encoder {
     if (r.host !== undefined) s += ' request.host=' + logfmtWire(r.host);
     if (r.uri !== undefined) s += ' request.uri=' + logfmtWire(r.uri);
     if (r.raw_line !== undefined) s += ' request.raw_line=' + logfmtWire(r.raw_line);
+    if (r.replay_of !== undefined) s += ' request.replay_of=' + logfmtText(r.replay_of);
     if (r.headers !== undefined) s += this.headers('request.headers.', r.headers);
     if (r.body !== undefined) s += body('request.body.', r.body, this.pieces);
     return s;

@@ -42,6 +42,7 @@ const REQ_BODY = 1;
 const REQ_RAW_LINE = 2;
 /** The request was sent with the request entry before: only its number (and a body captured since) follow. */
 const REQ_SENT_BEFORE = 4;
+const REQ_REPLAY_OF = 8;
 
 /**
  * Requests the reader remembers, by sequence number modulo this: an access entry refers to its request entry's
@@ -146,7 +147,7 @@ export class WireWriter {
       if (r.body !== undefined) this.body(r.body);
       return;
     }
-    this.u8((r.body !== undefined ? REQ_BODY : 0) | (r.raw_line !== undefined ? REQ_RAW_LINE : 0));
+    this.u8((r.body !== undefined ? REQ_BODY : 0) | (r.raw_line !== undefined ? REQ_RAW_LINE : 0) | (r.replay_of !== undefined ? REQ_REPLAY_OF : 0));
     this.sentRequests.set(r, ++this.requestSeq);
     this.str(r.remote_ip);
     this.str(r.remote_port);
@@ -157,6 +158,7 @@ export class WireWriter {
     this.headers(r.headers);
     if (r.body !== undefined) this.body(r.body);
     if (r.raw_line !== undefined) this.str(r.raw_line);
+    if (r.replay_of !== undefined) this.str(r.replay_of);
   }
 
   private access(e: AccessEntry): void {
@@ -421,6 +423,7 @@ export class WireReader {
     };
     if (flags & REQ_BODY) r.body = this.body();
     if (flags & REQ_RAW_LINE) r.raw_line = this.str();
+    if (flags & REQ_REPLAY_OF) r.replay_of = this.str();
     this.recent.set(++this.requestSeq % RECENT_REQUESTS, r);
     return r;
   }

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { HeaderMap } from '../core/entry.js';
 import { hasOwn, setOwn } from '../core/own-key.js';
+import { REPLAY_OF_HEADER } from '../core/replay-of.js';
 
 /** Headers that describe one hop and must not be forwarded (RFC 9110 §7.6.1), plus those kflog sets itself. */
 const HOP_BY_HOP = new Set([
@@ -66,11 +67,16 @@ export function rawHeaderStrings(raw: Buffer[] | string[]): string[] {
   return out;
 }
 
-/** Headers kflog sets itself on the way up (the client's copies are replaced; X-Forwarded-For is appended to). */
+/**
+ * Headers kflog sets itself on the way up (the client's copies are replaced; X-Forwarded-For is appended to), or
+ * takes off.
+ */
 const SET_BY_PROXY: ReadonlySet<string> = new Set([
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'host',
   // node answers `Expect: 100-continue` itself before the request reaches kflog; undici refuses to send it on.
   'expect',
+  // Addressed to kflog (the request replays a trace), never to the upstream, well-formed or not.
+  REPLAY_OF_HEADER,
 ]);
 
 /**

@@ -1,6 +1,7 @@
 import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestInfo } from '../core/entry.js';
+import { REPLAY_OF_HEADER, replayOf } from '../core/replay-of.js';
 import { headerMap, stripV4Mapped } from './headers.js';
 
 /** The standard reason phrase node itself uses for `status` (RFC 9110). */
@@ -8,9 +9,9 @@ export function reasonPhrase(status: number): string {
   return STATUS_CODES[status] ?? 'Error';
 }
 
-/** What a parsed request asked, as the log shows it. */
+/** What a parsed request asked, as the log shows it (the headers as sent, kflog-replay-of included). */
 export function requestInfo(req: IncomingMessage): RequestInfo {
-  return {
+  const info: RequestInfo = {
     remote_ip: stripV4Mapped(req.socket.remoteAddress ?? ''),
     remote_port: String(req.socket.remotePort ?? ''),
     proto: 'HTTP/' + req.httpVersion,
@@ -19,6 +20,9 @@ export function requestInfo(req: IncomingMessage): RequestInfo {
     uri: req.url ?? '',
     headers: headerMap(req.rawHeaders),
   };
+  const replayed = replayOf(req.headers[REPLAY_OF_HEADER] as string | undefined);
+  if (replayed !== undefined) info.replay_of = replayed;
+  return info;
 }
 
 /**

@@ -5,8 +5,12 @@ import Database from 'better-sqlite3';
 
 export type StoreDb = Database.Database;
 
-/** Bumped on every change of the tables below; a store written by a newer kflog is refused, never altered. */
-export const STORE_SCHEMA_VERSION = 1;
+/**
+ * Bumped on every change of the tables below; a store written by a newer kflog is refused, never altered, and an
+ * older one is brought up to date when opened for writing (MIGRATIONS). Readers take every version up to this one.
+ * 2: `replay_of`.
+ */
+export const STORE_SCHEMA_VERSION = 2;
 
 /** How long a connection waits for another's lock (a reader's snapshot, the writer's checkpoint) before failing. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -29,6 +33,7 @@ CREATE TABLE exchanges (
   forward TEXT, listen_port INTEGER, backend TEXT,
   ts REAL NOT NULL, end_ts REAL, level TEXT,
   method TEXT, host TEXT, path TEXT, query TEXT, proto TEXT, remote_ip TEXT, remote_port TEXT, raw_line TEXT,
+  replay_of TEXT,
   user_id TEXT, status INTEGER, duration_ms REAL,
   tq INTEGER, tw INTEGER, tc INTEGER, tr INTEGER, tt INTEGER, termination_state TEXT,
   bytes_read INTEGER, size INTEGER, bytes_sent INTEGER,
@@ -52,6 +57,14 @@ CREATE TRIGGER exchanges_fts_delete AFTER DELETE ON exchanges BEGIN
   DELETE FROM exchanges_fts WHERE rowid = old.id;
 END;
 `;
+
+/**
+ * What takes a store of version N-1 to N, at index N-2: only additions, so a reader of the older version (which
+ * names the columns it reads) still reads the file.
+ */
+const MIGRATIONS: readonly string[] = [
+  'ALTER TABLE exchanges ADD COLUMN replay_of TEXT;',
+];
 
 /** A store kflog cannot use: the message names the path and says why, for one line on stderr. */
 export class StoreError extends Error {
@@ -90,6 +103,8 @@ export function openStoreForWriting(path: string): StoreDb {
         db!.exec(SCHEMA);
         db!.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
       })();
+    } else if (version < STORE_SCHEMA_VERSION) {
+      migrate(db, path);
     }
     db.pragma('journal_mode = WAL');
     // Durable enough for logs (a power loss may lose the last transactions, never corrupt the file); no fsync per batch.
@@ -118,6 +133,18 @@ export function openStoreForReading(path: string): StoreDb {
     db?.close();
     throw described(path, err);
   }
+}
+
+/**
+ * Brings an older store up to this version. IMMEDIATE, and the version read again inside: two kflogs opening one
+ * old store at once migrate it once, the second finding it done.
+ */
+function migrate(db: StoreDb, path: string): void {
+  db.transaction(() => {
+    const from = checkVersion(db, path);
+    for (let v = from; v < STORE_SCHEMA_VERSION; v++) db.exec(MIGRATIONS[v - 1]!);
+    db.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
+  }).immediate();
 }
 
 function missing(path: string): never {

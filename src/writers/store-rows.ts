@@ -6,7 +6,7 @@ type RowParams = Record<string, string | number | null>;
 
 const COLUMNS = [
   'trace_id', 'forward', 'listen_port', 'backend', 'ts', 'end_ts', 'level',
-  'method', 'host', 'path', 'query', 'proto', 'remote_ip', 'remote_port', 'raw_line',
+  'method', 'host', 'path', 'query', 'proto', 'remote_ip', 'remote_port', 'raw_line', 'replay_of',
   'user_id', 'status', 'duration_ms', 'tq', 'tw', 'tc', 'tr', 'tt', 'termination_state',
   'bytes_read', 'size', 'bytes_sent', 'upstream', 'pod', 'conn', 'tunnel', 'error',
   'req_headers', 'resp_headers',
@@ -51,6 +51,7 @@ function requestColumns(entry: RequestEntry | AccessEntry): RowParams {
     remote_ip: r.remote_ip,
     remote_port: r.remote_port,
     raw_line: r.raw_line ?? null,
+    replay_of: r.replay_of ?? null,
     req_headers: JSON.stringify(r.headers),
   });
   bodyColumns(row, 'req', r.body);

@@ -16,7 +16,7 @@ const textBody: DeepRequired<CapturedBody> = {
 const request: DeepRequired<RequestInfo> = {
   remote_ip: '10.0.0.7', remote_port: '51514', proto: 'HTTP/1.1', method: 'POST', host: 'orders.svc', uri: '/o?x=1',
   headers: { 'Content-Type': ['application/json'], Cookie: ['a=1', 'b=2'] }, body: { ...textBody, bytes: 11 },
-  raw_line: 'POST /o?x=1 HTTP/1.1',
+  raw_line: 'POST /o?x=1 HTTP/1.1', replay_of: '01a24b8b-ffff-7000-8000-000000000001',
 };
 
 const forward = { id: 'orders', listen_port: 18080, backend: 'shop.orders' };

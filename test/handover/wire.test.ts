@@ -34,13 +34,14 @@ const exchange: fc.Arbitrary<[RequestEntry, AccessEntry, CapturedBody | undefine
     method: text, uri: text, host: text, headers, resp_headers: headers, status: fc.integer({ min: 0, max: 599 }),
     trace: text, ts: num, duration: num, size: num, error: fc.option(text, { nil: undefined }),
     resp_body: fc.option(body, { nil: undefined }), req_body: fc.option(body, { nil: undefined }),
-    raw_line: fc.option(text, { nil: undefined }), pod: fc.option(text, { nil: undefined }),
+    raw_line: fc.option(text, { nil: undefined }), replay_of: fc.option(fc.uuid(), { nil: undefined }), pod: fc.option(text, { nil: undefined }),
     tunnel: fc.option(fc.record({ bytes_in: fc.nat(), bytes_out: fc.nat() }), { nil: undefined }),
     level: fc.constantFrom('debug' as const, 'info' as const, 'warn' as const, 'error' as const),
   })
   .map((x) => {
     const request = requestInfo({ method: x.method, uri: x.uri, host: x.host, headers: x.headers });
     if (x.raw_line !== undefined) request.raw_line = x.raw_line;
+    if (x.replay_of !== undefined) request.replay_of = x.replay_of;
     const req = requestEntry({ request, trace_id: x.trace, ts: x.ts, level: x.level });
     const acc = accessEntry({
       request, trace_id: x.trace, ts: x.ts, duration: x.duration, size: x.size, status: x.status,

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
 import { tempDir } from '../helpers/files.js';
 import { KflogProcess, writeConfig } from '../helpers/kflog-process.js';
+import { STORE_SCHEMA_VERSION } from '../../src/writers/store-db.js';
 import { kflogCli } from './helpers.js';
 
 describe('kflog ls and show on bad input', () => {
@@ -39,7 +40,7 @@ describe('kflog ls and show on bad input', () => {
     db.close();
     const r = kflogCli(['ls', '--store', path]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`kflog: ${path} is a store of schema version 99; this kflog knows up to 1 (use a newer kflog, or another path)\n`);
+    expect(r.stderr).toBe(`kflog: ${path} is a store of schema version 99; this kflog knows up to ${STORE_SCHEMA_VERSION} (use a newer kflog, or another path)\n`);
   });
 
   it('a store of a newer schema version keeps kflog run from starting, naming the log and the path', async () => {
@@ -56,7 +57,7 @@ describe('kflog ls and show on bad input', () => {
     undo.push(() => p.stop('SIGKILL'));
     const exited = await Promise.race([p.exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error(p.stderr)), 20_000))]);
     expect(exited.code).not.toBe(0);
-    expect(p.stderr).toContain(`log "store": ${path} is a store of schema version 99; this kflog knows up to 1`);
+    expect(p.stderr).toContain(`log "store": ${path} is a store of schema version 99; this kflog knows up to ${STORE_SCHEMA_VERSION}`);
     expect(new Database(path).pragma('user_version', { simple: true })).toBe(99);
   });
 
