@@ -21,6 +21,9 @@ export interface LsQuery {
   limit: number;
 }
 
+/** A word as FTS5's unicode61 tokenizer makes them: letters, digits and private-use characters. */
+const WORD = /[\p{L}\p{N}\p{Co}]+/gu;
+
 const DEFAULT_LIMIT = 50;
 
 /** "10m", "7d" ago, or an ISO 8601 time: epoch ms. */
@@ -80,10 +83,12 @@ export function lsQuery(flags: LsFlags, now: number): LsQuery {
     params.push(ms);
   }
   if (flags.grep !== undefined) {
-    if (flags.grep.trim() === '') throw new UsageError('--grep "": expected some text to search for');
-    // One FTS5 phrase: the text is searched as written, never read as FTS query syntax.
+    const words = flags.grep.match(WORD) ?? [];
+    if (words.length === 0) throw new UsageError(`--grep "${flags.grep}": expected a word (letters or digits) to search for`);
+    // Every word, each a quoted FTS5 term (never read as query syntax), in any order and place: the index keeps no
+    // positions (store-db.ts), which makes writing it a third faster.
     where.push('id IN (SELECT rowid FROM exchanges_fts WHERE exchanges_fts MATCH ?)');
-    params.push('"' + flags.grep.replace(/"/g, '""') + '"');
+    params.push(words.map((w) => '"' + w + '"').join(' '));
   }
   let limit = DEFAULT_LIMIT;
   if (flags.limit !== undefined) {

@@ -8,7 +8,8 @@ export type StoreDb = Database.Database;
 /**
  * Bumped on every change of the tables below; a store written by a newer kflog is refused, never altered, and an
  * older one is brought up to date when opened for writing (MIGRATIONS). Readers take every version up to this one.
- * 2: `replay_of`.
+ * 2: `replay_of`; a new store's full-text index keeps no positions (a migrated one keeps its own: the words
+ * kflog ls --grep asks for are found in either).
  */
 export const STORE_SCHEMA_VERSION = 2;
 
@@ -44,8 +45,9 @@ CREATE TABLE exchanges (
 );
 CREATE INDEX exchanges_ts ON exchanges(ts);
 CREATE INDEX exchanges_forward_ts ON exchanges(forward, ts);
--- Contentless (the text is in exchanges already), with deletes, so retention removes a row's terms too.
-CREATE VIRTUAL TABLE exchanges_fts USING fts5(path, headers, body, content='', contentless_delete=1);
+-- Contentless (the text is in exchanges already), with deletes, so retention removes a row's terms too. No
+-- positions (detail=none): kflog ls --grep asks for words, not phrases, and the store writes a third faster.
+CREATE VIRTUAL TABLE exchanges_fts USING fts5(path, headers, body, content='', contentless_delete=1, detail=none);
 CREATE TRIGGER exchanges_fts_insert AFTER INSERT ON exchanges BEGIN
   ${INDEX_NEW_ROW}
 END;

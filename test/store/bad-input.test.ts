@@ -67,6 +67,7 @@ describe('kflog ls and show on bad input', () => {
     [['--status', '7xx'], '--status "7xx": expected a status such as 404 or a class 1xx to 5xx'],
     [['--slower-than', 'fast'], '--slower-than "fast": expected a duration such as 500ms or 2s'],
     [['--limit', '0'], '--limit "0": expected a whole number above 0'],
+    [['--grep', '-/-'], '--grep "-/-": expected a word (letters or digits) to search for'],
   ];
   for (const [args, message] of badFlags) {
     it(`ls ${args.join(' ')} names the flag and what it expects, and exits 2`, () => {

@@ -78,6 +78,11 @@ describe('kflog ls and kflog show read what a store log captured', () => {
     expect(ls('--grep', 'application/json').stdout.trim().split('\n').map((l) => l.split('  ')[3]).sort()).toEqual(['/api/users', '/echo']);
   });
 
+  it('ls --grep with several words finds the exchanges that have every one of them, in any order', () => {
+    expect(ls('--grep', 'Lovelace Ada').stdout.trim().split('\n').map((l) => l.split('  ')[3])).toEqual(['/echo']);
+    expect(ls('--grep', 'Lovelace nobody').stdout.trim()).toBe('');
+  });
+
   it('ls --grep does not find the redacted credential', () => {
     const r = ls('--grep', 's3cret');
     expect(r.code).toBe(0);
