@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import './modules.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
+import { logsCommand } from './cli/logs.js';
 import { lsCommand } from './cli/ls.js';
 import { runCommand } from './cli/run.js';
 import { showCommand } from './cli/show.js';
@@ -15,6 +16,7 @@ const program = new Command('kflog')
   .addCommand(importKftrayCommand())
   .addCommand(lsCommand())
   .addCommand(showCommand())
+  .addCommand(logsCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);
