@@ -108,6 +108,25 @@ describe('kflog logs list, with kflog running', () => {
     ]);
   });
 
+  it('finds the rolls of a log whose file name has no extension, named as pino-roll names them (name.N.log)', async () => {
+    const { dir, cleanup } = tempDir('logs-noext');
+    undo.push(cleanup);
+    const { proc, addresses } = await startKflog(
+      {
+        forwards: [{ id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' }, log: { format: 'json', writer: { output: 'file', filename: join(dir, 'access'), roll_size_mb: 1 / 1024 } } }],
+      },
+      dir,
+    );
+    undo.push(() => proc.stop());
+    for (let i = 0; i < 10; i++) await send(`http://${addresses.demo!}/api/users?i=${i}`);
+    await stopAndFlush({ proc, base: '', dir, db: '' });
+    const written = namesIn(dir).filter((n) => n.startsWith('access'));
+    expect(written.filter((n) => /^access\.\d+\.log$/.test(n)).length).toBeGreaterThan(1);
+    const listed = listedFiles(kflogCli(['logs', 'list', '-c', join(dir, 'kflog.json')]).stdout);
+    expect(listed.map((f) => f.path).sort()).toEqual(written.map((n) => join(dir, n)).sort());
+    expect(listed.find((f) => f.path === join(dir, 'access'))?.note).toMatch(/^-> access\.\d+\.log$/);
+  });
+
   it('a config that cannot be read is one line naming it, exit 1', () => {
     const { dir, cleanup } = tempDir('logs-bad');
     undo.push(cleanup);
