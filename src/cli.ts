@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import './modules.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
+import { logsCommand } from './cli/logs.js';
 import { lsCommand } from './cli/ls.js';
 import { replayCommand } from './cli/replay.js';
 import { runCommand } from './cli/run.js';
@@ -17,6 +18,7 @@ const program = new Command('kflog')
   .addCommand(lsCommand())
   .addCommand(showCommand())
   .addCommand(replayCommand())
+  .addCommand(logsCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

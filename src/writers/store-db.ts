@@ -101,10 +101,13 @@ export function openStoreForWriting(path: string): StoreDb {
     if (version === 0) {
       // auto_vacuum only takes effect before the first table is created.
       db.pragma('auto_vacuum = INCREMENTAL');
+      // IMMEDIATE, and the version read again under its lock: a second kflog starting on the same new file waits
+      // (busy_timeout) for the first to create the tables, then finds them, instead of creating them twice.
       db.transaction(() => {
+        if (checkVersion(db!, path) !== 0) return;
         db!.exec(SCHEMA);
         db!.pragma(`user_version = ${STORE_SCHEMA_VERSION}`);
-      })();
+      }).immediate();
     } else if (version < STORE_SCHEMA_VERSION) {
       migrate(db, path);
     }

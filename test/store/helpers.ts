@@ -54,17 +54,24 @@ export async function startStoreKflog(
   const { dir, cleanup } = tempDir('store');
   undo.push(cleanup);
   const db = join(dir, 'private', 'exchanges.db');
-  const { proc, addresses } = await startKflog(
-    {
-      forwards: [
-        { id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' }, capture: { request_body: true, response_body: true, max_body_bytes: 65536 }, ...forward },
-      ],
-      logging: { logs: { default: { exclude: ['http.log'] }, store: { writer: { output: 'store', path: db, ...store }, ...log } } },
-    },
-    dir,
-  );
+  const { proc, addresses } = await startKflog(storeKflogConfig(db, store, log, 'demo', forward), dir);
   undo.push(() => proc.stop());
   return { proc, base: `http://${addresses.demo!}`, dir, db };
+}
+
+/**
+ * startStoreKflog's config: the forward `id` (its fields overridden by `forward`) to the builtin sample API, bodies
+ * captured, its log "store" at `db`.
+ */
+export function storeKflogConfig(
+  db: string, store: Record<string, unknown> = {}, log: Record<string, unknown> = {}, id = 'demo', forward: Record<string, unknown> = {},
+) {
+  return {
+    forwards: [
+      { id, listen: '127.0.0.1:0', target: { builtin: 'echo' }, capture: { request_body: true, response_body: true, max_body_bytes: 65536 }, ...forward },
+    ],
+    logging: { logs: { default: { exclude: ['http.log'] }, store: { writer: { output: 'store', path: db, ...store }, ...log } } },
+  };
 }
 
 /** One request through kflog, its answer read whole, within a deadline. */
