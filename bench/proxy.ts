@@ -26,8 +26,11 @@ export interface ProxyBenchResult {
   markdown: string;
 }
 
-/** Logging off; four file logs on the log thread (the default); the same four on the proxy's own thread. */
-type KflogLogs = 'off' | 'thread' | 'inline';
+/**
+ * Logging off; four file logs on the log thread (the default); the same four on the proxy's own thread; the four
+ * and the exchange store (issue 19: the store may cost at most a tenth of the requests).
+ */
+type KflogLogs = 'off' | 'thread' | 'inline' | 'store';
 
 function kflogConfig(port: number, upstream: number, dir: string, logs: KflogLogs, processes: number): object {
   const forward = { id: 'bench', listen: `127.0.0.1:${port}`, target: { url: `http://127.0.0.1:${upstream}` } };
@@ -39,8 +42,9 @@ function kflogConfig(port: number, upstream: number, dir: string, logs: KflogLog
     listener_processes: processes,
     forwards: [forward],
     logging: {
-      thread: logs === 'thread',
+      thread: logs !== 'inline',
       logs: {
+        ...(logs === 'store' ? { store: { include: ['http.log'], writer: { output: 'store', path: join(dir, 'exchanges.db') } } } : {}),
         default: { exclude: ['http.log'] },
         kftray: { include: ['http.log'], writer: file('kftray.log'), encoder: { format: 'kftray' } },
         json: { include: ['http.log.access'], writer: file('access.json'), encoder: { format: 'json' } },
@@ -73,6 +77,7 @@ async function startBareProxy(upstream: number, processes: number): Promise<Cont
 }
 
 /** kflog with `listener_processes: 2`: two event loops proxying, the primary writing the logs. */
+const WITH_STORE = 'kflog, four file logs and the exchange store';
 const LP2_OFF = 'kflog, logging off, 2 listener processes';
 const LP2_FOUR = 'kflog, four file logs, 2 listener processes';
 
@@ -233,6 +238,7 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
     contestants.push(await startKflog('kflog, logging off', upstreamPort, dir, 'off'));
     contestants.push(await startKflog('kflog, four file logs', upstreamPort, dir, 'thread'));
     contestants.push(await startKflog('kflog, four file logs, logging.thread false', upstreamPort, join(dir, 'inline'), 'inline'));
+    contestants.push(await startKflog(WITH_STORE, upstreamPort, join(dir, 'store'), 'store'));
     contestants.push(await startKflog(LP2_OFF, upstreamPort, join(dir, 'lp2-off'), 'off', 2));
     contestants.push(await startKflog(LP2_FOUR, upstreamPort, join(dir, 'lp2'), 'thread', 2));
     contestants.push(await startBareProxy(upstreamPort, 1));
@@ -355,6 +361,10 @@ export async function benchProxy(opts: ProxyBenchOptions): Promise<ProxyBenchRes
             rows.push([`four logs vs Caddy JSON log (req/s), ${how}`, shown(vsCaddy, '×'), '≥ 1.20×', vsCaddy.mid >= 1.2 ? 'yes' : 'no']);
           } else {
             rows.push([`four logs vs Caddy JSON log, ${how}`, 'caddy not installed', '≥ 1.20×', 'n/a']);
+          }
+          if (n === 1) {
+            const store = perRound(WITH_STORE, f.name, (x) => x.rps, false);
+            rows.push(['four logs and the exchange store vs four logs (req/s)', shown(store, '×'), '≥ 0.90×', store.mid >= 0.9 ? 'yes' : 'no']);
           }
           return rows;
         }),
