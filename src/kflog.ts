@@ -8,6 +8,7 @@ import type { LogLink } from './handover/log-link.js';
 import { LogSender, RemotePipeline } from './handover/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
+import { ForwardMeters } from './proxy/meter.js';
 import { createTarget } from './proxy/target.js';
 import { traceIdFactory } from './proxy/trace.js';
 import type { InFlight } from './proxy/in-flight.js';
@@ -53,7 +54,8 @@ export class Kflog {
   private readonly pool = new WriterPool();
   /** The log thread, started with the first config that wants it, shared across reloads. */
   private logSender: LogSender | undefined;
-  private readonly counters: ProcessCounters = { actconn: 0 };
+  /** @internal Process-wide counts: open connections, and each forward's meter (what /metrics shows). */
+  readonly counters: ProcessCounters = { actconn: 0, meters: new ForwardMeters() };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
   /** Final counts of the configs a reload replaced. */
