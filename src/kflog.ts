@@ -4,6 +4,7 @@ import type { Level } from './core/entry.js';
 import type { LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
 import { RetiredStats } from './emit/retired-stats.js';
+import { ExchangeTap, TappedSink } from './emit/tap.js';
 import type { LogLink } from './handover/log-link.js';
 import { LogSender, RemotePipeline } from './handover/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
@@ -58,6 +59,8 @@ export class Kflog {
   readonly counters: ProcessCounters = { actconn: 0, meters: new ForwardMeters() };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
+  /** The access entries of every config this process runs, for the admin listener's live stream. */
+  readonly tap = new ExchangeTap();
   /** Final counts of the configs a reload replaced. */
   private readonly retired = new RetiredStats();
   private queue: Promise<unknown> = Promise.resolve();
@@ -172,6 +175,12 @@ export class Kflog {
   }
 
   private pipelineFor(config: Config): EntrySink {
+    const pipeline = this.logsFor(config);
+    // Only a config with an admin listener pays the tap's indirection on every entry.
+    return config.admin === undefined ? pipeline : new TappedSink(pipeline, this.tap);
+  }
+
+  private logsFor(config: Config): EntrySink {
     const link = this.options.logLink;
     if (link === undefined && !config.logThread) return new Pipeline(config.logs, this.pool);
     this.logSender ??= new LogSender(link?.());
