@@ -20,11 +20,18 @@ export interface MetricsSource {
   queueLimits(): ReadonlyMap<string, number>;
 }
 
-type HistogramValues = Awaited<ReturnType<Histogram<'forward'>['get']>>;
+/** A value as prom-client's histogram hands it to its registry: the `le` label apart from the metric's own labels. */
+interface BucketValue {
+  metricName: string;
+  labels: { le?: number | string };
+  sharedLabels: { forward: string };
+  value: number;
+}
 
 /**
- * prom-client's histogram, its values read from the forwards' meters on scrape instead of observed one by one:
- * observing on the hot path would cost a label lookup per exchange.
+ * prom-client's histogram, its values read from the forwards' meters on scrape instead of observed one by one
+ * (observing on the hot path would cost a label lookup and a bucket search per exchange). It replaces
+ * getForPromString(), which both the text exposition and get() read (prom-client 15's lib/histogram.js).
  */
 class MeterHistogram extends Histogram<'forward'> {
   static readonly NAME = 'kflog_request_duration_seconds';
@@ -34,22 +41,22 @@ class MeterHistogram extends Histogram<'forward'> {
     super({ name: MeterHistogram.NAME, help: MeterHistogram.HELP, labelNames: ['forward'], buckets: [...DURATION_BUCKETS], registers: [registry] });
   }
 
-  override async get(): Promise<HistogramValues> {
+  async getForPromString(): Promise<{ name: string; help: string; type: string; values: BucketValue[]; aggregator: string }> {
     const name = MeterHistogram.NAME;
-    const values: Array<{ metricName: string; labels: Record<string, string | number>; value: number }> = [];
+    const values: BucketValue[] = [];
     for (const f of this.source.forwards()) {
       const m = f.meter;
+      const forward = { forward: f.id };
       let cumulative = 0;
       for (let i = 0; i <= DURATION_BUCKETS.length; i++) {
         cumulative += m.durationBuckets[i]!;
         const le = i < DURATION_BUCKETS.length ? DURATION_BUCKETS[i]! : '+Inf';
-        values.push({ metricName: `${name}_bucket`, labels: { forward: f.id, le }, value: cumulative });
+        values.push({ metricName: `${name}_bucket`, labels: { le }, sharedLabels: forward, value: cumulative });
       }
-      values.push({ metricName: `${name}_sum`, labels: { forward: f.id }, value: m.durationSum });
-      values.push({ metricName: `${name}_count`, labels: { forward: f.id }, value: cumulative });
+      values.push({ metricName: `${name}_sum`, labels: {}, sharedLabels: forward, value: m.durationSum });
+      values.push({ metricName: `${name}_count`, labels: {}, sharedLabels: forward, value: cumulative });
     }
-    // The shape prom-client's own get() returns, which its registry formats.
-    return { name, help: MeterHistogram.HELP, type: 'histogram', aggregator: 'sum', values } as unknown as HistogramValues;
+    return { name, help: MeterHistogram.HELP, type: 'histogram', values, aggregator: 'sum' };
   }
 }
 
