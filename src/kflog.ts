@@ -9,7 +9,7 @@ import type { LogLink } from './handover/log-link.js';
 import { LogSender, RemotePipeline } from './handover/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
-import { ForwardMeters } from './proxy/meter.js';
+import { countsOf, ForwardMeters, type ForwardCounts } from './proxy/meter.js';
 import { createTarget } from './proxy/target.js';
 import { traceIdFactory } from './proxy/trace.js';
 import type { InFlight } from './proxy/in-flight.js';
@@ -176,8 +176,10 @@ export class Kflog {
 
   private pipelineFor(config: Config): EntrySink {
     const pipeline = this.logsFor(config);
-    // Only a config with an admin listener pays the tap's indirection on every entry.
-    return config.admin === undefined ? pipeline : new TappedSink(pipeline, this.tap);
+    // Only a config with an admin listener in this process pays the tap's indirection on every entry (a cluster's
+    // listener process, handed its log link, has none: the primary serves admin).
+    const tapped = config.admin !== undefined && this.options.logLink === undefined;
+    return tapped ? new TappedSink(pipeline, this.tap) : pipeline;
   }
 
   private logsFor(config: Config): EntrySink {
@@ -245,6 +247,15 @@ export class Kflog {
   cutInFlight(reason: string): Promise<LogStats[]> {
     for (const l of this.listeners) l.cutInFlight(reason);
     return this.stop();
+  }
+
+  /** Each forward's counts for /metrics, with its open connections now (forwards a reload removed stay counted). */
+  forwardCounts(): ForwardCounts[] {
+    return [...this.counters.meters.entries()].map(([id, meter]) => {
+      const listeners = this.listeners.filter((l) => l.cfg.id === id);
+      const connections = listeners.reduce((n, l) => n + l.connections, 0);
+      return countsOf(id, meter, connections, listeners[0]?.target.portForwards);
+    });
   }
 
   /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */

@@ -1,20 +1,12 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LogStats } from '../emit/log.js';
-import { DURATION_BUCKETS, METHOD_LABELS, STATUS_LABELS, type ForwardMeter } from '../proxy/meter.js';
-
-/** One forward as /metrics reads it when scraped. */
-export interface ForwardMetrics {
-  id: string;
-  meter: ForwardMeter;
-  /** Open client connections now. */
-  connections: number;
-  /** Kubernetes targets: port-forward streams opened and failed. */
-  portForwards?: { readonly opened: number; readonly failed: number };
-}
+import { DURATION_BUCKETS, METHOD_LABELS, STATUS_LABELS, type ForwardCounts } from '../proxy/meter.js';
 
 /** What the registry reads on each scrape, and only then. */
 export interface MetricsSource {
-  forwards(): ForwardMetrics[];
+  /** Called once before each scrape: gathers what forwards() returns when it is not in this process (a cluster). */
+  refresh?(): Promise<void>;
+  forwards(): ForwardCounts[];
   logs(): LogStats[];
   /** Each log's `queue_bytes`, by name. */
   queueLimits(): ReadonlyMap<string, number>;
@@ -45,7 +37,7 @@ class MeterHistogram extends Histogram<'forward'> {
     const name = MeterHistogram.NAME;
     const values: BucketValue[] = [];
     for (const f of this.source.forwards()) {
-      const m = f.meter;
+      const m = f;
       const forward = { forward: f.id };
       let cumulative = 0;
       for (let i = 0; i <= DURATION_BUCKETS.length; i++) {
@@ -66,7 +58,7 @@ class MeterHistogram extends Histogram<'forward'> {
  */
 export function metricsRegistry(source: MetricsSource): Registry {
   const registry = new Registry();
-  const forwardCounter = <L extends string>(name: string, help: string, labelNames: L[], fill: (c: Counter<L | 'forward'>, f: ForwardMetrics) => void) =>
+  const forwardCounter = <L extends string>(name: string, help: string, labelNames: L[], fill: (c: Counter<L | 'forward'>, f: ForwardCounts) => void) =>
     new Counter<L | 'forward'>({
       name, help, labelNames: ['forward', ...labelNames], registers: [registry],
       collect() {
@@ -76,7 +68,7 @@ export function metricsRegistry(source: MetricsSource): Registry {
     });
 
   forwardCounter('kflog_requests_total', 'Exchanges ended, per forward, method and status class ("none": no response was sent).', ['method', 'status_class'], (c, f) => {
-    const r = f.meter.requests;
+    const r = f.requests;
     for (let i = 0; i < r.length; i++) {
       if (r[i] === 0) continue;
       const method = METHOD_LABELS[Math.floor(i / STATUS_LABELS.length)]!;
@@ -85,13 +77,13 @@ export function metricsRegistry(source: MetricsSource): Registry {
   });
   new MeterHistogram(source, registry);
   forwardCounter('kflog_received_bytes_total', 'Request body bytes read from clients (a tunnel\'s: bytes from the client), per forward.', [], (c, f) => {
-    c.inc({ forward: f.id }, f.meter.bytesIn);
+    c.inc({ forward: f.id }, f.bytesIn);
   });
   forwardCounter('kflog_sent_bytes_total', 'Response body bytes sent to clients (a tunnel\'s: bytes to the client), per forward.', [], (c, f) => {
-    c.inc({ forward: f.id }, f.meter.bytesOut);
+    c.inc({ forward: f.id }, f.bytesOut);
   });
   forwardCounter('kflog_upstream_failures_total', 'Exchanges the upstream side ended, per forward and HAProxy termination state (SC--: refused, sH--: headers timeout, …).', ['termination_state'], (c, f) => {
-    for (const [state, n] of f.meter.upstreamFailures) c.inc({ forward: f.id, termination_state: state }, n);
+    for (const [state, n] of f.upstreamFailures) c.inc({ forward: f.id, termination_state: state }, n);
   });
   forwardCounter('kflog_kube_portforward_streams_total', 'Kubernetes port-forward streams opened (one per upstream connection), per forward.', [], (c, f) => {
     if (f.portForwards) c.inc({ forward: f.id }, f.portForwards.opened);

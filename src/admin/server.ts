@@ -119,6 +119,7 @@ export class AdminServer {
       throw new AdminHttpError(405, `${path} answers GET only`);
     }
     if (path === '/metrics') {
+      await this.sources.metrics.refresh?.();
       const text = await this.registry.metrics();
       res.writeHead(200, { 'Content-Type': this.registry.contentType, 'Content-Length': Buffer.byteLength(text) });
       res.end(req.method === 'HEAD' ? undefined : text);

@@ -1,8 +1,8 @@
 import type { Config } from '../config/types.js';
 import type { LogStats } from '../emit/log.js';
 import type { Kflog } from '../kflog.js';
+import type { ForwardCounts } from '../proxy/meter.js';
 import type { AdminSources, ExchangeQueries } from './server.js';
-import type { ForwardMetrics } from './metrics.js';
 
 function queueLimits(config: Config): ReadonlyMap<string, number> {
   return new Map(config.logs.map((l) => [l.name, l.queueBytes]));
@@ -14,28 +14,35 @@ export function kflogSources(app: Kflog, exchanges: ExchangeQueries | undefined)
     config: () => app.config,
     tap: app.tap,
     exchanges,
-    metrics: {
-      forwards: (): ForwardMetrics[] =>
-        [...app.counters.meters.entries()].map(([id, meter]) => {
-          const listeners = app.listeners.filter((l) => l.cfg.id === id);
-          const connections = listeners.reduce((n, l) => n + l.connections, 0);
-          const portForwards = listeners[0]?.target.portForwards;
-          return portForwards ? { id, meter, connections, portForwards } : { id, meter, connections };
-        }),
-      logs: () => app.statsNow(),
-      queueLimits: () => queueLimits(app.config),
-    },
+    metrics: { forwards: () => app.forwardCounts(), logs: () => app.statsNow(), queueLimits: () => queueLimits(app.config) },
   };
 }
 
+/** The cluster's primary as the admin listener reads it (src/cluster/primary.ts). */
+export interface PrimaryView {
+  readonly current: Config;
+  statsNow(): LogStats[];
+  /** The listener processes' forward counts, summed; asked of each on every scrape. */
+  forwardCounts(): Promise<ForwardCounts[]>;
+}
+
 /**
- * What a cluster's primary shows: it writes every log, so the per-log counts are whole, but the exchanges are
- * served (and counted, and tapped) in the listener processes, which do not report them here.
+ * What a cluster's primary shows: it writes every log, so the per-log counts are its own; the forwards' counts
+ * are asked of the listener processes on each scrape. The live stream is not there: the exchanges are served,
+ * and tapped, in the listener processes, which hand the primary only their encoded batches.
  */
-export function primarySources(primary: { current: Config; statsNow(): LogStats[] }, exchanges: ExchangeQueries | undefined): AdminSources {
+export function primarySources(primary: PrimaryView, exchanges: ExchangeQueries | undefined): AdminSources {
+  let forwards: ForwardCounts[] = [];
   return {
     config: () => primary.current,
     exchanges,
-    metrics: { forwards: () => [], logs: () => primary.statsNow(), queueLimits: () => queueLimits(primary.current) },
+    metrics: {
+      refresh: async () => {
+        forwards = await primary.forwardCounts();
+      },
+      forwards: () => forwards,
+      logs: () => primary.statsNow(),
+      queueLimits: () => queueLimits(primary.current),
+    },
   };
 }

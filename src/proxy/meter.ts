@@ -65,6 +65,64 @@ function isUpstreamSide(termination: string): boolean {
   return who === 0x53 /* S */ || who === 0x73 /* s */ || termination.startsWith('PH');
 }
 
+/**
+ * One forward's counts as plain data, what /metrics is built from: copied from the meter at scrape time, and
+ * what a cluster's listener process sends its primary (structured clone over IPC), which sums them.
+ */
+export interface ForwardCounts {
+  id: string;
+  requests: number[];
+  durationBuckets: number[];
+  durationSum: number;
+  bytesIn: number;
+  bytesOut: number;
+  upstreamFailures: Array<[string, number]>;
+  /** Open client connections now. */
+  connections: number;
+  /** Kubernetes targets: port-forward streams opened and failed. */
+  portForwards?: { opened: number; failed: number };
+}
+
+export function countsOf(id: string, m: ForwardMeter, connections: number, portForwards?: { readonly opened: number; readonly failed: number }): ForwardCounts {
+  const counts: ForwardCounts = {
+    id,
+    requests: [...m.requests],
+    durationBuckets: [...m.durationBuckets],
+    durationSum: m.durationSum,
+    bytesIn: m.bytesIn,
+    bytesOut: m.bytesOut,
+    upstreamFailures: [...m.upstreamFailures],
+    connections,
+  };
+  if (portForwards !== undefined) counts.portForwards = { opened: portForwards.opened, failed: portForwards.failed };
+  return counts;
+}
+
+/** The counts of several processes summed per forward (a cluster's listener processes). */
+export function sumCounts(all: ForwardCounts[]): ForwardCounts[] {
+  const byId = new Map<string, ForwardCounts>();
+  for (const c of all) {
+    const m = byId.get(c.id);
+    if (m === undefined) {
+      byId.set(c.id, structuredClone(c));
+      continue;
+    }
+    c.requests.forEach((n, i) => (m.requests[i] = (m.requests[i] ?? 0) + n));
+    c.durationBuckets.forEach((n, i) => (m.durationBuckets[i] = (m.durationBuckets[i] ?? 0) + n));
+    m.durationSum += c.durationSum;
+    m.bytesIn += c.bytesIn;
+    m.bytesOut += c.bytesOut;
+    const failures = new Map(m.upstreamFailures);
+    for (const [state, n] of c.upstreamFailures) failures.set(state, (failures.get(state) ?? 0) + n);
+    m.upstreamFailures = [...failures];
+    m.connections += c.connections;
+    if (c.portForwards !== undefined) {
+      m.portForwards = { opened: (m.portForwards?.opened ?? 0) + c.portForwards.opened, failed: (m.portForwards?.failed ?? 0) + c.portForwards.failed };
+    }
+  }
+  return [...byId.values()];
+}
+
 /** Every forward's meter, by id, for the life of the process. */
 export class ForwardMeters {
   private readonly byId = new Map<string, ForwardMeter>();

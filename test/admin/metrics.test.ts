@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
 import { startUpstream } from '../helpers/upstream.js';
+import { getOnNewConnection } from '../helpers/http.js';
 import { waitFor } from '../helpers/wait.js';
 import { program } from '../encoders/corpus.js';
 import { metric, parseMetrics, send, startAdminKflog, type AdminKflog } from './helpers.js';
@@ -79,6 +80,20 @@ describe('GET /metrics', () => {
     await waitFor('one open connection', async () => (await open()) === 1);
     socket.destroy();
     await waitFor('no open connection', async () => (await open()) === 0);
+  });
+
+  it('with listener_processes 2, the primary answers with the counts of both listener processes summed', async () => {
+    const k = await startAdminKflog(undo, { listener_processes: 2 });
+    // A connection of its own each: node:cluster hands new connections to the processes in turn.
+    const sent = 10;
+    for (let i = 0; i < sent; i++) expect(await getOnNewConnection(k.addresses.demo!, '/api/users')).toBe(200);
+    const m = parseMetrics(await scrape(k.admin));
+    expect(metric(m, 'kflog_requests_total', { forward: 'demo', method: 'GET', status_class: '2xx' })).toBe(sent);
+    expect(metric(m, 'kflog_request_duration_seconds_count', { forward: 'demo' })).toBe(sent);
+    // The exchanges are served in the listener processes: the primary has no live stream of them, and says so.
+    const stream = await send(`${k.admin}/api/stream`);
+    expect(stream.status).toBe(404);
+    expect(JSON.parse(stream.body).error).toBe('this process does not see the exchanges live (listener_processes > 1)');
   });
 
   it('passes promtool check metrics (the Prometheus format and its naming conventions)', async (ctx) => {
