@@ -10,7 +10,8 @@ import { handleSignals } from './signals.js';
 
 /**
  * Starts the admin listener the config asks for. Its default address taken (a second kflog) is said and kflog
- * runs without it; an address the config wrote that cannot be bound stops `stop` and exits 1, as a forward's does.
+ * runs without it; an address the config wrote that cannot be bound stops kflog (`stop`) and exits 1, as a
+ * forward's address does. It keeps the address and store of the config it started with until a restart.
  */
 async function startAdmin(config: Config, sources: AdminSources, stop: () => Promise<unknown>): Promise<AdminServer | undefined> {
   if (config.admin === undefined) return undefined;
