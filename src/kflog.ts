@@ -4,10 +4,12 @@ import type { Level } from './core/entry.js';
 import type { LogStats } from './emit/log.js';
 import { Pipeline, ProcessLogger, type EntrySink } from './emit/pipeline.js';
 import { RetiredStats } from './emit/retired-stats.js';
+import { ExchangeTap, TappedSink } from './emit/tap.js';
 import type { LogLink } from './handover/log-link.js';
 import { LogSender, RemotePipeline } from './handover/remote-pipeline.js';
 import { ForwardListener } from './proxy/listener.js';
 import { Backend, ForwardRoute, Generation, type ProcessCounters } from './proxy/route.js';
+import { countsOf, ForwardMeters, type ForwardCounts } from './proxy/meter.js';
 import { createTarget } from './proxy/target.js';
 import { traceIdFactory } from './proxy/trace.js';
 import type { InFlight } from './proxy/in-flight.js';
@@ -53,9 +55,12 @@ export class Kflog {
   private readonly pool = new WriterPool();
   /** The log thread, started with the first config that wants it, shared across reloads. */
   private logSender: LogSender | undefined;
-  private readonly counters: ProcessCounters = { actconn: 0 };
+  /** @internal Process-wide counts: open connections, and each forward's meter (what /metrics shows). */
+  readonly counters: ProcessCounters = { actconn: 0, meters: new ForwardMeters() };
   private readonly backends = new Map<string, BackendSlot>();
   private readonly retiring = new Set<Promise<void>>();
+  /** The access entries of every config this process runs, for the admin listener's live stream. */
+  readonly tap = new ExchangeTap();
   /** Final counts of the configs a reload replaced. */
   private readonly retired = new RetiredStats();
   private queue: Promise<unknown> = Promise.resolve();
@@ -170,6 +175,14 @@ export class Kflog {
   }
 
   private pipelineFor(config: Config): EntrySink {
+    const pipeline = this.logsFor(config);
+    // Only a config with an admin listener in this process pays the tap's indirection on every entry (a cluster's
+    // listener process, handed its log link, has none: the primary serves admin).
+    const tapped = config.admin !== undefined && this.options.logLink === undefined;
+    return tapped ? new TappedSink(pipeline, this.tap) : pipeline;
+  }
+
+  private logsFor(config: Config): EntrySink {
     const link = this.options.logLink;
     if (link === undefined && !config.logThread) return new Pipeline(config.logs, this.pool);
     this.logSender ??= new LogSender(link?.());
@@ -234,6 +247,15 @@ export class Kflog {
   cutInFlight(reason: string): Promise<LogStats[]> {
     for (const l of this.listeners) l.cutInFlight(reason);
     return this.stop();
+  }
+
+  /** Each forward's counts for /metrics, with its open connections now (forwards a reload removed stay counted). */
+  forwardCounts(): ForwardCounts[] {
+    return [...this.counters.meters.entries()].map(([id, meter]) => {
+      const listeners = this.listeners.filter((l) => l.cfg.id === id);
+      const connections = listeners.reduce((n, l) => n + l.connections, 0);
+      return countsOf(id, meter, connections, listeners[0]?.target.portForwards);
+    });
   }
 
   /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */

@@ -1,5 +1,6 @@
 import { parseAge, parseDuration } from '../core/duration.js';
-import { UsageError } from './store-read.js';
+import type { StoreDb } from '../writers/store-db.js';
+import { UsageError, type ExchangeRow } from './store-read.js';
 
 /** `kflog ls`'s flags as written on the command line. */
 export interface LsFlags {
@@ -96,4 +97,10 @@ export function lsQuery(flags: LsFlags, now: number): LsQuery {
     limit = Number(flags.limit);
   }
   return { where, params, limit };
+}
+
+/** The exchanges a query selects, newest first: what `kflog ls` prints and `GET /api/exchanges` answers. */
+export function listExchanges(db: StoreDb, query: LsQuery): ExchangeRow[] {
+  const where = query.where.length > 0 ? 'WHERE ' + query.where.join(' AND ') : '';
+  return db.prepare(`SELECT * FROM exchanges ${where} ORDER BY ts DESC, id DESC LIMIT ?`).all(...query.params, query.limit) as ExchangeRow[];
 }

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { lsQuery, type LsFlags } from './ls-filters.js';
+import { listExchanges, lsQuery, type LsFlags } from './ls-filters.js';
 import { openStoreForReading } from '../writers/store-db.js';
 import { reporting, rowJson, storePath, type ExchangeRow } from './store-read.js';
 
@@ -56,10 +56,7 @@ export function lsCommand(): Command {
         const path = storePath(opts);
         const db = openStoreForReading(path);
         try {
-          const where = query.where.length > 0 ? 'WHERE ' + query.where.join(' AND ') : '';
-          const rows = db
-            .prepare(`SELECT * FROM exchanges ${where} ORDER BY ts DESC, id DESC LIMIT ?`)
-            .all(...query.params, query.limit) as ExchangeRow[];
+          const rows = listExchanges(db, query);
           const out = rows.map((r) => (opts.json ? JSON.stringify(rowJson(r)) : lsLine(r)) + '\n').join('');
           process.stdout.write(out);
         } finally {

@@ -3,7 +3,32 @@ import { Command } from 'commander';
 import { chooseConfig, ConfigError } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { Kflog, type ReloadSummary } from '../kflog.js';
+import { AdminAddressTaken, AdminServer, type AdminSources } from '../admin/server.js';
+import { kflogSources, primarySources } from '../admin/sources.js';
+import { storeQueries } from './admin-store.js';
 import { handleSignals } from './signals.js';
+
+/**
+ * Starts the admin listener the config asks for. Its default address taken (a second kflog) is said and kflog
+ * runs without it; an address the config wrote that cannot be bound stops kflog (`stop`) and exits 1, as a
+ * forward's address does. It keeps the address and store of the config it started with until a restart.
+ */
+async function startAdmin(config: Config, sources: AdminSources, stop: () => Promise<unknown>): Promise<AdminServer | undefined> {
+  if (config.admin === undefined) return undefined;
+  try {
+    return await AdminServer.start(config.admin, sources);
+  } catch (err) {
+    process.stderr.write(`kflog: ${(err as Error).message}\n`);
+    if (err instanceof AdminAddressTaken) return undefined;
+    await stop();
+    process.exit(1);
+  }
+}
+
+/** The admin line of the start message, beside the curl line. */
+function adminLine(admin: AdminServer | undefined): string {
+  return admin === undefined ? '' : `kflog: admin: ${admin.url}/metrics and ${admin.url}/api/\n`;
+}
 
 function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
@@ -88,10 +113,14 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   // Loaded only with listener processes: one process (the default) carries none of it.
   const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
+  const admin = await startAdmin(config, primarySources(primary, storeQueries(config)), () => primary.stop());
   handleSignals({
     shutdownTimeoutMs: () => primary.current.shutdownTimeoutMs,
     outputDeadlineMs: () => primary.current.outputDeadlineMs,
-    stop: () => primary.stop(),
+    stop: async () => {
+      await admin?.close();
+      return primary.stop();
+    },
     cutInFlight: (reason) => primary.cutInFlight(reason),
     statsNow: () => primary.statsNow(),
     reopen: () => void primary.reopen(),
@@ -100,7 +129,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   process.stderr.write(
     `kflog: config from ${config.source}\n` +
     `kflog: ${config.listenerProcesses} listener processes (pids ${primary.pids.join(', ')}); this one (pid ${process.pid}) writes the logs\n` +
-    tryLines,
+    tryLines + adminLine(admin),
   );
 }
 
@@ -129,17 +158,21 @@ export function runCommand(): Command {
         return;
       }
       const app = await startedOrExit(() => Kflog.start(config));
+      const admin = await startAdmin(config, kflogSources(app, storeQueries(config)), () => app.stop());
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
       handleSignals({
         shutdownTimeoutMs: () => app.config.shutdownTimeoutMs,
         outputDeadlineMs: () => app.config.outputDeadlineMs,
-        stop: () => app.stop(),
+        stop: async () => {
+          await admin?.close();
+          return app.stop();
+        },
         cutInFlight: (reason) => app.cutInFlight(reason),
         statsNow: () => app.statsNow(),
         inFlight: () => app.inFlight(),
         reopen: () => void app.pipeline.reopen(),
         reload: () => void reload(app, opts.config),
       });
-      process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app));
+      process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app) + adminLine(admin));
     });
 }

@@ -2,6 +2,7 @@ import type { Config } from '../config/types.js';
 import type { LogStats } from '../emit/log.js';
 import type { LogLink } from '../handover/log-link.js';
 import { PrimaryProcessLink } from '../handover/primary-link.js';
+import type { ForwardCounts } from '../proxy/meter.js';
 import type { ReloadSummary } from '../proxy/reload-summary.js';
 import type { FromPrimaryControl, ToPrimaryControl } from './protocol.js';
 
@@ -14,6 +15,8 @@ export interface ListenerApp {
   reload(config: Config): Promise<ReloadSummary>;
   stop(): Promise<LogStats[]>;
   cutInFlight(reason: string): Promise<unknown>;
+  /** Each forward's counts, for the primary's /metrics. */
+  forwardCounts(): ForwardCounts[];
 }
 
 /** Starts the app for a config, its logs going through `logLink` (the link to the primary). */
@@ -76,6 +79,9 @@ export function runListenerProcess<App extends ListenerApp>(startApp: StartListe
       case 'cut':
         void app?.cutInFlight(msg.reason);
         void stop();
+        return;
+      case 'counts':
+        tell({ op: 'counts', id: msg.id, forwards: app?.forwardCounts() ?? [] });
         return;
     }
   });

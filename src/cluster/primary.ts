@@ -4,6 +4,7 @@ import { LogServer } from '../handover/log-server.js';
 import { Pipeline, type ProcessLogger } from '../emit/pipeline.js';
 import type { LogStats } from '../emit/log.js';
 import { RetiredStats } from '../emit/retired-stats.js';
+import { sumCounts, type ForwardCounts } from '../proxy/meter.js';
 import type { ReloadSummary } from '../proxy/reload-summary.js';
 import { WriterPool } from '../writers/pool.js';
 import type { FromListener, FromPrimary } from './protocol.js';
@@ -24,6 +25,8 @@ interface ListenerSlot {
   reloads: Array<(r: { summary?: ReloadSummary; error?: string }) => void>;
   /** The counts the process reported as it stopped (undefined when it died instead). */
   finalStats: LogStats[] | undefined;
+  /** Answers awaited to `counts`, by request id. */
+  counts: Map<number, (forwards: ForwardCounts[]) => void>;
   exited: Promise<void>;
 }
 
@@ -42,6 +45,7 @@ export class ClusterPrimary {
   /** Final counts of listener processes that ended and of the own pipelines of earlier configs. */
   private readonly retired = new RetiredStats();
   private stopping: Promise<LogStats[]> | undefined;
+  private nextCountsId = 1;
   /** The primary's own entries (logger "kflog": a listener process ended, came back), through the same logs. */
   private own: Pipeline;
   /** Closing of the own pipelines of earlier configs. */
@@ -132,6 +136,28 @@ export class ClusterPrimary {
     return this.stop();
   }
 
+  /**
+   * Every listener process's forward counts, summed per forward, for the admin listener's /metrics. A process that
+   * does not answer within `deadlineMs` (busy, or just replaced) is left out of this scrape; one that was replaced
+   * starts from zero, which Prometheus' rate() reads as a counter reset.
+   */
+  async forwardCounts(deadlineMs = COUNTS_DEADLINE_MS): Promise<ForwardCounts[]> {
+    const id = this.nextCountsId++;
+    const answers = [...this.slots.values()].filter((s) => s.ready).map((s) =>
+      new Promise<ForwardCounts[]>((resolve) => {
+        const timer = setTimeout(() => {
+          s.counts.delete(id);
+          resolve([]);
+        }, deadlineMs);
+        s.counts.set(id, (forwards) => {
+          clearTimeout(timer);
+          resolve(forwards);
+        });
+        send(s.worker, { op: 'counts', id });
+      }));
+    return sumCounts((await Promise.all(answers)).flat());
+  }
+
   /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */
   statsNow(): LogStats[] {
     return this.retired.total(this.own.stats());
@@ -151,6 +177,7 @@ export class ClusterPrimary {
       ready: false,
       reloads: [],
       finalStats: undefined,
+      counts: new Map(),
       exited: new Promise((resolve) => (exited = resolve)),
     };
     this.slots.set(n, slot);
@@ -172,6 +199,10 @@ export class ClusterPrimary {
             return;
           case 'stopped':
             slot.finalStats = m.stats;
+            return;
+          case 'counts':
+            slot.counts.get(m.id)?.(m.forwards);
+            slot.counts.delete(m.id);
             return;
           default:
             server.handle(m);
@@ -209,6 +240,9 @@ export class ClusterPrimary {
     );
   }
 }
+
+/** How long a scrape waits for a listener process's counts: within Prometheus' default 10 s scrape timeout. */
+const COUNTS_DEADLINE_MS = 1000;
 
 /** Bytes consumed are told once a mebibyte has gathered, not per batch: each message wakes the listener process. */
 const ACK_BYTES = 1024 * 1024;

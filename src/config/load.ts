@@ -6,6 +6,7 @@ import { parseDuration } from '../core/duration.js';
 import { encoderFileHeader, encoderPlan } from '../encoders/registry.js';
 import { checkWriterOptions, requiredEncoder } from '../writers/registry.js';
 import '../modules.js';
+import { adminProblems, resolveAdmin } from './admin.js';
 import { listenHostProblems } from './hosts.js';
 import { OptionError } from '../core/module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
@@ -50,6 +51,7 @@ export function parseConfigText(text: string, source: string): Config {
   }
   const problems = [...schemaProblems(doc)];
   if (doc && typeof doc === 'object') problems.push(...semanticProblems(doc as Parameters<typeof semanticProblems>[0]));
+  problems.push(...adminProblems(doc));
   if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
   const config = resolveConfig(doc as RawConfig, source);
   const moduleErrors = moduleProblems(config, doc as RawConfig);
@@ -264,6 +266,7 @@ export function resolveConfig(raw: RawConfig, source: string): Config {
     traceId: raw.trace_id ?? 'v7',
     logThread: raw.logging?.thread ?? true,
     listenerProcesses: raw.listener_processes ?? 1,
+    admin: resolveAdmin(raw.admin),
     source,
   };
 }

@@ -36,6 +36,29 @@ export const BASE_SCHEMA: JsonSchema = {
       default: 'v7',
       description: 'UUID version of trace IDs: v7 (time-ordered, sorts with the log) or v4 (random). Default "v7".',
     },
+    admin: {
+      description: 'kflog\'s own HTTP listener: /metrics (Prometheus) and a read-only JSON API of the exchanges (/api/…). Default { "listen": "127.0.0.1:2019" }; false turns it off. It shows captured traffic, so it binds loopback unless a token is set.',
+      oneOf: [
+        { const: false },
+        {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            listen: {
+              type: 'string',
+              format: 'listen-address',
+              default: '127.0.0.1:2019',
+              description: 'host:port to listen on (default "127.0.0.1:2019"). When the default port is taken (another kflog), kflog says so and runs without it; an address written here that cannot be bound fails the start. A host that is not loopback needs `token`.',
+            },
+            token: {
+              type: 'string',
+              minLength: 16,
+              description: 'When set, every request must carry `Authorization: Bearer <token>`; it also allows a listen address that is not loopback. At least 16 characters.',
+            },
+          },
+        },
+      ],
+    },
   },
   $defs: {
     duration: {

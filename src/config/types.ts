@@ -10,6 +10,7 @@ export interface RawConfig {
   shutdown_timeout?: string;
   listener_processes?: number;
   trace_id?: 'v7' | 'v4';
+  admin?: false | { listen?: string; token?: string };
 }
 
 export interface KubeTargetConfig {
@@ -51,6 +52,16 @@ export interface RawLog {
   sampling?: { interval?: string; first?: number; thereafter?: number };
   log_credentials?: boolean;
   queue_bytes?: number;
+}
+
+/** kflog's own HTTP listener (/metrics, /api/…). */
+export interface AdminConfig {
+  host: string;
+  port: number;
+  /** The config wrote `admin.listen`: failing to bind it fails the start (the default gives way to another kflog). */
+  explicit: boolean;
+  /** Every request must carry `Authorization: Bearer <token>`; set, it allows a listen host that is not loopback. */
+  token: string | undefined;
 }
 
 /** Resolved config: defaults applied, durations in milliseconds, shorthands expanded. */
@@ -95,6 +106,8 @@ export interface Config {
   logThread: boolean;
   /** Processes serving the listeners; above 1 the first (primary) process writes the logs for all. */
   listenerProcesses: number;
+  /** The admin listener, undefined when `"admin": false`. */
+  admin: AdminConfig | undefined;
   /** Where the config came from, for messages: a path or "embedded default". */
   source: string;
 }

@@ -23,6 +23,8 @@ export interface LogStats {
   lagMs: number;
   /** The largest log lag seen: the age of an entry when its write settled, ms. */
   maxLagMs: number;
+  /** Bytes its queues hold now against `queue_bytes` (pending, and the batch being written). */
+  queuedBytes: number;
 }
 
 export interface LogReporter {
@@ -112,6 +114,7 @@ export class Log {
     let failed = 0;
     let lagMs = 0;
     let maxLagMs = 0;
+    let queuedBytes = 0;
     const now = nowMs();
     for (const q of this.sinks.values()) {
       written += q.written;
@@ -119,8 +122,9 @@ export class Log {
       failed += q.failed;
       lagMs = Math.max(lagMs, q.lagMs(now));
       maxLagMs = Math.max(maxLagMs, q.maxLagMs);
+      queuedBytes += q.heldBytes;
     }
-    return { name: this.name, written, sampledOut: this.sampler?.sampledOut ?? 0, dropped, failed, skipped: this.skipped, lagMs, maxLagMs };
+    return { name: this.name, written, sampledOut: this.sampler?.sampledOut ?? 0, dropped, failed, skipped: this.skipped, lagMs, maxLagMs, queuedBytes };
   }
 
   /**
@@ -176,6 +180,7 @@ export function mergeStats(all: LogStats[]): LogStats[] {
     m.dropped += s.dropped;
     m.failed += s.failed;
     m.skipped += s.skipped;
+    m.queuedBytes += s.queuedBytes;
     // Lag is not a count: the worst of the configs (and processes) merged.
     m.lagMs = Math.max(m.lagMs, s.lagMs);
     m.maxLagMs = Math.max(m.maxLagMs, s.maxLagMs);

@@ -107,6 +107,11 @@ export class LogQueue implements EntryAccount, WriterHealth {
     if (!this.closed && entries > 0) this.events.onDrop();
   }
 
+  /** Bytes held against the bound now: what is pending and the batch the writer still holds (as room() counts them). */
+  get heldBytes(): number {
+    return this.pendingSize + this.writingSize;
+  }
+
   /** Log lag now: the age of the oldest entry not yet written (0 when all is written). */
   lagMs(now = nowMs()): number {
     const oldest = this.writing && this.writingOldestTs > 0 ? this.writingOldestTs : this.pendingCount > 0 ? this.pendingOldestTs : 0;

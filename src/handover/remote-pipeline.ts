@@ -185,7 +185,7 @@ export class RemotePipeline implements EntrySink {
   ) {
     this.kflog = new ProcessLogger(this, 'kflog');
     this.admission = new Admission(configs, (c) => c);
-    this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0 }));
+    this.remote = configs.map((c) => ({ name: c.name, written: 0, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs: 0, queuedBytes: 0 }));
     for (const c of configs) {
       const encoder = createEncoder(c.encoder, { logCredentials: c.logCredentials, isTTY: false });
       if (encoder.entriesIn !== undefined) this.entriesIn.set(c.name, encoder.entriesIn.bind(encoder));

@@ -115,6 +115,15 @@ export class ExchangeRecord implements InFlight {
     this.route.gen.end();
   }
 
+  /**
+   * The exchange ended: counted for /metrics, logged or not. `status` is what the client got (0: none); the bytes
+   * are bodies (a tunnel's: what went each way).
+   */
+  protected metered(method: string, status: number, bytesIn: number, bytesOut: number): void {
+    const seconds = (performance.now() - this.startedPerf) / 1000;
+    this.route.meter.exchange(method, status, seconds, bytesIn, bytesOut, this.termination);
+  }
+
   /** The upstream request is being sent: it counts in its backend's beconn until released. */
   protected upstreamOpened(): void {
     this.upstreamActive = true;

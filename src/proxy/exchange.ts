@@ -247,6 +247,7 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
     if (this.onClientFin !== undefined) this.req.socket.off('end', this.onClientFin);
     if (!this.res.writableFinished && this.termination === '') this.clientLeft(this.uploading());
     if (this.upstreamActive && this.abortUpstream !== undefined) this.abortUpstream(CLIENT_ABORTED);
+    this.metered(this.req.method ?? '', this.res.headersSent ? this.res.statusCode : 0, this.bytesRead, this.size);
     if (this.logAccess) this.emitAccessAsSent();
     this.released();
   }

@@ -1,5 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { RequestInfo } from '../core/entry.js';
 import { nowMs } from '../core/clock.js';
 import { connState } from './conn-state.js';
@@ -44,6 +45,9 @@ export function refuse(listener: ListenerSide, socket: Socket, refusal: Refusal,
     res.end(body);
   }
   const route = listener.route;
+  // Counted from the accept, as the record times it: nothing was relayed to time it by.
+  const seconds = (performance.now() - connState(socket).acceptPerf) / 1000;
+  route.meter.exchange(refusal.request?.method ?? '', status, seconds, 0, body.length, refusal.termination);
   if (route.logAccess || route.logRequest) new RefusedExchange(listener, socket).log(refusal, body.length, sent);
 }
 

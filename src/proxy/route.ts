@@ -1,6 +1,7 @@
 import type { ForwardConfig } from '../config/types.js';
 import type { ForwardInfo } from '../core/entry.js';
 import type { EntrySink } from '../emit/pipeline.js';
+import type { ForwardMeter, ForwardMeters } from './meter.js';
 import { SkipRules } from './skip.js';
 import type { Target } from './target.js';
 import type { TraceIdFactory } from './trace.js';
@@ -9,6 +10,8 @@ import type { TraceIdFactory } from './trace.js';
 export interface ProcessCounters {
   /** Open client connections of the whole process (HAProxy's actconn). */
   actconn: number;
+  /** What /metrics shows of each forward, kept across reloads. */
+  readonly meters: ForwardMeters;
 }
 
 /**
@@ -69,6 +72,8 @@ export class ForwardRoute {
   readonly logAccess: boolean;
   readonly skip: SkipRules;
   readonly target: Target;
+  /** Where this forward's exchanges are counted for /metrics (counted whether or not they are logged). */
+  readonly meter: ForwardMeter;
 
   constructor(
     readonly cfg: ForwardConfig,
@@ -83,6 +88,7 @@ export class ForwardRoute {
     this.logRequest = cfg.logEnabled && gen.pipeline.wants(this.requestLogger);
     this.logAccess = cfg.logEnabled && gen.pipeline.wants(this.accessLogger);
     this.skip = new SkipRules(cfg.skip);
+    this.meter = gen.counters.meters.of(cfg.id);
   }
 
   /**

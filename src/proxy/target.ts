@@ -21,6 +21,8 @@ export interface Target {
   readonly address: string;
   /** The pod an upstream socket reaches (Kubernetes targets only). */
   podOf?(socket: object): string | undefined;
+  /** Port-forward streams opened and failed so far (Kubernetes targets only), for /metrics. */
+  readonly portForwards?: { readonly opened: number; readonly failed: number };
   close(): Promise<void>;
 }
 
@@ -90,6 +92,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     hostHeader: undefined,
     address: `${upstream.name}:${t.kube.port}`,
     podOf: podOfSocket,
+    portForwards: upstream.streams,
     close: async () => {
       await dispatcher.close();
       await upstream.close();

@@ -200,6 +200,7 @@ export class UpgradeExchange extends ExchangeRecord implements Dispatcher.Dispat
     if (this.finished) return;
     this.finished = true;
     if (this.upstream !== undefined) this.upstreamReleased();
+    this.metered(this.req.method ?? '', this.status, this.bytesRead + this.bytesIn, this.size + this.bytesOut);
     if (this.logAccess) this.emitAccessAsSent();
     this.listener.tunnels.delete(this);
     this.released();

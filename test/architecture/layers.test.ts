@@ -19,6 +19,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['cluster'],
   ['kflog.ts'],
   ['kftray'],
+  ['admin'],
   ['cli', 'cli.ts'],
 ];
 

@@ -3,7 +3,7 @@ import type { LogStats } from '../../src/emit/log.js';
 import { RetiredStats, type Retirable } from '../../src/emit/retired-stats.js';
 
 function counts(name: string, written: number, maxLagMs = 0): LogStats {
-  return { name, written, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs };
+  return { name, written, sampledOut: 0, dropped: 0, failed: 0, skipped: 0, lagMs: 0, maxLagMs, queuedBytes: 0 };
 }
 
 /** A pipeline whose queues are written only when it closes, as a real one's are. */

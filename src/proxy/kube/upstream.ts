@@ -15,8 +15,15 @@ export interface KubeUpstream {
   readonly name: string;
   /** For `new Pool(origin, { connect })`: each connection is one port-forward stream to a ready pod. */
   readonly connect: buildConnector.connector;
+  /** Port-forward streams opened, and attempts that failed (/metrics' kflog_kube_portforward_… counters). */
+  readonly streams: PortForwardCounts;
   /** Ends every open stream; later connections fail. */
   close(): Promise<void>;
+}
+
+export interface PortForwardCounts {
+  opened: number;
+  failed: number;
 }
 
 /** Where kube.portforward.<id> entries go. */
@@ -48,6 +55,7 @@ interface Current extends ResolvedTarget {
  * pod costs the exchanges in flight on it, never the forward.
  */
 class KubeUpstreamImpl implements KubeUpstream {
+  readonly streams: PortForwardCounts = { opened: 0, failed: 0 };
   readonly name: string;
   readonly connect: buildConnector.connector;
   private readonly cfg: KubeTargetConfig;
@@ -237,6 +245,7 @@ class KubeUpstreamImpl implements KubeUpstream {
     const attempt = this.openOnce(deadline);
     try {
       const socket = await Promise.race([attempt, timeout]);
+      this.streams.opened++;
       if (this.failing !== null) {
         this.events.emit('info', 'port-forward restored', this.fields({ pod: socket.pod, after: this.failing }));
         this.failing = null;
@@ -246,6 +255,7 @@ class KubeUpstreamImpl implements KubeUpstream {
       // A stream that opens after the deadline is not wanted any more.
       attempt.then((late) => late.destroy(), () => undefined);
       const e = err instanceof Error ? err : new Error(String(err));
+      this.streams.failed++;
       if (e.message !== this.failing) {
         this.failing = e.message;
         this.events.emit('warn', 'port-forward failed', this.fields({ error: e.message, reason: (e as Partial<KubeError>).reason }));
