@@ -25,4 +25,9 @@ export type FromLogSide =
   /** The answer to request `id`: an error message, or the pipeline's counts when it has one. */
   | { op: 'reply'; id: number; error?: string; stats?: LogStats[] }
   /** Counts of a pipeline, sent a moment after they change. */
-  | { op: 'stats'; pipe: number; stats: LogStats[] };
+  | { op: 'stats'; pipe: number; stats: LogStats[] }
+  /**
+   * The buffers of entry batches the log thread has read, transferred back for the proxy's thread to write its
+   * next batches into (a thread only): neither thread then leaves a dead buffer per batch to its garbage collector.
+   */
+  | { op: 'buffers'; buffers: ArrayBuffer[] };

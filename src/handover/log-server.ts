@@ -11,6 +11,13 @@ const SLICE_MS = 5;
 /** Counts go back this often when they changed (writes settle, writers drop or recover, with or without new entries). */
 const STATS_INTERVAL_MS = 100;
 
+export interface LogServerOptions {
+  /** How long one slice of work through the inbox may take (a test sets 0: one message a slice). Default SLICE_MS. */
+  sliceMs?: number;
+  /** Send the buffers of the batches read back (a thread, to which they were transferred). Default false. */
+  returnBatches?: boolean;
+}
+
 /**
  * The log side of one proxy event loop: reads the entry batches it sends and runs them through the ordinary
  * Pipeline (encoders, queues, writers). Runs on the log thread, or in a cluster's primary once per listener
@@ -30,13 +37,15 @@ export class LogServer {
     this.pipelines.get(pipe)?.emit(entry);
   };
 
+  /** Buffers of batches read in this slice, to go back to the proxy's thread (options.returnBatches). */
+  private spent: ArrayBuffer[] = [];
+
   constructor(
-    private readonly post: (msg: FromLogSide) => void,
+    private readonly post: (msg: FromLogSide, transfer?: ArrayBuffer[]) => void,
     private readonly pool: WriterPool,
     /** Told the size of each batch once it is read and handed to the logs. */
     private readonly consumed: (bytes: number) => void,
-    /** How long one slice of work through the inbox may take (a test sets 0: one message a slice). */
-    private readonly sliceMs = SLICE_MS,
+    private readonly options: LogServerOptions = {},
   ) {
     this.statsTimer = setInterval(() => this.publishStats(), STATS_INTERVAL_MS);
     this.statsTimer.unref();
@@ -62,12 +71,17 @@ export class LogServer {
   /** @internal Handles messages in order for one slice of time, then lets the event loop turn. */
   pump(): void {
     this.pumpScheduled = false;
-    const sliceEnd = performance.now() + this.sliceMs;
+    const sliceEnd = performance.now() + (this.options.sliceMs ?? SLICE_MS);
     while (this.inboxHead < this.inbox.length) {
       const msg = this.inbox[this.inboxHead]!;
       this.inbox[this.inboxHead++] = undefined as unknown as ToLogSide;
       this.process(msg);
       if (performance.now() >= sliceEnd) break;
+    }
+    if (this.spent.length > 0) {
+      const buffers = this.spent;
+      this.spent = [];
+      this.post({ op: 'buffers', buffers }, buffers);
     }
     if (this.inboxHead < this.inbox.length) {
       this.pumpScheduled = true;
@@ -84,6 +98,8 @@ export class LogServer {
         const bytes = Buffer.from(msg.bytes.buffer, msg.bytes.byteOffset, msg.bytes.byteLength);
         this.reader.read(bytes, this.deliver);
         this.consumed(bytes.length);
+        // The reader keeps nothing of a batch (every string is copied out of it), so its buffer can go back.
+        if (this.options.returnBatches === true && msg.bytes.buffer instanceof ArrayBuffer) this.spent.push(msg.bytes.buffer);
         return;
       }
       case 'open': {

@@ -12,8 +12,9 @@ import type { FromLogSide, LogThreadData, ToLogSide } from './log-protocol.js';
 const port = parentPort!;
 const consumed = new BigInt64Array((workerData as LogThreadData).consumed);
 const server = new LogServer(
-  (msg: FromLogSide) => port.postMessage(msg),
+  (msg: FromLogSide, transfer?: ArrayBuffer[]) => port.postMessage(msg, transfer),
   new WriterPool(),
   (bytes) => Atomics.add(consumed, 0, BigInt(bytes)),
+  { returnBatches: true },
 );
 port.on('message', (msg: ToLogSide) => server.handle(msg));

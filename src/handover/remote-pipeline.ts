@@ -127,6 +127,10 @@ export class LogSender {
       this.pipes.get(msg.pipe)?.counted(msg.stats);
       return;
     }
+    if (msg.op === 'buffers') {
+      for (const b of msg.buffers) this.wire.recycle(b);
+      return;
+    }
     const w = this.waiters.get(msg.id);
     if (w === undefined) return;
     this.waiters.delete(msg.id);

@@ -58,6 +58,10 @@ const ACC_POD = 8;
 /** Interned strings (logger names, messages) are few and fixed by the config; this only guards against a leak. */
 const MAX_INTERNED = 65_536;
 const MIN_BUFFER = 64 * 1024;
+/** The largest buffer a batch starts in, and a given-back buffer is kept. */
+const MAX_FREE_BUFFER = 4 << 20;
+/** Given-back buffers kept at most: about what is in flight at once when the log side keeps up. */
+const MAX_FREE = 8;
 /** Below this length a string is copied by a JS loop (when ASCII), above it by Buffer.write. */
 const SHORT_STRING = 64;
 /** High bit of a string's length: its bytes are UTF-16LE (it has a lone surrogate), not UTF-8. */
@@ -65,7 +69,9 @@ const UTF16 = 0x80000000;
 
 /** Appends entries to a growing buffer; take() hands the bytes over (the buffer is never reused after). */
 export class WireWriter {
-  private buf = Buffer.allocUnsafeSlow(MIN_BUFFER);
+  private buf: Buffer = Buffer.allocUnsafeSlow(MIN_BUFFER);
+  /** Buffers given back by the log side (recycle()), for the next batches. */
+  private readonly free: Buffer[] = [];
   /** The same bytes, for numbers: DataView's setters compile to a store, Buffer's writeXxx check their arguments. */
   private view = viewOf(this.buf);
   private pos = 0;
@@ -82,20 +88,36 @@ export class WireWriter {
     return this.pos;
   }
 
-  /** The pending bytes, or undefined when there are none; the writer continues with a fresh buffer. */
+  /**
+   * The pending bytes, or undefined when there are none. Their buffer goes with them (transferred, or kept until
+   * sent), so it is never much larger than its bytes: the in-flight bound counts bytes. Buffers the log side gave
+   * back (recycle()) are used first, for the batch or for the writer to go on in.
+   */
   take(): Buffer | undefined {
     if (this.pos === 0) return undefined;
-    let out = this.buf.subarray(0, this.pos);
-    // The batch's whole buffer goes with it (transferred, or kept until sent): one much larger than its bytes
-    // would hold memory the in-flight bound, which counts bytes, does not see. Trimmed to size, at one copy.
-    if (this.buf.length - this.pos > this.pos >> 2) {
-      out = Buffer.allocUnsafeSlow(this.pos);
-      this.buf.copy(out, 0, 0, this.pos);
-    }
-    this.buf = Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, Math.min(this.pos * 2, 4 << 20)));
-    this.view = viewOf(this.buf);
+    const size = this.pos;
     this.pos = 0;
+    if (this.buf.length - size > size >> 2) {
+      // Much larger than its bytes: the batch is copied into a buffer of its size, and the writer goes on in this one.
+      const out = this.freeFitting(size) ?? Buffer.allocUnsafeSlow(size);
+      this.buf.copy(out, 0, 0, size);
+      return out.subarray(0, size);
+    }
+    const out = this.buf.subarray(0, size);
+    this.buf = this.free.pop() ?? Buffer.allocUnsafeSlow(Math.max(MIN_BUFFER, Math.min(size * 2, MAX_FREE_BUFFER)));
+    this.view = viewOf(this.buf);
     return out;
+  }
+
+  /** A given-back buffer that holds `size` bytes with at most a quarter to spare, taken out of the free ones. */
+  private freeFitting(size: number): Buffer | undefined {
+    const i = this.free.findIndex((b) => b.length >= size && b.length - size <= size >> 2);
+    return i === -1 ? undefined : this.free.splice(i, 1)[0];
+  }
+
+  /** A batch's buffer the log side has read, to write later batches into; kept while few (MAX_FREE, MAX_FREE_BUFFER). */
+  recycle(buffer: ArrayBuffer): void {
+    if (this.free.length < MAX_FREE && buffer.byteLength >= MIN_BUFFER && buffer.byteLength <= MAX_FREE_BUFFER) this.free.push(Buffer.from(buffer));
   }
 
   /** Appends one entry for pipeline `pipe`. */

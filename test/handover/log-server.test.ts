@@ -37,7 +37,7 @@ describe('the log side', () => {
       if (m.op === 'reply' && m.id === 2) flushed(m);
     };
     // Slices of one message each, so what a slice gets through does not depend on this machine's speed.
-    const server = new LogServer(post, new WriterPool(), (bytes) => (consumed += bytes), 0);
+    const server = new LogServer(post, new WriterPool(), (bytes) => (consumed += bytes), { sliceMs: 0 });
     server.handle({ op: 'open', id: 1, pipe: 1, logs: [LOG] });
     await open;
     // What a message port does with megabytes queued: every message handed over in one go.
@@ -56,4 +56,40 @@ describe('the log side', () => {
     expect(reply.op === 'reply' && reply.stats?.[0]?.written).toBe(40);
     await server.closeAll();
   });
+
+  it('gives the buffers of the batches it read back, whole, when asked to (a thread, to which they were transferred)', async () => {
+    const given: ArrayBuffer[] = [];
+    const replies = new Map<number, () => void>();
+    const replied = (id: number): Promise<void> => new Promise((resolve) => replies.set(id, resolve));
+    const post = (m: FromLogSide, transfer?: ArrayBuffer[]): void => {
+      if (m.op === 'reply') replies.get(m.id)?.();
+      if (m.op === 'buffers') {
+        expect(transfer).toEqual(m.buffers);
+        given.push(...m.buffers);
+      }
+    };
+    const server = new LogServer(post, new WriterPool(), () => undefined, { returnBatches: true });
+    const open = replied(1);
+    server.handle({ op: 'open', id: 1, pipe: 1, logs: [LOG] });
+    await open;
+    const batches = [heavyBatch(1), heavyBatch(1)];
+    const sent = batches.map((b) => b.buffer);
+    for (const bytes of batches) server.handle({ op: 'entries', bytes });
+    // Answered after the batches before it were read, and after the slice that read them gave their buffers back.
+    const flushed = replied(2);
+    server.handle({ op: 'flush', id: 2, pipe: 1 });
+    await flushed;
+    expect(given).toEqual(sent);
+    await server.closeAll();
+  });
+
+  it('keeps the buffers of the batches it read when not asked to give them back (a process: they were copies)', async () => {
+    const posted: string[] = [];
+    const server = new LogServer((m) => void posted.push(m.op), new WriterPool(), () => undefined);
+    server.handle({ op: 'entries', bytes: heavyBatch(1) });
+    await new Promise((r) => setImmediate(r));
+    expect(posted).not.toContain('buffers');
+    await server.closeAll();
+  });
 });
+
