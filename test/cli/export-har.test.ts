@@ -8,19 +8,7 @@ import { tempDir } from '../helpers/files.js';
 import { harProblems, timingProblems } from '../helpers/har.js';
 import { waitFor } from '../helpers/wait.js';
 import { kflogCli, send, startStoreKflog, stopAndFlush, type StoreKflog } from '../store/helpers.js';
-
-/** Bytes no UTF-8 decoder takes for text, so kflog keeps them as base64. */
-export const BINARY = Uint8Array.from([0x00, 0x01, 0xff, 0xfe, 0x89, 0x50, 0x4e, 0x47]);
-
-/** The traffic both HAR tests capture: a text body, a credential, a binary body, a server error, a slow answer. */
-export async function sendHarTraffic(base: string): Promise<void> {
-  // One after the other, so their order in the store is known.
-  await send(`${base}/api/users?page=2`);
-  await send(`${base}/echo`, { method: 'POST', headers: { Authorization: 'Bearer s3cret', 'Content-Type': 'application/json' }, body: '{"name":"Ada Lovelace"}' });
-  await send(`${base}/echo`, { method: 'POST', headers: { 'Content-Type': 'application/octet-stream' }, body: BINARY });
-  await send(`${base}/status/503`);
-  await send(`${base}/delay/150`);
-}
+import { BINARY, JSON_BODY, sendHarTraffic } from './har-traffic.js';
 
 function harOf(text: string): Har {
   return JSON.parse(text) as Har;
@@ -64,7 +52,7 @@ describe('kflog export --har writes what a store log captured as HAR 1.2', () =>
   it('keeps a text body as text and a binary one as base64 with its encoding', () => {
     const [users, json, binary] = harOf(exportHar().stdout).log.entries;
     expect(users!.response.content).toEqual({ size: 34, mimeType: 'application/json', text: '{"users":[{"id":1,"name":"John"}]}' });
-    expect(json!.request.postData).toEqual({ mimeType: 'application/json', text: '{"name":"Ada Lovelace"}' });
+    expect(json!.request.postData).toEqual({ mimeType: 'application/json', text: JSON_BODY });
     expect(binary!.response.content).toEqual({ size: BINARY.length, mimeType: 'application/octet-stream', text: Buffer.from(BINARY).toString('base64'), encoding: 'base64' });
     expect(binary!.request.postData).toMatchObject({ text: Buffer.from(BINARY).toString('base64'), encoding: 'base64' });
   });
