@@ -47,7 +47,7 @@ function writeLines(out: Output, format: Format, entries: Iterable<Entry>, ctx: 
   const encoder = createEncoder({ format }, ctx);
   for (const entry of entries) {
     const line = encoder.encode(entry);
-    if (line !== null) out.write(line);
+    if (line !== null) out.write(typeof line === 'string' ? line : line.toString('utf8'));
   }
 }
 

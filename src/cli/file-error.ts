@@ -5,6 +5,11 @@ export class FileError extends Error {
   override name = 'FileError';
 }
 
+/** The reader of stdout went away (`kflog convert … | head`): the command stops there, quietly, exit 0. */
+export class ReaderGone extends Error {
+  override name = 'ReaderGone';
+}
+
 /** Why a file operation failed, in words, from node's error code. */
 export function fileProblem(err: unknown): string {
   switch ((err as NodeJS.ErrnoException).code) {
@@ -22,12 +27,13 @@ export function fileProblem(err: unknown): string {
   }
 }
 
-/** reporting() (flags exit 2, the store and config 1), and a FileError as one line, exit 1. */
+/** reporting() (flags exit 2, the store and config 1), a FileError as one line, exit 1, and ReaderGone quietly. */
 export function reportingFiles(body: () => void): void {
   reporting(() => {
     try {
       body();
     } catch (err) {
+      if (err instanceof ReaderGone) return;
       if (!(err instanceof FileError)) throw err;
       process.stderr.write(`kflog: ${err.message}\n`);
       process.exitCode = 1;

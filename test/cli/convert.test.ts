@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Har } from 'har-format';
@@ -6,7 +7,7 @@ import type { UndoList } from '../helpers/cleanup.js';
 import { readLines, tempDir } from '../helpers/files.js';
 import { harProblems, timingProblems } from '../helpers/har.js';
 import { exchange } from '../helpers/http.js';
-import { startKflog } from '../helpers/kflog-process.js';
+import { CLI, startKflog } from '../helpers/kflog-process.js';
 import { referenceLines } from '../encoders/fixtures.js';
 import { kflogCli, stopAndFlush } from '../store/helpers.js';
 import { sendHarTraffic } from './har-traffic.js';
@@ -113,6 +114,15 @@ describe('kflog convert re-encodes a JSON log that a running kflog wrote', () =>
     expect(r.code).toBe(0);
     expect(r.stderr).toBe(`kflog: 3 lines of ${file('mixed.json')} were not kflog entries: lines 2, 5, ${mixed.length}\n`);
     expect(r.stdout).toBe(readFileSync(file('access.clf'), 'utf8'));
+  });
+
+  it('stops quietly with exit 0 when the program reading its output closes the pipe (| head -1)', () => {
+    const access = readLines(file('access.json')).find((l) => l.includes('"logger":"http.log.access.'))!;
+    // About 400 KB of clf, far past what the pipe holds once head has gone.
+    writeFileSync(file('long.json'), (access + '\n').repeat(4000));
+    const r = spawnSync('bash', ['-c', `"${process.execPath}" "${CLI}" convert "${file('long.json')}" --to clf | head -1; echo "exit \${PIPESTATUS[0]}" >&2`], { encoding: 'utf8', timeout: 15_000 });
+    expect(r.stdout.split('\n')).toHaveLength(2);
+    expect(r.stderr).toBe('exit 0\n');
   });
 
   it('-o writes the file, 0600, and nothing to stdout', () => {
