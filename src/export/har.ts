@@ -107,7 +107,15 @@ function queryOf(url: string): QueryString[] {
 
 /** How much of a body kflog kept, for a comment, when it is not all of it. */
 function keptNote(b: CapturedBody, kept: number): string | undefined {
-  return b.truncated ? `kflog kept the first ${kept} of ${b.bytes} bytes` : undefined;
+  if (!b.truncated) return undefined;
+  return b.decoded_from === undefined
+    ? `kflog kept the first ${kept} of ${b.bytes} bytes`
+    : `kflog kept the first ${kept} bytes, decoded from ${b.decoded_from}, of ${b.bytes} on the wire`;
+}
+
+/** The body's media type: as captured, else the Content-Type header, else '' (HAR requires the field). */
+function mimeTypeOf(b: CapturedBody | undefined, headers: HeaderMap): string {
+  return wireText(b?.content_type ?? firstHeader(headers, 'Content-Type') ?? '');
 }
 
 function keptBytes(b: CapturedBody): number {
@@ -117,7 +125,7 @@ function keptBytes(b: CapturedBody): number {
 function postDataOf(e: AccessEntry): KflogPostData | undefined {
   const b = e.request.body;
   if (b === undefined || (b.bytes === 0 && !b.text && !b.base64)) return undefined;
-  const mimeType = b.content_type ?? wireText(firstHeader(e.request.headers, 'Content-Type') ?? '');
+  const mimeType = mimeTypeOf(b, e.request.headers);
   const comment = keptNote(b, keptBytes(b));
   const data: KflogPostData = b.text !== undefined ? { mimeType, text: b.text } : { mimeType, text: b.base64 ?? '', encoding: 'base64' };
   if (comment !== undefined) data.comment = comment;
@@ -130,7 +138,7 @@ function postDataOf(e: AccessEntry): KflogPostData | undefined {
  */
 function contentOf(e: AccessEntry): Content {
   const b = e.resp_body;
-  const mimeType = b?.content_type ?? wireText(firstHeader(e.resp_headers, 'Content-Type') ?? '');
+  const mimeType = mimeTypeOf(b, e.resp_headers);
   if (b === undefined) {
     const content: Content = { size: e.size, mimeType };
     if (e.size > 0) content.comment = 'kflog did not capture this body';

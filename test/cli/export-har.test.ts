@@ -20,11 +20,14 @@ describe('kflog export --har writes what a store log captured as HAR 1.2', () =>
   const undos: Array<() => unknown> = [];
   const undo: UndoList = { push: (...u) => void undos.push(...u) };
   let k: StoreKflog;
+  /** `kflog export --har` of the whole store, run once: most tests read it. */
+  let all: ReturnType<typeof kflogCli>;
 
   beforeAll(async () => {
     k = await startStoreKflog(undo);
     await sendHarTraffic(k.base);
     await stopAndFlush(k);
+    all = kflogCli(['export', '--har', '--store', k.db]);
   });
   afterAll(async () => {
     while (undos.length > 0) await undos.pop()!();
@@ -33,10 +36,8 @@ describe('kflog export --har writes what a store log captured as HAR 1.2', () =>
   const exportHar = (...args: string[]) => kflogCli(['export', '--har', '--store', k.db, ...args]);
 
   it('is valid HAR per har-validator, its timings within HAR\'s rules, one entry per exchange, oldest first', async () => {
-    const r = exportHar();
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    const har = harOf(r.stdout);
+    expect([all.code, all.stderr]).toEqual([0, '']);
+    const har = harOf(all.stdout);
     expect(await harProblems(har)).toEqual([]);
     expect(timingProblems(har)).toEqual([]);
     expect(har.log.entries.map((e) => [e.request.method, pathOf(e), e.response.status])).toEqual([
@@ -50,7 +51,7 @@ describe('kflog export --har writes what a store log captured as HAR 1.2', () =>
   });
 
   it('keeps a text body as text and a binary one as base64 with its encoding', () => {
-    const [users, json, binary] = harOf(exportHar().stdout).log.entries;
+    const [users, json, binary] = harOf(all.stdout).log.entries;
     expect(users!.response.content).toEqual({ size: 34, mimeType: 'application/json', text: '{"users":[{"id":1,"name":"John"}]}' });
     expect(json!.request.postData).toEqual({ mimeType: 'application/json', text: JSON_BODY });
     expect(binary!.response.content).toEqual({ size: BINARY.length, mimeType: 'application/octet-stream', text: Buffer.from(BINARY).toString('base64'), encoding: 'base64' });
@@ -58,14 +59,13 @@ describe('kflog export --har writes what a store log captured as HAR 1.2', () =>
   });
 
   it('keeps the store\'s redaction: the credential is REDACTED and its value appears nowhere', () => {
-    const r = exportHar();
-    expect(harOf(r.stdout).log.entries[1]!.request.headers).toContainEqual({ name: 'Authorization', value: 'REDACTED' });
-    expect(r.stdout).not.toContain('s3cret');
+    expect(harOf(all.stdout).log.entries[1]!.request.headers).toContainEqual({ name: 'Authorization', value: 'REDACTED' });
+    expect(all.stdout).not.toContain('s3cret');
   });
 
   it('its time is the store\'s Tt and its wait the store\'s Tr (the slow answer waited its 150 ms)', () => {
     const rows = kflogCli(['ls', '--store', k.db, '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as { path: string; tr: number; tt: number }).reverse();
-    const entries = harOf(exportHar().stdout).log.entries;
+    const entries = harOf(all.stdout).log.entries;
     expect(entries.map((e) => [pathOf(e), e.time, e.timings.wait])).toEqual(rows.map((r) => [r.path, r.tt, r.tr]));
     expect(entries[4]!.timings.wait).toBeGreaterThanOrEqual(150);
   });

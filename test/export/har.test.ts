@@ -86,6 +86,11 @@ describe('HAR entries from kflog exchanges', () => {
     expect(e.response.content).toMatchObject({ size: 70_000, text: 'abcd', comment: 'kflog kept the first 4 of 70000 bytes' });
   });
 
+  it('a truncated body kflog decoded says so, its kept bytes decoded and its total on the wire', () => {
+    const e = one({ access: accessEntry({ resp_body: { bytes: 5000, text: 'x'.repeat(100), truncated: true, decoded_from: 'gzip' }, size: 5000 }) });
+    expect(e.response.content.comment).toBe('kflog kept the first 100 bytes, decoded from gzip, of 5000 on the wire');
+  });
+
   it('a body kflog decoded whole has its decoded size and the compression saved', () => {
     const text = 'x'.repeat(1000);
     const e = one({ access: accessEntry({ resp_headers: { 'Content-Encoding': ['gzip'] }, resp_body: { bytes: 29, text, truncated: false, decoded_from: 'gzip' }, size: 29 }) });
