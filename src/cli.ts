@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import './modules.js';
+import { convertCommand } from './cli/convert.js';
+import { exportCommand } from './cli/export.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
 import { logsCommand } from './cli/logs.js';
 import { lsCommand } from './cli/ls.js';
@@ -19,6 +21,8 @@ const program = new Command('kflog')
   .addCommand(showCommand())
   .addCommand(replayCommand())
   .addCommand(logsCommand())
+  .addCommand(exportCommand())
+  .addCommand(convertCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

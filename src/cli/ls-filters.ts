@@ -1,3 +1,4 @@
+import type { Command } from 'commander';
 import { parseAge, parseDuration } from '../core/duration.js';
 import type { StoreDb } from '../writers/store-db.js';
 import { UsageError, type ExchangeRow } from './store-read.js';
@@ -26,6 +27,20 @@ export interface LsQuery {
 const WORD = /[\p{L}\p{N}\p{Co}]+/gu;
 
 const DEFAULT_LIMIT = 50;
+
+/** The filter flags, as `kflog ls` and `kflog export` both take them; `noLimit` says what no --limit gives there. */
+export function withFilterOptions(command: Command, noLimit = String(DEFAULT_LIMIT)): Command {
+  return command
+    .option('--forward <id>', 'only this forward')
+    .option('--method <method>', 'only this method')
+    .option('--status <status>', 'a status (404) or a class (5xx)')
+    .option('--path <glob>', 'paths matching this glob (* ? [...])')
+    .option('--since <when>', 'started at most this long ago (10m, 7d) or since this time (ISO 8601)')
+    .option('--until <when>', 'started at least this long ago, or before this time')
+    .option('--slower-than <duration>', 'took longer than this (500ms, 2s)')
+    .option('--grep <text>', 'path, headers or body text contain this (full-text search)')
+    .option('--limit <n>', `at most this many, the newest (default: ${noLimit})`);
+}
 
 /** "10m", "7d" ago, or an ISO 8601 time: epoch ms. */
 function pointInTime(flag: string, text: string, now: number): number {

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { listExchanges, lsQuery, type LsFlags } from './ls-filters.js';
+import { listExchanges, lsQuery, withFilterOptions, type LsFlags } from './ls-filters.js';
 import { openStoreForReading } from '../writers/store-db.js';
 import { reporting, rowJson, storePath, type ExchangeRow } from './store-read.js';
 
@@ -36,19 +36,11 @@ export function lsLine(row: ExchangeRow): string {
 }
 
 export function lsCommand(): Command {
-  return new Command('ls')
+  const command = new Command('ls')
     .description('list the exchanges in the store, newest first, one line each (time, forward, method, path, status, duration, size, trace ID)')
     .option('--store <path>', 'the store (default: the store log of the config, else ~/.kflog/exchanges.db)')
-    .option('-c, --config <file>', 'the config whose store log to read (default: ./kflog.json when present)')
-    .option('--forward <id>', 'only this forward')
-    .option('--method <method>', 'only this method')
-    .option('--status <status>', 'a status (404) or a class (5xx)')
-    .option('--path <glob>', 'paths matching this glob (* ? [...])')
-    .option('--since <when>', 'started at most this long ago (10m, 7d) or since this time (ISO 8601)')
-    .option('--until <when>', 'started at least this long ago, or before this time')
-    .option('--slower-than <duration>', 'took longer than this (500ms, 2s)')
-    .option('--grep <text>', 'path, headers or body text contain this (full-text search)')
-    .option('--limit <n>', 'at most this many (default 50)')
+    .option('-c, --config <file>', 'the config whose store log to read (default: ./kflog.json when present)');
+  return withFilterOptions(command)
     .option('--json', 'one JSON object a line')
     .action((opts: LsOptions) =>
       reporting(() => {

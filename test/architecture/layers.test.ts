@@ -18,7 +18,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['proxy'],
   ['cluster'],
   ['kflog.ts'],
-  ['kftray'],
+  ['kftray', 'export'],
   ['admin'],
   ['cli', 'cli.ts'],
 ];
