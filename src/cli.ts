@@ -9,6 +9,7 @@ import { lsCommand } from './cli/ls.js';
 import { replayCommand } from './cli/replay.js';
 import { runCommand } from './cli/run.js';
 import { showCommand } from './cli/show.js';
+import { tailCommand } from './cli/tail.js';
 import { validateCommand } from './cli/validate.js';
 
 const program = new Command('kflog')
@@ -21,6 +22,7 @@ const program = new Command('kflog')
   .addCommand(showCommand())
   .addCommand(replayCommand())
   .addCommand(logsCommand())
+  .addCommand(tailCommand())
   .addCommand(exportCommand())
   .addCommand(convertCommand())
   .showHelpAfterError();

@@ -64,6 +64,11 @@ class StreamClient {
   heartbeat(): void {
     if (!this.blocked) this.blocked = !this.res.write(': kflog\n\n');
   }
+
+  /** Ends the stream as a stream ends (its last chunk), so a client tells kflog stopping from a connection lost. */
+  end(): void {
+    this.res.end();
+  }
 }
 
 /**
@@ -124,6 +129,7 @@ export class ExchangeStream {
   close(): void {
     clearInterval(this.heartbeat);
     clearTimeout(this.batchTimer);
+    for (const c of this.clients) c.end();
     this.unsubscribe?.();
     this.unsubscribe = undefined;
   }
