@@ -91,7 +91,8 @@ describe('kflog logs clean', () => {
     const k = await startRolledKflog(undo, 1, 0);
     const r = clean(k, '--store', '--forward', 'demo', '--yes');
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`kflog: not deleting the store ${k.store}: pid ${k.proc.child.pid} (${process.execPath} ${join(import.meta.dirname, '../../dist/src/cli.js')} run --config ${k.config}) has it open; stop it first\n`);
+    // The command line is shortened when long (a Node binary deep in a cache directory): its start says enough.
+    expect(r.stderr).toMatch(new RegExp(`^kflog: not deleting the store ${k.store}: pid ${k.proc.child.pid} \\(${process.execPath.replace(/[.]/g, '\\.')} .*cli\\.js run --.*\\) has it open; stop it first\n$`));
     expect(existsSync(k.store)).toBe(true);
     expect(namesIn(k.logs).length).toBeGreaterThan(1);
   });
