@@ -1,14 +1,13 @@
 import { Command } from 'commander';
 import { REPLAY_OF_HEADER } from '../core/replay-of.js';
 import { displayWire } from '../encoders/escape.js';
-import { openStoreForReading } from '../writers/store-db.js';
 import { capturedRequest, CapturedRequestError, type CapturedRequest } from './captured-request.js';
 import { configOf, forwardOrigin } from './forward-origin.js';
 import { differencesBlock, responseBlock } from './replay-output.js';
 import { ReplayFailed, sendRequest, type SentRequest } from './replay-send.js';
 import { responseDiff } from './response-diff.js';
-import { entriesOf, reporting, storePath, UsageError, type ExchangeRow } from './store-read.js';
-import { findExchange, tracePrefix } from './trace-lookup.js';
+import { entriesOf, reporting, UsageError, type ExchangeRow } from './store-read.js';
+import { storedExchange, tracePrefix } from './trace-lookup.js';
 
 interface ReplayOptions {
   store?: string;
@@ -93,14 +92,7 @@ async function replay(trace: string, opts: ReplayOptions): Promise<void> {
   // Flag values are judged before the store is opened: a bad one is a usage error whatever the store holds.
   opts.header.forEach(parseHeader);
   if (opts.to !== undefined) parseTo(opts.to);
-  const path = storePath(opts);
-  const db = openStoreForReading(path);
-  let row: ExchangeRow;
-  try {
-    row = findExchange(db, path, prefix);
-  } finally {
-    db.close();
-  }
+  const row = storedExchange(opts, prefix);
   const captured = capturedRequest(row);
   if (captured.incomplete !== undefined) {
     if (!opts.force) throw new ReplayFailed(`trace ${row.trace_id} is not sent: ${captured.incomplete}; --force sends it as it is`);

@@ -1,11 +1,11 @@
 import { Command } from 'commander';
 import { KftrayEncoder } from '../encoders/kftray.js';
-import { openStoreForReading, StoreError } from '../writers/store-db.js';
+import { StoreError } from '../writers/store-db.js';
 import { capturedRequest, CapturedRequestError } from './captured-request.js';
 import { curlCommand } from './curl-command.js';
 import { configOf, forwardOrigin } from './forward-origin.js';
-import { entriesOf, reporting, rowJson, storePath, UsageError, type ExchangeRow } from './store-read.js';
-import { findExchange, tracePrefix } from './trace-lookup.js';
+import { entriesOf, reporting, rowJson, UsageError, type ExchangeRow } from './store-read.js';
+import { storedExchange, tracePrefix } from './trace-lookup.js';
 
 interface ShowOptions {
   store?: string;
@@ -51,14 +51,7 @@ export function showCommand(): Command {
       reporting(() => {
         if (opts.json && opts.curl) throw new UsageError('--json and --curl: give one of them');
         const prefix = tracePrefix(trace);
-        const path = storePath(opts);
-        const db = openStoreForReading(path);
-        let row: ExchangeRow;
-        try {
-          row = findExchange(db, path, prefix);
-        } finally {
-          db.close();
-        }
+        const row = storedExchange(opts, prefix);
         process.stdout.write(opts.json ? JSON.stringify(rowJson(row)) + '\n' : opts.curl ? asCurl(row, opts) : asKftray(row));
       }),
     );

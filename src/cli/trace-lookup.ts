@@ -1,5 +1,5 @@
-import { StoreError, type StoreDb } from '../writers/store-db.js';
-import { UsageError, type ExchangeRow } from './store-read.js';
+import { openStoreForReading, StoreError, type StoreDb } from '../writers/store-db.js';
+import { storePath, UsageError, type ExchangeRow } from './store-read.js';
 
 /** How `kflog show` and `kflog replay` find the one exchange a (start of a) trace ID names. */
 
@@ -19,4 +19,15 @@ export function findExchange(db: StoreDb, path: string, p: string): ExchangeRow 
     throw new UsageError(`trace ID "${p}" is the start of several exchanges' (${rows.map((r) => r.trace_id).join(', ')}${rows.length > 2 ? ', …' : ''}): give more of it`);
   }
   return rows[0]!;
+}
+
+/** The exchange a trace ID prefix names, from the store `opts` point at (as kflog ls finds it); the store is closed after. */
+export function storedExchange(opts: { store?: string; config?: string }, prefix: string): ExchangeRow {
+  const path = storePath(opts);
+  const db = openStoreForReading(path);
+  try {
+    return findExchange(db, path, prefix);
+  } finally {
+    db.close();
+  }
 }
