@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync, unlinkSync } from 'node:fs';
+import { basename } from 'node:path';
 import Database from 'better-sqlite3';
 import { StoreError } from '../writers/store-db.js';
 
@@ -13,7 +14,19 @@ export interface StoreHolder {
   command?: string;
 }
 
-const COMMAND_CHARS = 100;
+const COMMAND_CHARS = 160;
+
+/**
+ * A process's command line as a person reads it: the program by its name (a Node binary may live deep in a cache
+ * directory, and its path would push the arguments, which tell one kflog from another, out of the line), the
+ * arguments as given, cut with an ellipsis when very long.
+ */
+export function readableCommand(argv: readonly string[]): string {
+  const [program, ...args] = argv;
+  if (program === undefined) return '';
+  const line = [basename(program), ...args].join(' ');
+  return line.length > COMMAND_CHARS ? line.slice(0, COMMAND_CHARS - 1) + '…' : line;
+}
 
 /** Processes (other than this one) with the store or its -wal/-shm open, from /proc; [] where there is no /proc. */
 export function processesWithOpen(path: string): StoreHolder[] {
@@ -42,7 +55,7 @@ export function processesWithOpen(path: string): StoreHolder[] {
     if (!holds) continue;
     let command: string | undefined;
     try {
-      command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ').slice(0, COMMAND_CHARS);
+      command = readableCommand(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean));
     } catch {
       command = undefined;
     }

@@ -1,5 +1,5 @@
 import { existsSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { undoAfterEach } from '../helpers/cleanup.js';
 import { program } from '../encoders/corpus.js';
@@ -92,7 +92,7 @@ describe('kflog logs clean', () => {
     const r = clean(k, '--store', '--forward', 'demo', '--yes');
     expect(r.code).toBe(1);
     // The command line is shortened when long (a Node binary deep in a cache directory): its start says enough.
-    expect(r.stderr).toMatch(new RegExp(`^kflog: not deleting the store ${k.store}: pid ${k.proc.child.pid} \\(${process.execPath.replace(/[.]/g, '\\.')} .*cli\\.js run --.*\\) has it open; stop it first\n$`));
+    expect(r.stderr).toMatch(new RegExp(`^kflog: not deleting the store ${k.store}: pid ${k.proc.child.pid} \\(${basename(process.execPath).replace(/[.]/g, '\\.')} .*cli\\.js run --.*\\) has it open; stop it first\n$`));
     expect(existsSync(k.store)).toBe(true);
     expect(namesIn(k.logs).length).toBeGreaterThan(1);
   });
