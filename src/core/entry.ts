@@ -90,29 +90,30 @@ export interface ForwardInfo {
   backend: string;
 }
 
-/** The request entry: emitted when the request head is in. */
-export interface RequestEntry {
-  kind: 'request';
+/** What every entry has: when, how severe, whose, and its message. */
+export interface EntryHead {
   /** Epoch milliseconds with a sub-millisecond fraction. */
   ts: number;
   level: Level;
   logger: string;
   msg: string;
+}
+
+/** What both entries of one exchange carry: its trace ID, its forward and its request. */
+export interface ExchangeEntryHead extends EntryHead {
   trace_id: string;
   forward: ForwardInfo;
   request: RequestInfo;
 }
 
+/** The request entry: emitted when the request head is in. */
+export interface RequestEntry extends ExchangeEntryHead {
+  kind: 'request';
+}
+
 /** The access entry: emitted once when the exchange ends, success or failure. */
-export interface AccessEntry {
+export interface AccessEntry extends ExchangeEntryHead {
   kind: 'access';
-  ts: number;
-  level: Level;
-  logger: string;
-  msg: string;
-  trace_id: string;
-  forward: ForwardInfo;
-  request: RequestInfo;
   /** Epoch ms when the connection carrying this request was accepted (HAProxy's accept_date). */
   start: number;
   /** Caddy's bytes_read: request body bytes read from the client. */
@@ -139,12 +140,8 @@ export interface AccessEntry {
 }
 
 /** kflog's own messages (logger "kflog") and Kubernetes events ("kube.portforward.<id>"). */
-export interface ProcessEntry {
+export interface ProcessEntry extends EntryHead {
   kind: 'process';
-  ts: number;
-  level: Level;
-  logger: string;
-  msg: string;
   fields: Record<string, unknown>;
 }
 

@@ -52,6 +52,11 @@ function decimal(whole: string, frac: number, digits: number, keepOne: boolean):
   return whole + '.' + text;
 }
 
+/** The separator before an object's next member: none right after its '{'. */
+function comma(objectSoFar: string): string {
+  return objectSoFar.length > 1 ? ',' : '';
+}
+
 let cachedSecond = NaN;
 let cachedSecondText = '';
 
@@ -213,30 +218,17 @@ export class JsonEncoder implements Encoder {
   }
 
   // Objects are built as '{' + first + ',' + next…: never by slicing a leading comma off, which would flatten the
-  // (rope) string built so far into a copy. Bodies go in as pieces (pieces.ts), left out of the rope.
+  // (rope) string built so far into a copy; comma() asks the rope's length, which costs nothing. Bodies go in as
+  // pieces (pieces.ts), left out of the rope.
   private line(entry: Entry): string {
-    let s = '{';
-    let c = '';
     const level = this.levelField[entry.level] ?? (this.levelKey === '' || entry.level === undefined ? '' : this.levelKey + jsonText(String(entry.level)));
-    if (level !== '') {
-      s += level;
-      c = ',';
-    }
-    if (this.timeKey !== '' && entry.ts !== undefined) {
-      s += c + this.timeKey + this.time(entry.ts);
-      c = ',';
-    }
-    if (this.nameKey !== '' && entry.logger !== undefined) {
-      s += c + this.nameKey + jsonText(entry.logger);
-      c = ',';
-    }
-    if (this.messageKey !== '' && entry.msg !== undefined) {
-      s += c + this.messageKey + jsonText(entry.msg);
-      c = ',';
-    }
+    let s = '{' + level;
+    if (this.timeKey !== '' && entry.ts !== undefined) s += comma(s) + this.timeKey + this.time(entry.ts);
+    if (this.nameKey !== '' && entry.logger !== undefined) s += comma(s) + this.nameKey + jsonText(entry.logger);
+    if (this.messageKey !== '' && entry.msg !== undefined) s += comma(s) + this.messageKey + jsonText(entry.msg);
     // The rest comes as ",key:value" pieces.
     const rest = entry.kind === 'access' ? this.access(entry) : entry.kind === 'request' ? this.requestEntry(entry) : processFields(entry);
-    if (rest !== '') s += c === '' ? rest.slice(1) : rest;
+    if (rest !== '') s += s.length > 1 ? rest : rest.slice(1);
     return s + '}\n';
   }
 
@@ -286,42 +278,17 @@ export class JsonEncoder implements Encoder {
    * replay_of.
    */
   private request(r: RequestInfo): string {
-    // remote_ip is there unless a filter deleted it; the comma logic only matters then.
+    // remote_ip is there unless a filter deleted it; the commas only matter then.
     let s = r.remote_ip !== undefined ? '{"remote_ip":' + jsonText(r.remote_ip) : '{';
-    let c = r.remote_ip !== undefined ? ',' : '';
-    if (r.remote_port !== undefined) {
-      s += c + '"remote_port":' + jsonText(r.remote_port);
-      c = ',';
-    }
-    if (r.proto !== undefined) {
-      s += c + '"proto":' + jsonWire(r.proto);
-      c = ',';
-    }
-    if (r.method !== undefined) {
-      s += c + '"method":' + jsonWire(r.method);
-      c = ',';
-    }
-    if (r.host !== undefined) {
-      s += c + '"host":' + jsonWire(r.host);
-      c = ',';
-    }
-    if (r.uri !== undefined) {
-      s += c + '"uri":' + jsonWire(r.uri);
-      c = ',';
-    }
-    if (r.headers !== undefined) {
-      s += c + '"headers":' + this.headers(r.headers);
-      c = ',';
-    }
-    if (r.body !== undefined) {
-      s += c + '"body":' + this.body(r.body);
-      c = ',';
-    }
-    if (r.raw_line !== undefined) {
-      s += c + '"raw_line":' + jsonWire(r.raw_line);
-      c = ',';
-    }
-    if (r.replay_of !== undefined) s += c + '"replay_of":' + jsonText(r.replay_of);
+    if (r.remote_port !== undefined) s += comma(s) + '"remote_port":' + jsonText(r.remote_port);
+    if (r.proto !== undefined) s += comma(s) + '"proto":' + jsonWire(r.proto);
+    if (r.method !== undefined) s += comma(s) + '"method":' + jsonWire(r.method);
+    if (r.host !== undefined) s += comma(s) + '"host":' + jsonWire(r.host);
+    if (r.uri !== undefined) s += comma(s) + '"uri":' + jsonWire(r.uri);
+    if (r.headers !== undefined) s += comma(s) + '"headers":' + this.headers(r.headers);
+    if (r.body !== undefined) s += comma(s) + '"body":' + this.body(r.body);
+    if (r.raw_line !== undefined) s += comma(s) + '"raw_line":' + jsonWire(r.raw_line);
+    if (r.replay_of !== undefined) s += comma(s) + '"replay_of":' + jsonText(r.replay_of);
     return s + '}';
   }
 

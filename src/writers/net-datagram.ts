@@ -1,8 +1,8 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import { entryText, linesAsEntries, UncountedAccount, type MessageFormat, type NetSettings } from './net-message.js';
+import { entryText, linesAsEntries, NetWriterBase, UncountedAccount } from './net-message.js';
 import type { Level } from '../core/entry.js';
-import type { EntryBatch, Writer, WriterHealth } from './writer.js';
+import type { EntryBatch, Writer } from './writer.js';
 
 /** Largest UDP payload over IPv4; a longer message is cut (receivers cut far earlier: rsyslog at 8 KiB). */
 const MAX_DATAGRAM = 65_507;
@@ -15,29 +15,12 @@ const QUIET_BEFORE_UP_MS = 1000;
  * kernel on the connected socket), reported once as a fault; sending continues, and it is reported recovered once
  * sends have gone unrefused for a second.
  */
-export class DatagramWriter implements Writer {
-  readonly isTTY = false;
+export class DatagramWriter extends NetWriterBase implements Writer {
   private socket: Socket | undefined;
   private opening: Promise<void> | undefined;
-  private health: WriterHealth | undefined;
   private down = false;
   private lastRefusal = 0;
   private closed = false;
-
-  constructor(
-    private readonly settings: NetSettings,
-    private readonly format: MessageFormat,
-    readonly key: string,
-    readonly description: string,
-  ) {}
-
-  get strictStart(): boolean {
-    return !this.settings.softStart;
-  }
-
-  watch(health: WriterHealth): void {
-    this.health = health;
-  }
 
   open(): Promise<void> {
     this.opening ??= this.connect().catch((err: Error) => {

@@ -1,7 +1,7 @@
 // What the net writers share: settings, how an entry becomes a message, and how messages are framed.
 import type { Level } from '../core/entry.js';
 import type { NetAddress } from './net-address.js';
-import type { EntryAccount } from './writer.js';
+import type { EntryAccount, WriterHealth } from './writer.js';
 
 export type Framing = 'newline' | 'octet-counting';
 
@@ -58,5 +58,29 @@ export class UncountedAccount implements EntryAccount {
   }
   undelivered(n: number): void {
     this.lost += n;
+  }
+}
+
+/**
+ * What the stream and the datagram writer share: their settings and message format, their names, whether a dial
+ * that fails at start fails the start (not with soft_start), and the health they report faults to.
+ */
+export abstract class NetWriterBase {
+  readonly isTTY = false;
+  protected health: WriterHealth | undefined;
+
+  constructor(
+    protected readonly settings: NetSettings,
+    protected readonly format: MessageFormat,
+    readonly key: string,
+    readonly description: string,
+  ) {}
+
+  get strictStart(): boolean {
+    return !this.settings.softStart;
+  }
+
+  watch(health: WriterHealth): void {
+    this.health = health;
   }
 }

@@ -1,6 +1,6 @@
 import { connect, type Socket } from 'node:net';
-import { frame, entryText, linesAsEntries, UncountedAccount, type MessageFormat, type NetSettings } from './net-message.js';
-import type { EntryAccount, EntryBatch, Writer, WriterHealth } from './writer.js';
+import { frame, entryText, linesAsEntries, NetWriterBase, UncountedAccount } from './net-message.js';
+import type { EntryAccount, EntryBatch, Writer } from './writer.js';
 
 /** Entries framed into one chunk, and whose they are (so a loss is charged to the right log). */
 interface Chunk {
@@ -19,8 +19,7 @@ const BACKOFF_MAX_MS = 5000;
  * counted; buffered entries still unsent at shutdown are counted as failed. Data the kernel took before the
  * receiver vanished cannot be known lost (plain TCP has no acknowledgements): that is the one uncountable case.
  */
-export class StreamWriter implements Writer {
-  readonly isTTY = false;
+export class StreamWriter extends NetWriterBase implements Writer {
   private socket: Socket | undefined;
   private connected = false;
   /** Bumped per connection: write callbacks of an old connection are ignored. */
@@ -36,28 +35,12 @@ export class StreamWriter implements Writer {
   private closing = false;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private backoffMs = BACKOFF_FIRST_MS;
-  private health: WriterHealth | undefined;
   private down: Error | undefined;
   private lastError: Error | undefined;
   private waitingDrain = false;
   /** Called on each connection outcome, for open() without soft_start and for close(). */
   private outcomeWaiters: Array<(err: Error | undefined) => void> = [];
   private emptyWaiters: Array<() => void> = [];
-
-  constructor(
-    private readonly settings: NetSettings,
-    private readonly format: MessageFormat,
-    readonly key: string,
-    readonly description: string,
-  ) {}
-
-  get strictStart(): boolean {
-    return !this.settings.softStart;
-  }
-
-  watch(health: WriterHealth): void {
-    this.health = health;
-  }
 
   async open(): Promise<void> {
     if (!this.started) {

@@ -30,6 +30,34 @@ export const NET_DEFAULTS: Readonly<NetDefaults> = {
   framing: 'newline',
 };
 
+/**
+ * The schema of the options net and syslog share (see NetDefaults), with the two descriptions that differ: what
+ * the address names, and the framing with its own default.
+ */
+export function netOptionProperties(describe: { address: string; framing: string }): Record<string, object> {
+  return {
+    address: {
+      type: 'string',
+      pattern: '^(tcp/.+:[0-9]+|udp/.+:[0-9]+|unix//.+)$',
+      description: describe.address,
+    },
+    dial_timeout: {
+      $ref: '#/$defs/duration',
+      description: 'Connect timeout; also how long shutdown waits for buffered lines to go out. Default "3s".',
+    },
+    soft_start: {
+      type: 'boolean',
+      description: 'Start even when the receiver is down: lines are buffered and kflog redials (backoff 200 ms doubling to 5 s). false: kflog does not start until it connects. Default true.',
+    },
+    buffer_bytes: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Bytes held while the receiver is away or slower than the log, sent in order when it is back; past it entries are dropped and counted. Default 4194304.',
+    },
+    framing: { enum: FRAMINGS, description: describe.framing },
+  };
+}
+
 /** Config → settings, for net and for syslog (with its own defaults). Throws an OptionError naming the key. */
 export function netSettings(options: WriterOptions, defaults: Readonly<NetDefaults>): NetSettings {
   let address: NetSettings['address'];
@@ -63,28 +91,10 @@ export const netWriter: WriterModule<NetSettings> = {
     options: {
       required: ['address'],
       properties: {
-        address: {
-          type: 'string',
-          pattern: '^(tcp/.+:[0-9]+|udp/.+:[0-9]+|unix//.+)$',
-          description: 'tcp/host:port, udp/host:port (IPv6: udp/[::1]:514) or unix//path (a stream socket).',
-        },
-        dial_timeout: {
-          $ref: '#/$defs/duration',
-          description: 'Connect timeout; also how long shutdown waits for buffered lines to go out. Default "3s".',
-        },
-        soft_start: {
-          type: 'boolean',
-          description: 'Start even when the receiver is down: lines are buffered and kflog redials (backoff 200 ms doubling to 5 s). false: kflog does not start until it connects. Default true.',
-        },
-        buffer_bytes: {
-          type: 'integer',
-          minimum: 0,
-          description: 'Bytes held while the receiver is away or slower than the log, sent in order when it is back; past it entries are dropped and counted. Default 4194304.',
-        },
-        framing: {
-          enum: ['newline', 'octet-counting'],
-          description: 'Stream framing (RFC 6587): a line per entry, or "LEN SP entry" (multi-line entries stay whole). UDP sends a datagram per entry. Default "newline".',
-        },
+        ...netOptionProperties({
+          address: 'tcp/host:port, udp/host:port (IPv6: udp/[::1]:514) or unix//path (a stream socket).',
+          framing: 'Stream framing (RFC 6587): a line per entry, or "LEN SP entry" (multi-line entries stay whole). UDP sends a datagram per entry. Default "newline".',
+        }),
       },
     },
   },

@@ -1,5 +1,5 @@
 import { optionOr } from '../core/module-options.js';
-import { createNetWriter, NET_DEFAULTS, netSettings, type NetDefaults, type NetSettings } from './net.js';
+import { createNetWriter, NET_DEFAULTS, netOptionProperties, netSettings, type NetDefaults, type NetSettings } from './net.js';
 import { registerWriter } from './registry.js';
 import { FACILITIES, SyslogFormat, type SyslogProtocol } from './syslog-format.js';
 import type { WriterModule, WriterOptions } from './writer.js';
@@ -44,11 +44,10 @@ export const syslogWriter: WriterModule<SyslogSettings> = {
     options: {
       required: ['address'],
       properties: {
-        address: {
-          type: 'string',
-          pattern: '^(tcp/.+:[0-9]+|udp/.+:[0-9]+|unix//.+)$',
-          description: 'tcp/host:port, udp/host:port or unix//path (a stream socket) of the syslog receiver.',
-        },
+        ...netOptionProperties({
+          address: 'tcp/host:port, udp/host:port or unix//path (a stream socket) of the syslog receiver.',
+          framing: 'TCP framing (RFC 6587): "octet-counting" (multi-line entries stay one message) or "newline" (newlines inside an entry sent as #012). Default "octet-counting".',
+        }),
         protocol: {
           enum: ['rfc5424', 'rfc3164'],
           description: 'Header: RFC 5424 ("<PRI>1 TIMESTAMP HOST APP PID - - line", UTC) or RFC 3164 ("<PRI>Mmm dd hh:mm:ss HOST APP[PID]: line", local time). Default "rfc5424".',
@@ -83,23 +82,6 @@ export const syslogWriter: WriterModule<SyslogSettings> = {
           description: 'Facility. Default "local0". The severity comes from each entry\'s level: error → err, warn → warning, info → info, debug → debug.',
         },
         app_name: { type: 'string', description: 'APP-NAME / TAG. Default "kflog".' },
-        dial_timeout: {
-          $ref: '#/$defs/duration',
-          description: 'Connect timeout; also how long shutdown waits for buffered lines to go out. Default "3s".',
-        },
-        soft_start: {
-          type: 'boolean',
-          description: 'Start even when the receiver is down (lines are buffered, kflog redials). Default true.',
-        },
-        buffer_bytes: {
-          type: 'integer',
-          minimum: 0,
-          description: 'Bytes held while the receiver is away, sent in order when it is back; past it entries are dropped and counted. Default 4194304.',
-        },
-        framing: {
-          enum: ['newline', 'octet-counting'],
-          description: 'TCP framing (RFC 6587): "octet-counting" (multi-line entries stay one message) or "newline" (newlines inside an entry sent as #012). Default "octet-counting".',
-        },
       },
     },
   },
