@@ -258,6 +258,11 @@ export class Kflog {
     });
   }
 
+  /** SIGUSR1: reopen every file, for an external logrotate. */
+  reopen(): Promise<void> {
+    return this.pipeline.reopen();
+  }
+
   /** The per-log counts so far (what the exit summary prints when the flush cannot wait). */
   statsNow(): LogStats[] {
     return this.retired.total(this.current?.gen.pipeline.stats() ?? []);

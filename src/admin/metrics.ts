@@ -99,26 +99,20 @@ export function metricsRegistry(source: MetricsSource): Registry {
     },
   });
 
+  // A gauge's inc() after reset() is its set(): one collect serves both kinds.
+  const eachLog = (value: (s: LogStats) => number) =>
+    function collect(this: Counter<'log'> | Gauge<'log'>): void {
+      this.reset();
+      for (const s of source.logs()) this.inc({ log: s.name }, value(s));
+    };
   const logCounter = (name: string, help: string, value: (s: LogStats) => number) =>
-    new Counter({
-      name, help, labelNames: ['log'], registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of source.logs()) this.inc({ log: s.name }, value(s));
-      },
-    });
+    new Counter({ name, help, labelNames: ['log'], registers: [registry], collect: eachLog(value) });
+  const logGauge = (name: string, help: string, value: (s: LogStats) => number) =>
+    new Gauge({ name, help, labelNames: ['log'], registers: [registry], collect: eachLog(value) });
   logCounter('kflog_log_entries_written_total', 'Entries a log handed to its output.', (s) => s.written);
   logCounter('kflog_log_entries_sampled_out_total', 'Entries a log\'s sampling left out.', (s) => s.sampledOut);
   logCounter('kflog_log_entries_dropped_total', 'Entries a log dropped because its queue was full.', (s) => s.dropped);
   logCounter('kflog_log_entries_failed_total', 'Entries a log\'s output failed to take.', (s) => s.failed);
-  const logGauge = (name: string, help: string, value: (s: LogStats) => number) =>
-    new Gauge({
-      name, help, labelNames: ['log'], registers: [registry],
-      collect() {
-        this.reset();
-        for (const s of source.logs()) this.set({ log: s.name }, value(s));
-      },
-    });
   logGauge('kflog_log_queue_bytes', 'Bytes a log\'s queue holds now (pending, and the batch being written).', (s) => s.queuedBytes);
   logGauge('kflog_log_queue_limit_bytes', 'A log\'s queue_bytes: past it, entries are dropped.', (s) => source.queueLimits().get(s.name) ?? 0);
   logGauge('kflog_log_lag_seconds', 'Age of the oldest entry a log accepted and has not written yet.', (s) => s.lagMs / 1000);

@@ -6,7 +6,9 @@ import { Kflog, type ReloadSummary } from '../kflog.js';
 import { AdminAddressTaken, AdminServer, type AdminSources } from '../admin/server.js';
 import { kflogSources, primarySources } from '../admin/sources.js';
 import { storeQueries } from './admin-store.js';
-import { handleSignals } from './signals.js';
+import { handleSignals, type SignalTarget } from './signals.js';
+import type { LogStats } from '../emit/log.js';
+import type { InFlight } from '../proxy/in-flight.js';
 
 /**
  * Starts the admin listener the config asks for. Its default address taken (a second kflog) is said and kflog
@@ -28,6 +30,32 @@ async function startAdmin(config: Config, sources: AdminSources, stop: () => Pro
 /** The admin line of the start message, beside the curl line. */
 function adminLine(admin: AdminServer | undefined): string {
   return admin === undefined ? '' : `kflog: admin: ${admin.url}/metrics and ${admin.url}/api/\n`;
+}
+
+/** A running kflog as its signals act on it: one process (Kflog) or the primary of listener processes. */
+interface Running {
+  stop(): Promise<LogStats[]>;
+  cutInFlight(reason: string): Promise<LogStats[]>;
+  statsNow(): LogStats[];
+  inFlight?(): InFlight[];
+  reopen(): Promise<void>;
+}
+
+/** What the signals do to `running`, whose config `current()` is after any reloads; the admin listener closes first. */
+function signalTarget(running: Running, current: () => Config, admin: AdminServer | undefined, reload: () => void): SignalTarget {
+  return {
+    shutdownTimeoutMs: () => current().shutdownTimeoutMs,
+    outputDeadlineMs: () => current().outputDeadlineMs,
+    stop: async () => {
+      await admin?.close();
+      return running.stop();
+    },
+    cutInFlight: (reason) => running.cutInFlight(reason),
+    statsNow: () => running.statsNow(),
+    ...(running.inFlight ? { inFlight: () => running.inFlight!() } : {}),
+    reopen: () => void running.reopen(),
+    reload,
+  };
 }
 
 function tryLine(app: Kflog): string {
@@ -114,18 +142,7 @@ async function runPrimary(config: Config, path: string | undefined): Promise<voi
   const { ClusterPrimary: Primary } = await import('../cluster/primary.js');
   const { primary, tryLines } = await startedOrExit(() => Primary.start(config));
   const admin = await startAdmin(config, primarySources(primary, storeQueries(config)), () => primary.stop());
-  handleSignals({
-    shutdownTimeoutMs: () => primary.current.shutdownTimeoutMs,
-    outputDeadlineMs: () => primary.current.outputDeadlineMs,
-    stop: async () => {
-      await admin?.close();
-      return primary.stop();
-    },
-    cutInFlight: (reason) => primary.cutInFlight(reason),
-    statsNow: () => primary.statsNow(),
-    reopen: () => void primary.reopen(),
-    reload: () => void reloadPrimary(primary, config, path),
-  });
+  handleSignals(signalTarget(primary, () => primary.current, admin, () => void reloadPrimary(primary, config, path)));
   process.stderr.write(
     `kflog: config from ${config.source}\n` +
     `kflog: ${config.listenerProcesses} listener processes (pids ${primary.pids.join(', ')}); this one (pid ${process.pid}) writes the logs\n` +
@@ -160,19 +177,7 @@ export function runCommand(): Command {
       const app = await startedOrExit(() => Kflog.start(config));
       const admin = await startAdmin(config, kflogSources(app, storeQueries(config)), () => app.stop());
       // Handlers go in before kflog says it is ready: a signal sent on seeing that line must find them.
-      handleSignals({
-        shutdownTimeoutMs: () => app.config.shutdownTimeoutMs,
-        outputDeadlineMs: () => app.config.outputDeadlineMs,
-        stop: async () => {
-          await admin?.close();
-          return app.stop();
-        },
-        cutInFlight: (reason) => app.cutInFlight(reason),
-        statsNow: () => app.statsNow(),
-        inFlight: () => app.inFlight(),
-        reopen: () => void app.pipeline.reopen(),
-        reload: () => void reload(app, opts.config),
-      });
+      handleSignals(signalTarget(app, () => app.config, admin, () => void reload(app, opts.config)));
       process.stderr.write(`kflog: config from ${config.source}\n` + tryLine(app) + adminLine(admin));
     });
 }

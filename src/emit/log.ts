@@ -40,14 +40,15 @@ const PLACEHOLDER = /\{(forward\.id|listen\.port)\}/g;
  * filename has {forward.id}/{listen.port} becomes one queue and writer per forward.
  */
 export class Log {
+  /** Entries this log's format has no line for (clf given a request entry): neither written nor lost. */
+  private skipped = 0;
+  /** Size of the last entry encoded (as push() counts it): what the next one probably needs. */
+  private lastEntrySize = 0;
+  private readonly sinks = new Map<string, LogQueue>();
   private readonly minRank: number;
   private readonly sampler: Sampler | undefined;
   private readonly encoder: Encoder;
   private readonly templated: boolean;
-  private readonly sinks = new Map<string, LogQueue>();
-  private skipped = 0;
-  /** Size of the last entry encoded (as push() counts it): what the next one probably needs. */
-  private lastEntrySize = 0;
 
   constructor(
     readonly cfg: LogConfig,

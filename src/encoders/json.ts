@@ -1,5 +1,5 @@
 import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../core/entry.js';
-import { optionOr } from '../core/module-options.js';
+import { optionOr, type JsonSchema } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { jsonText, jsonWire, jsonWireName } from './escape.js';
 import { Pieces, type LineParts } from './pieces.js';
@@ -401,15 +401,20 @@ export function jsonValue(v: unknown, depth: number, seen: Set<object> | undefin
   }
 }
 
+/** The schema of an option naming the key of one of the entry's head fields. */
+function keyOption(field: string, fallback: string): JsonSchema {
+  return { type: 'string', description: `Key of the ${field}; "" removes it. Default "${fallback}".` };
+}
+
 export const jsonEncoder: EncoderModule<JsonSettings> = {
   name: 'json',
   schema: {
     options: {
       properties: {
-        message_key: { type: 'string', description: 'Key of the message; "" removes it. Default "msg".' },
-        level_key: { type: 'string', description: 'Key of the level; "" removes it. Default "level".' },
-        time_key: { type: 'string', description: 'Key of the timestamp; "" removes it. Default "ts".' },
-        name_key: { type: 'string', description: 'Key of the logger name; "" removes it. Default "logger".' },
+        message_key: keyOption('message', 'msg'),
+        level_key: keyOption('level', 'level'),
+        time_key: keyOption('timestamp', 'ts'),
+        name_key: keyOption('logger name', 'logger'),
         time_format: {
           type: 'string',
           description: 'unix_seconds_float, unix_milli_float, unix_nano, iso8601, rfc3339, rfc3339_nano, wall, wall_milli, wall_nano, common_log, or a Go layout. Default "unix_seconds_float".',

@@ -1,17 +1,14 @@
-import { OptionError } from '../core/module-options.js';
+import { ModuleRegistry } from '../core/module-registry.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 
-const modules = new Map<string, EncoderModule<unknown>>();
+const modules = new ModuleRegistry<EncoderModule<unknown>>('encoder', 'format');
 
-/** Called once by each encoder module at import (src/modules.ts imports them): the pipeline never changes. */
 export function registerEncoder<S>(module: EncoderModule<S>): void {
-  if (modules.has(module.name)) throw new Error(`encoder "${module.name}" registered twice`);
-  modules.set(module.name, module as EncoderModule<unknown>);
+  modules.register(module as EncoderModule<unknown>);
 }
 
-/** Every registered module, in registration order: config.schema.json must list exactly these (a test holds it). */
 export function encoderModules(): ReadonlyArray<EncoderModule<unknown>> {
-  return [...modules.values()];
+  return modules.all();
 }
 
 /** A format's module with its checked settings: what a log, or a wrapping encoder (filter), builds from. */
@@ -22,8 +19,7 @@ export interface EncoderPlan {
 
 /** Checks the options by their module's settings(); throws an OptionError naming the key when they are bad. */
 export function encoderPlan(options: EncoderOptions): EncoderPlan {
-  const module = modules.get(options.format);
-  if (!module) throw new OptionError(['format'], `unknown encoder format "${options.format}" (known: ${[...modules.keys()].join(', ')})`);
+  const module = modules.named(options.format);
   return { module, settings: module.settings(options) };
 }
 
