@@ -69,7 +69,8 @@ describe.skipIf(SKIP)('the viewer', () => {
 
   /** No filter, not paused, the first page read, then an empty list: each test sees only what it sends. */
   async function resetPage(): Promise<void> {
-    for (const name of ['forward', 'slower_than', 'grep']) await page.locator(`input[name=${name}]`).fill('');
+    for (const name of ['slower_than', 'grep']) await page.locator(`input[name=${name}]`).fill('');
+    await page.locator('select[name=forward]').selectOption('');
     await page.locator('select[name=method]').selectOption('');
     await page.locator('select[name=status]').selectOption('');
     if ((await page.locator('[name=pause]').getAttribute('aria-pressed')) === 'true') await page.locator('[name=pause]').click();
@@ -112,7 +113,8 @@ describe.skipIf(SKIP)('the viewer', () => {
     expect((await send(`${k.demo}${onDemo}`)).status).toBe(200);
     expect((await send(`${k.api}${onApi}`)).status).toBe(200);
     await traceOf(k, onApi);
-    await page.locator('input[name=forward]').fill('demo');
+    expect(await page.locator('select[name=forward] option').allTextContents()).toEqual(['any', 'api', 'demo']);
+    await page.locator('select[name=forward]').selectOption('demo');
     // The first page comes from the store, filtered there.
     await waitFor('the list to be demo only', async () => {
       const forwards = await page.locator('tr[data-trace] td:nth-child(2)').allTextContents();
@@ -131,6 +133,19 @@ describe.skipIf(SKIP)('the viewer', () => {
     await waitFor('2xx demo rows only', async () => {
       const statuses = await page.locator('tr[data-trace] td.status').allTextContents();
       return statuses.length > 0 && statuses.every((s) => /^2\d\d$/.test(s));
+    });
+  });
+
+  it('slower than keeps only the exchanges that took longer', async () => {
+    await resetPage();
+    const fast = `/api/users?${unique('fast')}`;
+    expect((await send(`${k.demo}/delay/300`)).status).toBe(200);
+    expect((await send(`${k.demo}${fast}`)).status).toBe(200);
+    await page.locator('tr[data-trace]', { hasText: fast }).waitFor();
+    await page.locator('input[name=slower_than]').fill('250ms');
+    await waitFor('only slow rows', async () => {
+      const paths = await page.locator('tr[data-trace] td.path').allTextContents();
+      return paths.length > 0 && paths.every((p) => p === '/delay/300');
     });
   });
 
@@ -327,6 +342,42 @@ describe.skipIf(SKIP)('the viewer, fed a stream of its own', () => {
     await banner.waitFor();
     expect(await banner.textContent()).toContain('kflog dropped 7 exchanges for it');
     await page.close();
+  });
+
+  it('the detail pane says the upstream pod, the termination state in words and what was truncated', async () => {
+    const trace = '01900000-0000-7000-8000-00000000abcd';
+    const entry = { trace_id: trace, start: 1_800_000_000, forward: { id: 'kube' }, request: { method: 'GET', uri: '/orders' }, status: 503, duration: 0.004, size: 0 };
+    const page = await pageFed(`event: exchange\ndata: ${JSON.stringify(entry)}\n\n`);
+    const exchange = {
+      trace_id: trace, time: '2027-01-15T08:00:00.000Z', forward: 'kube', method: 'GET', host: 'orders', path: '/orders', query: null,
+      proto: 'HTTP/1.1', remote_ip: '127.0.0.1', remote_port: '50000', replay_of: null, status: 503, duration_ms: 4,
+      tq: 0, tw: 0, tc: -1, tr: -1, tt: 4, termination_state: 'SC--', bytes_read: 0, size: 0, bytes_sent: 120,
+      upstream: '10.1.2.3:8080', pod: 'orders-7d9f8c6b5-x2k4q', error: 'connect ECONNREFUSED 10.1.2.3:8080',
+      req_headers: { Host: ['orders'] }, resp_headers: { 'Content-Type': ['text/plain'] },
+      req_body: null, req_body_encoding: null, req_body_meta: null,
+      resp_body: 'upstream refused', resp_body_encoding: 'text', resp_body_meta: { bytes: 5000, truncated: true, content_type: 'text/plain' },
+    };
+    await page.route(`**/api/exchanges/${trace}`, (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(exchange) }));
+    await page.locator(`tr[data-trace="${trace}"]`).click();
+    const pane = page.locator('aside.detail');
+    await pane.locator('[data-pod]').waitFor();
+    expect(await pane.locator('[data-pod]').textContent()).toBe('orders-7d9f8c6b5-x2k4q');
+    expect(await pane.locator('.facts').textContent()).toContain('SC-- — the server aborted or refused it while connecting to the server');
+    expect(await pane.locator('.note').allTextContents()).toContain('truncated: 5000 bytes on the wire, only the first part was kept (max_body_bytes)');
+    expect(await pane.locator('.wf-ms').allTextContents()).toEqual(['0 ms', '0 ms', '–', '–', '4 ms', '4 ms']);
+    await page.close();
+  });
+
+  it('follows the system\'s light or dark theme', async () => {
+    const background = async (colorScheme: 'light' | 'dark'): Promise<string> => {
+      const page = await browser.newPage({ colorScheme });
+      await page.goto(`${k.admin}/`, { timeout: STEP_MS });
+      const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+      await page.close();
+      return bg;
+    };
+    expect(await background('light')).toBe('rgb(255, 255, 255)');
+    expect(await background('dark')).toBe('rgb(15, 18, 23)');
   });
 
   it('keeps the newest 1000 rows of a long session and lets older ones go', async () => {

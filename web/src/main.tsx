@@ -32,12 +32,16 @@ function statusClass(status: number | null): string {
   return status === null ? 'pending' : `s${Math.floor(status / 100)}xx`;
 }
 
-function FilterBar(props: { filters: Filters; onChange: (f: Filters) => void; textRef: { current: HTMLInputElement | null } }) {
+function FilterBar(props: { filters: Filters; forwards: string[]; onChange: (f: Filters) => void; textRef: { current: HTMLInputElement | null } }) {
   const f = props.filters;
   const set = (key: keyof Filters) => (e: Event) => props.onChange({ ...f, [key]: (e.target as HTMLInputElement).value });
   return (
     <form class="filters" role="search" onSubmit={(e) => e.preventDefault()}>
-      <label>forward <input name="forward" value={f.forward} onInput={set('forward')} size={10} /></label>
+      <label>forward
+        <select name="forward" value={f.forward} onChange={set('forward')}>
+          {['', ...props.forwards].map((id) => <option value={id}>{id === '' ? 'any' : id}</option>)}
+        </select>
+      </label>
       <label>method
         <select name="method" value={f.method} onChange={set('method')}>
           {['', 'GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'].map((m) => <option value={m}>{m === '' ? 'any' : m}</option>)}
@@ -90,6 +94,7 @@ function App() {
   const [missed, setMissed] = useState(0);
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
+  const [forwards, setForwards] = useState<string[]>([]);
   /** Bumped by Clear: a first page still being read when the list was cleared is dropped. */
   const cleared = useRef(0);
   const textRef = useRef<HTMLInputElement | null>(null);
@@ -100,6 +105,9 @@ function App() {
     try {
       await getJson('/api/health');
       setAuth('ok');
+      // The forwards to filter by: the running config's (its credentials are masked by the API).
+      const config = await getJson<{ forwards?: Array<{ id?: unknown }> }>('/api/config');
+      setForwards((config.forwards ?? []).flatMap((f) => (typeof f.id === 'string' ? [f.id] : [])));
     } catch (err) {
       if (err instanceof Unauthorized) setAuth((a) => (a === 'checking' ? 'needed' : 'wrong'));
       else setError(err instanceof Error ? err.message : String(err));
@@ -109,7 +117,7 @@ function App() {
 
   // Text fields apply once typing pauses; the choices at once.
   useEffect(() => {
-    const t = setTimeout(() => setApplied(filters), filters.grep !== applied.grep || filters.slower_than !== applied.slower_than || filters.forward !== applied.forward ? TYPING_MS : 0);
+    const t = setTimeout(() => setApplied(filters), filters.grep !== applied.grep || filters.slower_than !== applied.slower_than ? TYPING_MS : 0);
     return () => clearTimeout(t);
   }, [filters]);
 
@@ -227,7 +235,12 @@ function App() {
     setOpen(trace);
   };
 
-  // j/k move, Enter opens, / goes to the text filter, Escape closes the pane; not while typing in a field.
+  // j/k move, Enter opens, / goes to the text filter, Escape closes the pane; not while typing in a field. Keys
+  // read the rows and selection of the last render through a ref: two presses may come before the next render.
+  const view = useRef({ rows, selected });
+  // Set while rendering, not in an effect: Preact runs effects after paint, which may be after the next key.
+  view.current.rows = rows;
+  view.current.selected = selected;
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       const target = e.target as HTMLElement | null;
@@ -238,26 +251,28 @@ function App() {
         return;
       }
       if (typing || e.ctrlKey || e.metaKey || e.altKey) return;
+      const v = view.current;
       if (e.key === '/') {
         e.preventDefault();
         textRef.current?.focus();
       } else if (e.key === 'j' || e.key === 'k') {
         e.preventDefault();
-        const at = rows.findIndex((r) => r.trace_id === selected);
-        const next = e.key === 'j' ? (at < 0 ? 0 : Math.min(at + 1, rows.length - 1)) : Math.max(at - 1, 0);
-        const row = rows[next];
+        const at = v.rows.findIndex((r) => r.trace_id === v.selected);
+        const next = e.key === 'j' ? (at < 0 ? 0 : Math.min(at + 1, v.rows.length - 1)) : Math.max(at - 1, 0);
+        const row = v.rows[next];
         if (row !== undefined) {
+          v.selected = row.trace_id;
           setSelected(row.trace_id);
           document.querySelector(`tr[data-trace="${CSS.escape(row.trace_id)}"]`)?.scrollIntoView({ block: 'nearest' });
         }
-      } else if (e.key === 'Enter' && selected !== undefined) {
+      } else if (e.key === 'Enter' && v.selected !== undefined) {
         e.preventDefault();
-        setOpen(selected);
+        setOpen(v.selected);
       }
     };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
-  }, [rows, selected]);
+  }, []);
 
   if (auth === 'needed' || auth === 'wrong') {
     return <TokenForm wrong={auth === 'wrong'} onToken={(t) => {
@@ -282,7 +297,7 @@ function App() {
           setAuth('needed');
         }}>forget token</button>}
       </header>
-      <FilterBar filters={filters} onChange={setFilters} textRef={textRef} />
+      <FilterBar filters={filters} forwards={forwards} onChange={setFilters} textRef={textRef} />
       {missed > 0 && (
         <p class="banner" role="alert" data-missed={missed}>
           This page read the stream too slowly and kflog dropped {missed} exchange{missed === 1 ? '' : 's'} for it.{' '}
