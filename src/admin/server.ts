@@ -50,7 +50,7 @@ export interface ExchangeQueries {
   curl(traceId: string): string | undefined;
   /** `kflog replay` of one exchange, through its forward; undefined when the store has none. */
   replay(traceId: string, asked: ReplayAsked): Promise<ReplayAnswer | undefined>;
-  /** `kflog export --har` of the exchanges `list`'s filters select (no limit unless given), or of `trace=` IDs; the count written. */
+  /** `kflog export --har` of the exchanges `list`'s filters select (the newest 1,000 unless a limit is given), or of `trace=` IDs; the count written. */
   har(params: URLSearchParams, write: (text: string) => void): number;
 }
 

@@ -9,13 +9,19 @@ import { listExchanges, lsQuery, type LsFlags, type LsQuery } from './ls-filters
 import { replayRequest } from './replay-request.js';
 import { ReplayFailed, sendRequest } from './replay-send.js';
 import { responseDiff } from './response-diff.js';
-import { NO_LIMIT, writeStoreHar } from './store-har.js';
+import { writeStoreHar } from './store-har.js';
 import { entriesOf, rowJson, UsageError, type ExchangeRow } from './store-read.js';
 
 /** The version HAR files name as their creator, as `kflog --version` says it (src/cli.ts). */
 const KFLOG_VERSION = '0.1.0';
 /** Trace IDs one HAR export may name (?trace=…): a selection made by hand in the viewer, not a bulk query. */
 const MAX_HAR_TRACES = 1000;
+/**
+ * A HAR is built in memory before it is sent: without ?limit the newest 1,000 (what the viewer's list holds at
+ * most), and 10,000 at most when asked (bodies of 64 KiB each way make that ~1 GiB); `kflog export --har` has no bound.
+ */
+const HAR_DEFAULT_LIMIT = 1000;
+const HAR_MAX_LIMIT = 10_000;
 
 /** The API's query parameters and the `kflog ls` flags they are: the same names, snake_case for the two-word one. */
 const PARAMS: ReadonlyArray<[string, keyof LsFlags]> = [
@@ -79,7 +85,8 @@ export function storeQueries(config: Config): ExchangeQueries | undefined {
         query.where.push(`trace_id IN (${traces.map(() => '?').join(', ')})`);
         query.params.push(...traces);
       }
-      const limit = params.get('limit') === null ? NO_LIMIT : query.limit;
+      const limit = params.get('limit') === null ? HAR_DEFAULT_LIMIT : query.limit;
+      if (limit > HAR_MAX_LIMIT) throw new AdminHttpError(400, `limit "${limit}": at most ${HAR_MAX_LIMIT} in one export from the API (kflog export --har has no bound)`);
       return reading((db: StoreDb) => writeStoreHar(db, query, limit, write, KFLOG_VERSION, { logCredentials: false }).written);
     },
   };

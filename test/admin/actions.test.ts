@@ -96,7 +96,7 @@ describe('GET /api/har', () => {
     const k = await startViewerKflog(undo);
     for (const p of ['/json/1', '/missing/2', '/json/3']) await send(`${k.api}${p}`);
     await waitFor('three complete rows', async () => (await stored(k)).filter((r) => r.status !== null).length === 3);
-    for (const [query, flags] of [['', []], ['?status=2xx', ['--status', '2xx']], ['?status=4xx&limit=1', ['--status', '4xx', '--limit', '1']]] as const) {
+    for (const [query, flags] of [['', ['--limit', '1000']], ['?status=2xx', ['--status', '2xx', '--limit', '1000']], ['?status=4xx&limit=1', ['--status', '4xx', '--limit', '1']]] as const) {
       const r = await send(`${k.admin}/api/har${query}`);
       expect(r.status).toBe(200);
       expect(r.headers['content-disposition']).toMatch(/^attachment; filename="kflog-[0-9TZ-]+\.har"$/);
@@ -119,6 +119,8 @@ describe('GET /api/har', () => {
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).error).toContain('status "9xx"');
     expect((await send(`${k.admin}/api/har?colour=red`)).status).toBe(400);
+    const big = await send(`${k.admin}/api/har?limit=10001`);
+    expect([big.status, JSON.parse(big.body).error]).toEqual([400, 'limit "10001": at most 10000 in one export from the API (kflog export --har has no bound)']);
     expect((await send(`${k.admin}/api/har?trace=${encodeURIComponent("x' OR 1=1")}`)).status).toBe(400);
   });
 });

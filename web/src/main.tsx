@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { forgetToken, getJson, readStream, saveToken, Unauthorized } from './api.js';
+import { ApiError, forgetToken, getJson, readStream, saveToken, Unauthorized } from './api.js';
 import { Detail } from './detail.js';
 import { download } from './download.js';
 import { filterParams, matches, NO_FILTERS, type Filters } from './filters.js';
@@ -16,6 +16,8 @@ const FIRST_PAGE = 200;
 const DRAW_MS = 100;
 /** A text filter is applied once typing pauses this long. */
 const TYPING_MS = 300;
+/** What a row keeps of its event's text for filtering again later: the live filter judged the whole of it on arrival. */
+const KEPT_TEXT = 2048;
 /** Waiting before reconnecting a lost stream, doubled up to the last. */
 const RECONNECT_MS = [500, 1000, 2000, 5000];
 
@@ -26,6 +28,17 @@ function insert(rows: Row[], fresh: Row[]): Row[] {
   const ids = new Set(fresh.map((r) => r.trace_id));
   // The newest arrived last: it goes on top.
   return [...fresh.slice().reverse(), ...rows.filter((r) => !ids.has(r.trace_id))].slice(0, MAX_ROWS);
+}
+
+/** A live row and the filters it passed on arrival (on the whole of its text, which it keeps only the start of). */
+interface Judged {
+  row: Row;
+  by: Filters;
+}
+
+/** The rows that pass `filters`: judged again when the filters changed since they arrived (and a first page was read under the new ones). */
+function stillMatching(judged: Judged[], filters: Filters): Row[] {
+  return judged.filter((j) => j.by === filters || matches(j.row, filters)).map((j) => j.row);
 }
 
 function statusClass(status: number | null): string {
@@ -99,7 +112,7 @@ function App() {
   const cleared = useRef(0);
   const textRef = useRef<HTMLInputElement | null>(null);
   // What the stream's handler reads without restarting the stream.
-  const live = useRef({ paused: false, filters: NO_FILTERS, incoming: [] as Row[], held: [] as Row[], timer: 0 });
+  const live = useRef({ paused: false, filters: NO_FILTERS, incoming: [] as Judged[], held: [] as Judged[], timer: 0 });
 
   const checkAuth = useCallback(async () => {
     try {
@@ -134,7 +147,7 @@ function App() {
       .then((answer) => {
         if (!current || generation !== cleared.current) return;
         setError(undefined);
-        const page = answer.exchanges.map(fromStore);
+        const page = answer.exchanges.map(fromStore).map((r) => ({ ...r, text: r.text.slice(0, KEPT_TEXT) }));
         const newest = page[0]?.ts ?? 0;
         // Rows the stream brought while the page was read stay on top.
         setRows((prev) => insert(page.slice(0, MAX_ROWS), prev.filter((r) => r.ts > newest && matches(r, applied)).reverse()));
@@ -160,7 +173,7 @@ function App() {
     const l = live.current;
     const draw = (): void => {
       l.timer = 0;
-      const fresh = l.incoming;
+      const fresh = stillMatching(l.incoming, l.filters);
       l.incoming = [];
       setRows((prev) => insert(prev, fresh));
     };
@@ -173,13 +186,16 @@ function App() {
       if (event !== 'exchange') return;
       const row = fromStream(data);
       if (row === undefined || !matches(row, l.filters)) return;
+      // A captured body may be 64 KiB each way: 1,000 rows keep only the start of theirs.
+      row.text = row.text.slice(0, KEPT_TEXT);
+      const judged = { row, by: l.filters };
       if (l.paused) {
-        l.held.push(row);
+        l.held.push(judged);
         if (l.held.length > MAX_ROWS) l.held.shift();
         setWaiting((n) => n + 1);
         return;
       }
-      l.incoming.push(row);
+      l.incoming.push(judged);
       if (l.timer === 0) l.timer = window.setTimeout(draw, DRAW_MS);
     };
     void (async () => {
@@ -193,6 +209,11 @@ function App() {
           setConnected(false);
           if (err instanceof Unauthorized) {
             setAuth('wrong');
+            return;
+          }
+          // No live feed here (listener_processes > 1): said once, the list still comes from the store.
+          if (err instanceof ApiError && err.status === 404) {
+            setError(`no live feed: ${err.message}`);
             return;
           }
         }
@@ -211,7 +232,7 @@ function App() {
     const l = live.current;
     l.paused = !paused;
     if (!l.paused) {
-      const held = l.held;
+      const held = stillMatching(l.held, l.filters);
       l.held = [];
       setRows((prev) => insert(prev, held));
       setWaiting(0);
