@@ -9,6 +9,14 @@ export interface Refused {
   reason: string;
 }
 
+/**
+ * The request's URL as the routes read it (dot segments resolved): the guard judges the very path that is served,
+ * so `/x/../api/exchanges` is an /api/ path here too.
+ */
+export function requestUrl(req: IncomingMessage): URL {
+  return new URL(req.url ?? '/', 'http://admin.invalid');
+}
+
 /** Methods that change something: their Origin must be the admin listener's own, as Caddy's admin enforces. */
 const CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
@@ -38,7 +46,11 @@ export class AdminGuard {
     if (this.hosts.size > 0 && !this.hosts.has(host)) {
       return { status: 403, reason: `host "${host}" is not this admin listener's (allowed: ${[...this.hosts].join(', ')})` };
     }
-    if (this.token !== undefined && !this.tokenMatches(req.headers.authorization)) {
+    // The viewer's own files hold no traffic: a browser loads them by navigating, which sends no token, and the
+    // page then asks for it and sends it with every /api/ request.
+    const path = requestUrl(req).pathname;
+    const data = path === '/metrics' || path.startsWith('/api/');
+    if (this.token !== undefined && data && !this.tokenMatches(req.headers.authorization)) {
       return { status: 401, reason: 'this admin listener needs "Authorization: Bearer <admin.token>"' };
     }
     if (CHANGING.has(req.method ?? '')) {

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
-import { harEntry, writeHar, type KflogHarEntry } from '../export/har.js';
 import { openStoreForReading } from '../writers/store-db.js';
 import { reportingFiles } from './file-error.js';
 import { lsQuery, withFilterOptions, type LsFlags } from './ls-filters.js';
 import { openOutput } from './output-file.js';
-import { entriesOf, storePath, UsageError, type ExchangeRow } from './store-read.js';
+import { NO_LIMIT, writeStoreHar } from './store-har.js';
+import { storePath, UsageError } from './store-read.js';
 
 interface ExportOptions extends LsFlags {
   store?: string;
@@ -13,9 +13,6 @@ interface ExportOptions extends LsFlags {
   output?: string;
   logCredentials?: boolean;
 }
-
-/** SQLite's LIMIT for "no limit". */
-const NO_LIMIT = -1;
 
 export function exportCommand(): Command {
   const command = new Command('export')
@@ -34,29 +31,14 @@ export function exportCommand(): Command {
         const path = storePath(opts);
         const db = openStoreForReading(path);
         try {
-          const where = query.where.length > 0 ? 'WHERE ' + query.where.join(' AND ') : '';
           const out = openOutput(opts.output);
-          // The newest `limit` as kflog ls picks them, written oldest first as HAR viewers list them.
-          const rows = db
-            .prepare(`SELECT * FROM (SELECT * FROM exchanges ${where} ORDER BY ts DESC, id DESC LIMIT ?) ORDER BY ts, id`)
-            .iterate(...query.params, limit) as IterableIterator<ExchangeRow>;
-          const harOptions = { logCredentials: opts.logCredentials === true };
-          let inFlight = 0;
-          const entries = function* (): Generator<KflogHarEntry> {
-            for (const row of rows) {
-              const { request, access } = entriesOf(row);
-              if (access === undefined) inFlight++;
-              else yield harEntry({ request, access }, harOptions);
-            }
-          };
-          let written: number;
+          let count;
           try {
-            written = writeHar((text) => out.write(text), entries(), cmd.parent?.version() ?? '');
+            count = writeStoreHar(db, query, limit, (text) => out.write(text), cmd.parent?.version() ?? '', { logCredentials: opts.logCredentials === true });
           } finally {
-            // A write that failed left the query open, and the connection cannot close under it.
-            rows.return?.();
             out.close();
           }
+          const { written, inFlight } = count;
           if (inFlight > 0) process.stderr.write(`kflog: left out ${inFlight} exchange${inFlight === 1 ? '' : 's'} with no response stored yet\n`);
           if (opts.output !== undefined) process.stderr.write(`kflog: wrote ${written} exchange${written === 1 ? '' : 's'} to ${opts.output}\n`);
         } finally {

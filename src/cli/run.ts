@@ -27,9 +27,9 @@ async function startAdmin(config: Config, sources: AdminSources, stop: () => Pro
   }
 }
 
-/** The admin line of the start message, beside the curl line. */
+/** The admin lines of the start message, beside the curl line: the API and the viewer to open in a browser. */
 function adminLine(admin: AdminServer | undefined): string {
-  return admin === undefined ? '' : `kflog: admin: ${admin.url}/metrics and ${admin.url}/api/\n`;
+  return admin === undefined ? '' : `kflog: admin: ${admin.url}/metrics and ${admin.url}/api/\nkflog: viewer: ${admin.url}/\n`;
 }
 
 /** A running kflog as its signals act on it: one process (Kflog) or the primary of listener processes. */

@@ -21,9 +21,10 @@ async function holdPort(port = 0): Promise<{ server: Server; port: number } | un
 }
 
 describe('the admin listener', () => {
-  it('kflog run prints its URL beside the curl line, and /api/health answers there', async () => {
+  it('kflog run prints its URL and the viewer\'s beside the curl line, and /api/health answers there', async () => {
     const k = await startAdminKflog(undo);
     expect(k.proc.stderr).toMatch(/^kflog: admin: http:\/\/127\.0\.0\.1:\d+\/metrics and http:\/\/127\.0\.0\.1:\d+\/api\/$/m);
+    expect(k.proc.stderr).toContain(`\nkflog: viewer: ${k.admin}/\n`);
     const health = await send(`${k.admin}/api/health`);
     expect(health.status).toBe(200);
     expect(JSON.parse(health.body)).toMatchObject({ status: 'ok', pid: k.proc.child.pid });
