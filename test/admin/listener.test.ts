@@ -5,6 +5,7 @@ import { undoAfterEach } from '../helpers/cleanup.js';
 import { tempDir } from '../helpers/files.js';
 import { KflogProcess, startKflog, writeConfig } from '../helpers/kflog-process.js';
 import { kflogCli } from '../store/helpers.js';
+import { waitFor } from '../helpers/wait.js';
 import { adminUrlIn, send, startAdminKflog } from './helpers.js';
 
 const undo = undoAfterEach();
@@ -37,10 +38,12 @@ describe('the admin listener', () => {
     expect(k.proc.stderr).not.toContain('admin');
   });
 
-  // The default address is fixed by design (Caddy's 2019): held here, as a second kflog would find it.
+  // The default address is fixed by design (Caddy's 2019): held here, as a second kflog would find it. Every
+  // kflog this suite starts without an admin block takes it for a while, so whoever holds it now may let go
+  // before this kflog starts: the test waits until it holds the port itself. Only a holder that never lets go
+  // (a developer's own kflog) is taken as it is, which is as good.
   it('with its default address taken, kflog says so and runs without it', async () => {
-    const held = await holdPort(2019); // undefined: something else holds it already, which is as good
-    void held;
+    await waitFor('127.0.0.1:2019 to be free for this test to hold', () => holdPort(2019), 20_000, 50).catch(() => undefined);
     const { dir } = tempDir('admin');
     const k = await startKflog({ forwards: [{ id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' } }] }, dir);
     undo.push(() => k.proc.stop());
