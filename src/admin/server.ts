@@ -68,7 +68,7 @@ export interface AdminSources {
 export class AdminAddressTaken extends Error {}
 
 const TRACE_PATH = /^\/api\/exchanges\/([0-9A-Za-z-]{1,64})(\/curl|\/replay)?$/;
-const API_PATHS = ['/api/health', '/api/config', '/api/exchanges', '/api/stream', '/api/har'];
+const API_PATHS = ['/api/health', '/api/config', '/api/exchanges', '/api/stream', '/api/har', '/api/clear'];
 /** A replay's JSON body: edited headers and a body of at most a forward's default capture, with room to spare. */
 const MAX_REPLAY_BODY = 2 * 1024 * 1024;
 /** Reading it: a same-origin page sends it at once. */
@@ -122,6 +122,8 @@ export class AdminServer {
   private readonly registry: Registry;
   private readonly stream: ExchangeStream | undefined;
   private guard: AdminGuard | undefined;
+  /** When the viewer's Clear was last pressed (epoch ms): lists start there (sinceClear). */
+  private clearedAt: number | undefined;
   private readonly server: Server;
   private readonly viewer: StaticFiles;
 
@@ -198,7 +200,16 @@ export class AdminServer {
       if (path === '/' && !this.viewer.built) throw new AdminHttpError(404, `the viewer is not built in ${this.viewer.root} (npm run build); the API is at /api/`);
     }
     const known = path === '/metrics' || API_PATHS.includes(path) || TRACE_PATH.test(path);
-    if (!known) throw new AdminHttpError(404, `no such path: ${path} (see /, /api/health, /api/config, /api/exchanges, /api/stream, /api/har, /metrics)`);
+    if (!known) throw new AdminHttpError(404, `no such path: ${path} (see /, /api/health, /api/config, /api/exchanges, /api/stream, /api/har, /api/clear, /metrics)`);
+    if (path === '/api/clear') {
+      if (req.method !== 'POST') {
+        res.setHeader('Allow', 'POST');
+        throw new AdminHttpError(405, `${path} answers POST only`);
+      }
+      this.clearedAt = Date.now();
+      this.json(res, 200, { cleared_at: new Date(this.clearedAt).toISOString() });
+      return;
+    }
     const traceMatch = TRACE_PATH.exec(path);
     if (traceMatch?.[2] === '/replay') {
       if (req.method !== 'POST') {
@@ -228,12 +239,12 @@ export class AdminServer {
       if (this.stream === undefined) throw new AdminHttpError(404, 'this process does not see the exchanges live (listener_processes > 1)');
       this.stream.open(res);
     } else if (path === '/api/har') {
-      this.har(res, url.searchParams);
+      this.har(res, this.sinceClear(url.searchParams));
     } else {
       const store = this.store();
       const trace = traceMatch?.[1];
       if (trace === undefined) {
-        this.json(res, 200, { exchanges: store.list(url.searchParams) });
+        this.json(res, 200, { exchanges: store.list(this.sinceClear(url.searchParams)) });
         return;
       }
       const missing = `no exchange with trace ID ${trace} in the store`;
@@ -247,6 +258,17 @@ export class AdminServer {
       if (one === undefined) throw new AdminHttpError(404, missing);
       this.json(res, 200, one);
     }
+  }
+
+  /**
+   * A list's filters as the viewer sees the store: after a Clear (POST /api/clear), from the moment of the clear
+   * unless the request names its own `since` or trace IDs. Nothing is deleted: `kflog ls` still lists it all.
+   */
+  private sinceClear(params: URLSearchParams): URLSearchParams {
+    if (this.clearedAt === undefined || params.has('since') || params.has('trace')) return params;
+    const cleared = new URLSearchParams(params);
+    cleared.set('since', new Date(this.clearedAt).toISOString());
+    return cleared;
   }
 
   private store(): ExchangeQueries {

@@ -124,3 +124,36 @@ describe('GET /api/har', () => {
     expect((await send(`${k.admin}/api/har?trace=${encodeURIComponent("x' OR 1=1")}`)).status).toBe(400);
   });
 });
+
+describe('POST /api/clear', () => {
+  it('makes the lists start at the clear, unless since= asks further back, and deletes nothing from the store', async () => {
+    const k = await startViewerKflog(undo);
+    expect((await send(`${k.api}/json/before-clear`)).status).toBe(200);
+    await traceOf(k, '/json/before-clear');
+    const cleared = await send(`${k.admin}/api/clear`, { method: 'POST', headers: { Origin: k.admin }, body: '{}' });
+    expect(cleared.status, cleared.body).toBe(200);
+    const at = Date.parse(JSON.parse(cleared.body).cleared_at as string);
+    expect(Number.isNaN(at)).toBe(false);
+    expect((await send(`${k.api}/json/after-clear`)).status).toBe(200);
+    await traceOf(k, '/json/after-clear');
+    expect((await stored(k)).map((r) => r.path)).toEqual(['/json/after-clear']);
+    const har = JSON.parse((await send(`${k.admin}/api/har`)).body) as { log: { entries: Array<{ request: { url: string } }> } };
+    expect(har.log.entries.map((e) => new URL(e.request.url).pathname)).toEqual(['/json/after-clear']);
+    expect((await stored(k, '?since=1h')).map((r) => r.path)).toEqual(['/json/after-clear', '/json/before-clear']);
+    const ls = kflogCli(['ls', '--json', '-c', config(k)], k.dir);
+    expect(ls.code, ls.stderr).toBe(0);
+    expect(ls.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Row).path)).toEqual(['/json/after-clear', '/json/before-clear']);
+  });
+
+  it('is refused without its own Origin (403) and for a GET (405), and clears nothing then', async () => {
+    const k = await startViewerKflog(undo);
+    expect((await send(`${k.api}/json/kept`)).status).toBe(200);
+    await traceOf(k, '/json/kept');
+    const url = `${k.admin}/api/clear`;
+    expect((await send(url, { method: 'POST', body: '{}' })).status).toBe(403);
+    expect((await send(url, { method: 'POST', headers: { Origin: 'http://evil.example' }, body: '{}' })).status).toBe(403);
+    const get = await send(url);
+    expect([get.status, get.headers.allow]).toEqual([405, 'POST']);
+    expect((await stored(k)).map((r) => r.path)).toEqual(['/json/kept']);
+  });
+});

@@ -76,6 +76,8 @@ describe.skipIf(SKIP)('the viewer', () => {
     if ((await page.locator('[name=pause]').getAttribute('aria-pressed')) === 'true') await page.locator('[name=pause]').click();
     await page.locator('.list[data-settled="true"]').waitFor();
     await page.locator('[name=clear]').click();
+    // The server's clear answered: what the test sends next comes after it.
+    await page.locator('.list[data-clearing="false"]').waitFor();
   }
 
   it('loads from the admin listener with a strict CSP, only its own script, and no error, at 1280x720', async () => {
@@ -289,6 +291,29 @@ describe.skipIf(SKIP)('the viewer', () => {
     await expect.poll(() => page.locator('aside.detail h2').textContent(), { timeout: STEP_MS }).toBe(`GET ${paths[1]}`);
     await page.keyboard.press('Escape');
     expect(await page.locator('aside.detail').count()).toBe(0);
+  });
+
+  it('remembers a clear: neither a filter changed after it nor a reload brings back what was cleared', async () => {
+    await resetPage();
+    const before = `/json/${unique('cleared')}`;
+    expect((await send(`${k.api}${before}`)).status).toBe(200);
+    await rowOf(before).waitFor();
+    await page.locator('[name=clear]').click();
+    await page.locator('.list[data-clearing="false"]').waitFor();
+    const after = `/json/${unique('kept')}`;
+    expect((await send(`${k.api}${after}`)).status).toBe(200);
+    await rowOf(after).waitFor();
+    await traceOf(k, after);
+    const paths = (): Promise<string[]> => page.locator('tr[data-trace] td.path').allTextContents();
+    // A new filter reads the first page from the store again.
+    await page.locator('select[name=forward]').selectOption('api');
+    await page.locator('.list[data-settled="true"]').waitFor();
+    expect(await paths()).toEqual([after]);
+    // The first page after a reload brings whatever the store lists at once: the kept row with any cleared one.
+    await page.reload();
+    await page.locator('[data-connected="true"]').waitFor();
+    await rowOf(after).waitFor();
+    expect(await paths()).toEqual([after]);
   });
 
   it('pause holds new exchanges and counts them, resume shows them, clear empties the list', async () => {

@@ -1,6 +1,6 @@
 import { render } from 'preact';
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, forgetToken, getJson, readStream, saveToken, Unauthorized } from './api.js';
+import { ApiError, forgetToken, getJson, postJson, readStream, saveToken, Unauthorized } from './api.js';
 import { Detail } from './detail.js';
 import { download } from './download.js';
 import { filterParams, matches, NO_FILTERS, type Filters } from './filters.js';
@@ -107,6 +107,8 @@ function App() {
   const [missed, setMissed] = useState(0);
   const [error, setError] = useState<string | undefined>();
   const [loading, setLoading] = useState(false);
+  /** A Clear sent and not yet answered (the list's data-clearing, for the tests to wait on). */
+  const [clearing, setClearing] = useState(false);
   const [forwards, setForwards] = useState<string[]>([]);
   /** Bumped by Clear: a first page still being read when the list was cleared is dropped. */
   const cleared = useRef(0);
@@ -239,6 +241,8 @@ function App() {
     }
     setPaused(l.paused);
   };
+  // The server remembers the clear too, so a first page read later (a filter changed, the page reloaded, another
+  // tab) starts there as well; nothing is deleted from the store.
   const clear = (): void => {
     cleared.current++;
     live.current.held = [];
@@ -247,6 +251,13 @@ function App() {
     setWaiting(0);
     setMissed(0);
     setSelected(undefined);
+    setClearing(true);
+    postJson('/api/clear', {})
+      .catch((err: unknown) => {
+        if (err instanceof Unauthorized) setAuth('wrong');
+        else setError(`clear: ${err instanceof Error ? err.message : String(err)}`);
+      })
+      .finally(() => setClearing(false));
   };
   const exportHar = (params: URLSearchParams): void => {
     download(`/api/har?${params}`, `kflog-${new Date().toISOString().replace(/[:.]/g, '-')}.har`).catch((err: unknown) => setError(err instanceof Error ? err.message : String(err)));
@@ -330,7 +341,7 @@ function App() {
       )}
       {error !== undefined && <p class="banner error-text" role="alert">{error}</p>}
       <main class="panes">
-        <div class="list" data-settled={!loading && filters === applied}>
+        <div class="list" data-settled={!loading && filters === applied} data-clearing={clearing}>
           <table class="exchanges">
             <thead>
               <tr><th>time</th><th>forward</th><th>method</th><th>path</th><th>status</th><th class="num">duration</th><th class="num">size</th></tr>
