@@ -4,6 +4,7 @@ import type { Registry } from 'prom-client';
 import type { AdminConfig, Config } from '../config/types.js';
 import { createEncoder } from '../encoders/registry.js';
 import type { ExchangeTap } from '../emit/tap.js';
+import type { ExchangeJson, ReplayAnswer, ReplayAsked } from './api-types.js';
 import { maskedConfig } from './config-view.js';
 import { AdminGuard, requestUrl } from './guard.js';
 import { metricsRegistry, type MetricsSource } from './metrics.js';
@@ -17,35 +18,12 @@ export class AdminHttpError extends Error {
   }
 }
 
-/** What the viewer asks a replay to change (POST /api/exchanges/<trace>/replay's JSON body). */
-export interface ReplayAsked {
-  /** As `kflog replay -H`: `Name: value` sets, `Name:` leaves it out. */
-  headers: string[];
-  /** Sent instead of the captured body. */
-  body?: string;
-  /** Send a request whose body was truncated or not captured as it is (`kflog replay --force`). */
-  force: boolean;
-}
-
-/** What the replay got, as the page shows it; the replay itself reaches the list through the stream. */
-export interface ReplayAnswer {
-  replay_of: string;
-  method: string;
-  url: string;
-  via: string;
-  warnings: string[];
-  status: number;
-  took_ms: number;
-  /** What differs from the captured response (`kflog replay`'s lines); null when none was captured. */
-  differences: string[] | null;
-}
-
 /** The exchange store as the API reads it (the CLI hands it over: `kflog ls`'s filters live there). */
 export interface ExchangeQueries {
   /** Newest first, filtered as `kflog ls` filters (forward, method, status, path, since, until, slower_than, grep, limit). */
-  list(params: URLSearchParams): unknown[];
+  list(params: URLSearchParams): ExchangeJson[];
   /** One exchange by trace ID, undefined when the store has none. */
-  one(traceId: string): unknown;
+  one(traceId: string): ExchangeJson | undefined;
   /** `kflog show --curl` of one exchange; undefined when the store has none. */
   curl(traceId: string): string | undefined;
   /** `kflog replay` of one exchange, through its forward; undefined when the store has none. */
@@ -302,3 +280,5 @@ export class AdminServer {
     res.end(text);
   }
 }
+
+export type { ReplayAnswer, ReplayAsked };

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import type { ExchangeJson, StoredColumns } from '../admin/api-types.js';
 import type { AccessEntry, CapturedBody, HeaderMap, Level, RequestEntry } from '../core/entry.js';
 import { ACCESS_MSG, REQUEST_MSG } from '../core/entry.js';
 import { ConfigError, loadConfigFile } from '../config/load.js';
@@ -47,50 +48,16 @@ export function reporting(body: () => void): void {
   }
 }
 
-/** A row of the exchanges table as SQLite returns it. */
-export interface ExchangeRow {
+/** A row of the exchanges table as SQLite returns it: the API's columns, with the JSON ones as their text. */
+export interface ExchangeRow extends StoredColumns {
   id: number;
-  trace_id: string;
-  forward: string | null;
-  listen_port: number | null;
-  backend: string | null;
-  ts: number;
-  end_ts: number | null;
-  level: string | null;
-  method: string | null;
-  host: string | null;
-  path: string | null;
-  query: string | null;
-  proto: string | null;
-  remote_ip: string | null;
-  remote_port: string | null;
-  raw_line: string | null;
   /** The trace ID this exchange replays; absent in a version-1 store, which has no such column. */
   replay_of?: string | null;
-  user_id: string | null;
-  status: number | null;
-  duration_ms: number | null;
-  tq: number | null;
-  tw: number | null;
-  tc: number | null;
-  tr: number | null;
-  tt: number | null;
-  termination_state: string | null;
-  bytes_read: number | null;
-  size: number | null;
-  bytes_sent: number | null;
-  upstream: string | null;
-  pod: string | null;
   conn: string | null;
   tunnel: string | null;
-  error: string | null;
   req_headers: string | null;
   resp_headers: string | null;
-  req_body: string | null;
-  req_body_encoding: string | null;
   req_body_meta: string | null;
-  resp_body: string | null;
-  resp_body_encoding: string | null;
   resp_body_meta: string | null;
 }
 
@@ -152,17 +119,17 @@ export function entriesOf(row: ExchangeRow): { request: RequestEntry; access?: A
 }
 
 /** The row as one JSON object (`--json`): JSON columns parsed, the internal id left out, times as ISO text too. */
-export function rowJson(row: ExchangeRow): Record<string, unknown> {
+export function rowJson(row: ExchangeRow): ExchangeJson {
   const { id: _id, conn, tunnel, req_headers, resp_headers, req_body_meta, resp_body_meta, ...rest } = row;
   return {
     ...rest,
     replay_of: row.replay_of ?? null,
     time: new Date(row.ts).toISOString(),
-    conn: json(conn, null),
-    tunnel: json(tunnel, null),
-    req_headers: json(req_headers, null),
-    resp_headers: json(resp_headers, null),
-    req_body_meta: json(req_body_meta, null),
-    resp_body_meta: json(resp_body_meta, null),
+    conn: json<ExchangeJson['conn']>(conn, null),
+    tunnel: json<ExchangeJson['tunnel']>(tunnel, null),
+    req_headers: json<ExchangeJson['req_headers']>(req_headers, null),
+    resp_headers: json<ExchangeJson['resp_headers']>(resp_headers, null),
+    req_body_meta: json<ExchangeJson['req_body_meta']>(req_body_meta, null),
+    resp_body_meta: json<ExchangeJson['resp_body_meta']>(resp_body_meta, null),
   };
 }

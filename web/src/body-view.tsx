@@ -1,5 +1,5 @@
 import { useEffect, useMemo } from 'preact/hooks';
-import type { BodyMeta, HeaderMap } from './detail-types.js';
+import type { ApiHeaderMap as HeaderMap, StoredBodyMeta as BodyMeta } from '../../src/admin/api-types.js';
 
 /** Bytes shown in a binary body's hex preview: enough to recognise a format by its first bytes. */
 const HEX_PREVIEW = 512;

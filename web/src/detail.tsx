@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, getJson, getText, postJson } from './api.js';
 import { BodyView } from './body-view.js';
 import { duration } from './format.js';
-import type { Exchange, HeaderMap, ReplayAnswer } from './detail-types.js';
+import type { ApiHeaderMap as HeaderMap, ExchangeJson as Exchange, ReplayAnswer } from '../../src/admin/api-types.js';
 import { terminationWords } from './termination.js';
 import { Waterfall } from './waterfall.js';
 

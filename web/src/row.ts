@@ -1,3 +1,5 @@
+import type { ExchangeJson } from '../../src/admin/api-types.js';
+
 /** One exchange as the list shows it, from the store's rows (/api/exchanges) or the stream's entries (/api/stream). */
 export interface Row {
   trace_id: string;
@@ -15,19 +17,8 @@ export interface Row {
   text: string;
 }
 
-/** A row of GET /api/exchanges (`kflog ls --json`). */
-export interface StoreRow {
-  trace_id: string;
-  ts: number;
-  forward: string | null;
-  method: string | null;
-  path: string | null;
-  query: string | null;
-  status: number | null;
-  duration_ms: number | null;
-  size: number | null;
-  replay_of: string | null;
-}
+/** What the list reads of a row of GET /api/exchanges (`kflog ls --json`). */
+export type StoreRow = Pick<ExchangeJson, 'trace_id' | 'ts' | 'forward' | 'method' | 'path' | 'query' | 'status' | 'duration_ms' | 'size' | 'replay_of'>;
 
 export function fromStore(r: StoreRow): Row {
   return {
