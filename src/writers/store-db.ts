@@ -10,8 +10,10 @@ export type StoreDb = Database.Database;
  * older one is brought up to date when opened for writing (MIGRATIONS). Readers take every version up to this one.
  * 2: `replay_of`; a new store's full-text index keeps no positions (a migrated one keeps its own: the words
  * kflog ls --grep asks for are found in either).
+ * 3: the writer indexes rows itself, so the insert and update triggers are gone (a kflog of version 2 would write
+ * rows it does not index: it refuses this store).
  */
-export const STORE_SCHEMA_VERSION = 2;
+export const STORE_SCHEMA_VERSION = 3;
 
 /** How long a connection waits for another's lock (a reader's snapshot, the writer's checkpoint) before failing. */
 const BUSY_TIMEOUT_MS = 5000;
@@ -22,11 +24,6 @@ const BUSY_TIMEOUT_MS = 5000;
  * header maps; a body is its kept bytes (`*_body`), `text` or `base64` (`*_body_encoding`), and the rest of the
  * captured body (`bytes`, `truncated`, `content_type`, `decoded_from`) as JSON in `*_body_meta`.
  */
-/** A row's full-text terms (path, both header sets, text bodies), as the insert and update triggers index them. */
-const INDEX_NEW_ROW = `INSERT INTO exchanges_fts(rowid, path, headers, body) VALUES (new.id, new.path,
-    coalesce(new.req_headers, '') || ' ' || coalesce(new.resp_headers, ''),
-    iif(new.req_body_encoding = 'text', new.req_body, '') || ' ' || iif(new.resp_body_encoding = 'text', new.resp_body, ''));`;
-
 const SCHEMA = `
 CREATE TABLE exchanges (
   id INTEGER PRIMARY KEY,
@@ -48,24 +45,20 @@ CREATE INDEX exchanges_forward_ts ON exchanges(forward, ts);
 -- Contentless (the text is in exchanges already), with deletes, so retention removes a row's terms too. No
 -- positions (detail=none): kflog ls --grep asks for words, not phrases, and the store writes a third faster.
 CREATE VIRTUAL TABLE exchanges_fts USING fts5(path, headers, body, content='', contentless_delete=1, detail=none);
-CREATE TRIGGER exchanges_fts_insert AFTER INSERT ON exchanges BEGIN
-  ${INDEX_NEW_ROW}
-END;
-CREATE TRIGGER exchanges_fts_update AFTER UPDATE ON exchanges BEGIN
-  DELETE FROM exchanges_fts WHERE rowid = old.id;
-  ${INDEX_NEW_ROW}
-END;
+-- Rows are indexed by the writer as it inserts or completes them (store-rows.ts says why not by a trigger);
+-- deletes (retention) take a row's terms with it.
 CREATE TRIGGER exchanges_fts_delete AFTER DELETE ON exchanges BEGIN
   DELETE FROM exchanges_fts WHERE rowid = old.id;
 END;
 `;
 
 /**
- * What takes a store of version N-1 to N, at index N-2: only additions, so a reader of the older version (which
- * names the columns it reads) still reads the file.
+ * What takes a store of version N-1 to N, at index N-2: columns only added, so a reader of the older version
+ * (which names the columns it reads) could still read the file; triggers dropped when the writer took over their work.
  */
 const MIGRATIONS: readonly string[] = [
   'ALTER TABLE exchanges ADD COLUMN replay_of TEXT;',
+  'DROP TRIGGER IF EXISTS exchanges_fts_insert; DROP TRIGGER IF EXISTS exchanges_fts_update;',
 ];
 
 /** A store kflog cannot use: the message names the path and says why, for one line on stderr. */

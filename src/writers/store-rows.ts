@@ -3,7 +3,7 @@ import type { StoreDb } from './store-db.js';
 
 /**
  * One upsert's parameters, by column position (COLUMNS): positional, because binding 41 named parameters from an
- * object was a quarter of the store's time. null leaves a column as a row already has it (see UPSERT).
+ * object was a quarter of the store's time. null leaves a column as a row already has it (see COMPLETE).
  */
 type RowParams = Array<string | number | null>;
 
@@ -19,15 +19,6 @@ type Column = (typeof COLUMNS)[number];
 
 /** Each column's position in a row. */
 const AT = Object.fromEntries(COLUMNS.map((c, i) => [c, i])) as Record<Column, number>;
-
-/**
- * The request entry and the access entry of one exchange meet in one row, in whichever order they come: what the
- * later one lacks (null) keeps what the earlier gave. The start time is the request's, whichever entry gave it.
- */
-const UPSERT = `INSERT INTO exchanges (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')})
-  ON CONFLICT(trace_id) DO UPDATE SET ${COLUMNS.filter((c) => c !== 'trace_id')
-    .map((c) => (c === 'ts' ? 'ts = min(ts, excluded.ts)' : `${c} = coalesce(excluded.${c}, ${c})`))
-    .join(', ')}`;
 
 function bodyColumns(row: RowParams, prefix: 'req' | 'resp', body: CapturedBody | undefined): void {
   if (body === undefined) return;
@@ -117,10 +108,57 @@ export function batchRows(entries: ReadonlyArray<RequestEntry | AccessEntry>): R
   return [...rows.values()];
 }
 
-/** Writes many entries' rows in one transaction: one fsync-free commit per batch the log hands over. */
+/** A row's full-text terms as `kflog ls --grep` searches them: the path, both header sets, the text bodies. */
+type IndexedText = { path: string | null; req_headers: string | null; resp_headers: string | null; req_body: string | null; req_body_encoding: string | null; resp_body: string | null; resp_body_encoding: string | null };
+
+function indexParams(id: number | bigint, t: IndexedText): Array<number | bigint | string | null> {
+  return [
+    id,
+    t.path,
+    (t.req_headers ?? '') + ' ' + (t.resp_headers ?? ''),
+    (t.req_body_encoding === 'text' ? t.req_body ?? '' : '') + ' ' + (t.resp_body_encoding === 'text' ? t.resp_body ?? '' : ''),
+  ];
+}
+
+const INDEXED = ['path', 'req_headers', 'resp_headers', 'req_body', 'req_body_encoding', 'resp_body', 'resp_body_encoding'] as const satisfies readonly Column[];
+
+/** A new exchange's row; an exchange already stored (its other entry came in an earlier batch) is left to COMPLETE. */
+const INSERT = `INSERT INTO exchanges (${COLUMNS.join(', ')}) VALUES (${COLUMNS.map(() => '?').join(', ')}) ON CONFLICT(trace_id) DO NOTHING`;
+/**
+ * What the later entry adds to a stored row: null keeps what the row has; the start time is the earliest given.
+ * Its parameters are a row's columns after trace_id, then trace_id. It answers the row's id and indexed text.
+ */
+const COMPLETE = `UPDATE exchanges SET ${COLUMNS.slice(1)
+  .map((c) => (c === 'ts' ? 'ts = min(ts, coalesce(?, ts))' : `${c} = coalesce(?, ${c})`))
+  .join(', ')} WHERE trace_id = ? RETURNING id, ${INDEXED.join(', ')}`;
+
+function indexedOf(row: RowParams): IndexedText {
+  const t = {} as Record<(typeof INDEXED)[number], string | null>;
+  for (const c of INDEXED) t[c] = row[AT[c]] as string | null;
+  return t;
+}
+
+/**
+ * Writes many entries' rows in one transaction: one fsync-free commit per batch the log hands over. The full-text
+ * index is written here, not by a trigger: SQLite opens a statement savepoint for each statement a trigger runs,
+ * and FTS5 flushes its pending terms to disk on every savepoint, which made indexing from a trigger cost two to
+ * three times what indexing the same row directly does (30 against 13 µs a row here).
+ */
 export function rowWriter(db: StoreDb): (entries: ReadonlyArray<RequestEntry | AccessEntry>) => void {
-  const upsert = db.prepare(UPSERT);
+  const insert = db.prepare(INSERT);
+  const complete = db.prepare(COMPLETE);
+  const index = db.prepare('INSERT INTO exchanges_fts(rowid, path, headers, body) VALUES (?, ?, ?, ?)');
+  const unindex = db.prepare('DELETE FROM exchanges_fts WHERE rowid = ?');
   return db.transaction((entries: ReadonlyArray<RequestEntry | AccessEntry>) => {
-    for (const row of batchRows(entries)) upsert.run(row);
+    for (const row of batchRows(entries)) {
+      const inserted = insert.run(row);
+      if (inserted.changes === 1) {
+        index.run(indexParams(inserted.lastInsertRowid, indexedOf(row)));
+        continue;
+      }
+      const stored = complete.get([...row.slice(1), row[AT.trace_id]]) as IndexedText & { id: number };
+      unindex.run(stored.id);
+      index.run(indexParams(stored.id, stored));
+    }
   });
 }

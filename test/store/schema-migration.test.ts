@@ -42,14 +42,30 @@ describe('a store of schema version 1', () => {
     expect(version(path)).toBe(1);
   });
 
-  it('is brought to version 2 by kflog run, its exchanges kept, and stores a replay_of', async () => {
+  it('is brought to version 3 by kflog run, its exchanges kept, and stores a replay_of', async () => {
     const path = oldStore();
     const k = await startStoreKflog(undo, { path });
     await send(`${k.base}/api/users`, { headers: { 'kflog-replay-of': OLD_TRACE } });
     await stopAndFlush(k);
-    expect(version(path)).toBe(2);
+    expect(version(path)).toBe(3);
     const rows = kflogCli(['ls', '--json', '--store', path]).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(rows.map((r) => [r.path, r.replay_of])).toEqual([['/api/users', OLD_TRACE], ['/api/users', null]]);
     expect(rows[1]!.trace_id).toBe(OLD_TRACE);
+  });
+
+  it('loses its insert and update triggers at version 3, the writer indexing each new row once, the old row still found', async () => {
+    const path = oldStore();
+    const k = await startStoreKflog(undo, { path });
+    await send(`${k.base}/api/users`);
+    await stopAndFlush(k);
+    const db = new Database(path, { readonly: true });
+    try {
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'trigger'").pluck().all()).toEqual(['exchanges_fts_delete']);
+      expect(db.prepare("SELECT count(*) FROM exchanges_fts WHERE exchanges_fts MATCH 'users'").pluck().get()).toBe(2);
+    } finally {
+      db.close();
+    }
+    const found = kflogCli(['ls', '--json', '--grep', 'users', '--store', path]).stdout.trim().split('\n');
+    expect(found).toHaveLength(2);
   });
 });

@@ -37,6 +37,9 @@ describe('the store rows of a batch', () => {
       // Each exchange is found once by its body text, however it was written.
       expect(searchable(together, '"ok"')).toBe(2);
       expect(searchable(apart, '"ok"')).toBe(2);
+      // …and by what its first entry alone gave, once: completing the row replaced its terms.
+      expect(searchable(together, 'users')).toBe(2);
+      expect(searchable(apart, 'users')).toBe(2);
     } finally {
       together.close();
       apart.close();
