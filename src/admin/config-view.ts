@@ -10,8 +10,15 @@ export const MASKED = '[masked]';
 const SECRET_KEY = /token|secret|password|passphrase|credential|authorization|cookie|client_key|private_key|api_key/i;
 
 /**
+ * A PEM private key, wherever it sits: a forward's `tls` holds the client key it read from client_key_file (as
+ * `key`, the name node's TLS options give it), and a key is masked by what it is, not by the name it is kept under.
+ */
+const PEM_PRIVATE_KEY = /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+/**
  * The running config as /api/config shows it, every credential masked: values under a secret-looking key, every
- * value of a header map written in the config, and the password of a URL (a target `http://user:pass@host`).
+ * value of a header map written in the config, a PEM private key, and the password of a URL (a target
+ * `http://user:pass@host`).
  */
 export function maskedConfig(config: Config): unknown {
   return mask(config, false);
@@ -19,7 +26,7 @@ export function maskedConfig(config: Config): unknown {
 
 function mask(value: unknown, underHeaders: boolean): unknown {
   if (Array.isArray(value)) return value.map((v) => mask(v, underHeaders));
-  if (typeof value === 'string') return underHeaders ? MASKED : maskUrlPassword(value);
+  if (typeof value === 'string') return underHeaders || PEM_PRIVATE_KEY.test(value) ? MASKED : maskUrlPassword(value);
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {

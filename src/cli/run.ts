@@ -58,6 +58,14 @@ function signalTarget(running: Running, current: () => Config, admin: AdminServe
   };
 }
 
+/** One warning per forward whose upstream certificate is not checked: it must not pass unnoticed. */
+function insecureLines(config: Config): string {
+  return config.forwards
+    .filter((f) => f.tls?.insecureSkipVerify === true)
+    .map((f) => `kflog: warning: forward "${f.id}": tls.insecure_skip_verify is on: the upstream's certificate is not checked, anyone on the way can read and change its traffic\n`)
+    .join('');
+}
+
 function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
     const path = 'builtin' in l.cfg.target ? '/api/users' : '/';
@@ -75,6 +83,7 @@ async function reload(app: Kflog, path: string | undefined): Promise<void> {
   const config = await reloadedConfig(path, (msg) => kflog.error('reload failed, keeping the running config', { error: msg }));
   if (config === undefined) return;
   try {
+    process.stderr.write(insecureLines(config));
     process.stderr.write(reloadedLines(config, await app.reload(config)));
   } catch (err) {
     const msg = (err as Error).message;
@@ -170,6 +179,7 @@ export function runCommand(): Command {
         }
         throw err;
       }
+      process.stderr.write(insecureLines(config));
       if (config.listenerProcesses > 1) {
         await runPrimary(config, opts.config);
         return;

@@ -10,6 +10,7 @@ import { adminProblems, resolveAdmin } from './admin.js';
 import { listenHostProblems } from './hosts.js';
 import { OptionError } from '../core/module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
+import { readUpstreamTls, type UpstreamTls } from './upstream-tls.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 
 export const DEFAULT_FORWARD_LOG_FILE = '~/.kflog/http_logs/{forward.id}_{listen.port}.log';
@@ -53,7 +54,11 @@ export function parseConfigText(text: string, source: string): Config {
   if (doc && typeof doc === 'object') problems.push(...semanticProblems(doc as Parameters<typeof semanticProblems>[0]));
   problems.push(...adminProblems(doc));
   if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
-  const config = resolveConfig(doc as RawConfig, source);
+  const raw = doc as RawConfig;
+  const tls = raw.forwards.map((f, i) => (f.tls === undefined ? { problems: [] } : readUpstreamTls(f.tls, `/forwards/${i}/tls`)));
+  const tlsProblems = tls.flatMap((t) => t.problems);
+  if (tlsProblems.length > 0) throw new ConfigError(source, locate(text, tlsProblems));
+  const config = resolveConfig(raw, source, tls.map((t) => t.tls));
   const moduleErrors = moduleProblems(config, doc as RawConfig);
   if (moduleErrors.length > 0) throw new ConfigError(source, locate(text, moduleErrors));
   return config;
@@ -176,7 +181,7 @@ function ms(text: string | undefined, fallback: string): number {
   return parseDuration(text ?? fallback) ?? parseDuration(fallback)!;
 }
 
-function resolveForward(f: RawForward): ForwardConfig {
+function resolveForward(f: RawForward, tls: UpstreamTls | undefined): ForwardConfig {
   const listen = parseListen(f.listen);
   if ('error' in listen) throw new Error(listen.error); // unreachable: validated before
   return {
@@ -184,6 +189,7 @@ function resolveForward(f: RawForward): ForwardConfig {
     host: listen.host,
     port: listen.port,
     target: f.target,
+    tls,
     capture: {
       requestBody: f.capture?.request_body ?? false,
       responseBody: f.capture?.response_body ?? false,
@@ -248,7 +254,8 @@ function expandForwardLog(f: RawForward, outputDeadlineMs: number): LogConfig | 
   }, outputDeadlineMs);
 }
 
-export function resolveConfig(raw: RawConfig, source: string): Config {
+/** `tls`: each forward's `tls` block with its files read (readUpstreamTls), in the order of raw.forwards. */
+export function resolveConfig(raw: RawConfig, source: string, tls: ReadonlyArray<UpstreamTls | undefined> = []): Config {
   const logs: LogConfig[] = [];
   const configured = raw.logging?.logs ?? {};
   const outputDeadlineMs = ms(raw.logging?.output_deadline, '5s');
@@ -259,7 +266,7 @@ export function resolveConfig(raw: RawConfig, source: string): Config {
     if (l) logs.push(l);
   }
   return {
-    forwards: raw.forwards.map(resolveForward),
+    forwards: raw.forwards.map((f, i) => resolveForward(f, tls[i])),
     logs,
     shutdownTimeoutMs: ms(raw.shutdown_timeout, '10s'),
     outputDeadlineMs,

@@ -84,6 +84,7 @@ export const BASE_SCHEMA: JsonSchema = {
           description: 'host:port to listen on, e.g. "127.0.0.1:8080" or "[::1]:8080". Port 0 picks a free port (the chosen one is logged).',
         },
         target: { $ref: '#/$defs/target' },
+        tls: { $ref: '#/$defs/upstream_tls' },
         capture: { $ref: '#/$defs/capture' },
         timeouts: { $ref: '#/$defs/timeouts' },
         retries: {
@@ -127,6 +128,38 @@ export const BASE_SCHEMA: JsonSchema = {
           description: '"echo": the embedded sample API (GET /api/users, POST /echo, GET /status/:code, GET /bytes/:n, GET /delay/:ms), started in-process on a loopback port.',
         },
         kube: { $ref: '#/$defs/kube_target' },
+      },
+    },
+    upstream_tls: {
+      type: 'object',
+      additionalProperties: false,
+      description: "How an https:// url target is dialled (Caddy's reverse_proxy http transport tls_* options). The files are read when the config loads and again on every reload; a file that cannot be read or parsed refuses the config. Only for https:// url targets.",
+      properties: {
+        ca_file: {
+          type: 'string',
+          minLength: 1,
+          description: "PEM file of the CA certificates that may sign the upstream's certificate. They replace the system roots, as Caddy's tls_trusted_ca_certs does. Default: the system roots.",
+        },
+        server_name: {
+          type: 'string',
+          minLength: 1,
+          description: "The name sent in SNI and checked against the upstream's certificate, as Caddy's tls_server_name. Default: the URL's host.",
+        },
+        insecure_skip_verify: {
+          type: 'boolean',
+          default: false,
+          description: "Accept any upstream certificate, as Caddy's tls_insecure_skip_verify: kflog warns at start, and every access entry's upstream says tls_insecure. Default false.",
+        },
+        client_cert_file: {
+          type: 'string',
+          minLength: 1,
+          description: "PEM client certificate presented to the upstream (mTLS, Caddy's tls_client_auth); needs client_key_file.",
+        },
+        client_key_file: {
+          type: 'string',
+          minLength: 1,
+          description: 'PEM private key of client_cert_file; needs client_cert_file.',
+        },
       },
     },
     kube_target: {

@@ -1,6 +1,7 @@
 import type { Level } from '../core/entry.js';
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
+import type { RawUpstreamTls, UpstreamTls } from './upstream-tls.js';
 
 /** The config as written in kflog.json (after schema validation). */
 export interface RawConfig {
@@ -35,6 +36,7 @@ export interface RawForward {
   id: string;
   listen: string;
   target: TargetConfig;
+  tls?: RawUpstreamTls;
   capture?: { request_body?: boolean; response_body?: boolean; max_body_bytes?: number };
   timeouts?: { connect?: string; headers?: string; body?: string; idle?: string };
   retries?: number;
@@ -70,6 +72,8 @@ export interface ForwardConfig {
   host: string;
   port: number;
   target: TargetConfig;
+  /** How an https url target is dialled, its files read; undefined: node's defaults (the system roots). */
+  tls: UpstreamTls | undefined;
   capture: { requestBody: boolean; responseBody: boolean; maxBodyBytes: number };
   timeouts: { connectMs: number; headersMs: number; bodyMs: number; idleMs: number };
   /** Further connection attempts after a failed connect (nothing was sent yet, so any method may retry). */

@@ -202,6 +202,10 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
         for (const key of keys.claim) if (!listens.has(key)) listens.set(key, i);
       }
     }
+    const url = (f.target as { url?: unknown } | undefined)?.url;
+    if (f.tls !== undefined && !(typeof url === 'string' && url.startsWith('https:'))) {
+      out.push({ pointer: `/forwards/${i}/tls`, reason: 'tls is only for an https:// url target: this target is not dialled with TLS, so its options would be ignored' });
+    }
     if (f.log && typeof f.log === 'object') {
       const shorthand = f.log as { filename?: unknown; writer?: { filename?: unknown } };
       for (const [at, filename] of [['filename', shorthand.filename], ['writer/filename', shorthand.writer?.filename]] as const) {
@@ -229,7 +233,7 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
 }
 
 interface RawDoc {
-  forwards?: Array<{ id?: unknown; listen?: unknown; log?: unknown }>;
+  forwards?: Array<{ id?: unknown; listen?: unknown; log?: unknown; target?: unknown; tls?: unknown }>;
   logging?: { logs?: Record<string, { writer?: { filename?: unknown; roll_interval?: unknown } } | undefined> };
 }
 

@@ -78,6 +78,8 @@ export interface UpstreamInfo {
   address: string;
   /** Pod name for Kubernetes targets. */
   pod?: string;
+  /** true when the upstream's certificate was not checked (the forward's `tls.insecure_skip_verify`). */
+  tls_insecure?: boolean;
 }
 
 /** Static facts about the forward an exchange went through, shared by all its entries (never copied per entry). */

@@ -256,6 +256,7 @@ export class JsonEncoder implements Encoder {
     if (up !== undefined) {
       s += ',"upstream":{"address":' + jsonText(up.address ?? '');
       if (up.pod !== undefined) s += ',"pod":' + jsonText(up.pod);
+      if (up.tls_insecure === true) s += ',"tls_insecure":true';
       s += '}';
     }
     const t = e.timings;

@@ -65,6 +65,7 @@ const ACC_RESP_BODY = 1;
 const ACC_ERROR = 2;
 const ACC_TUNNEL = 4;
 const ACC_POD = 8;
+const ACC_TLS_INSECURE = 16;
 
 /** Interned strings (logger names, messages) are few and fixed by the config; this only guards against a leak. */
 const MAX_INTERNED = 65_536;
@@ -201,7 +202,8 @@ export class WireWriter {
       (e.resp_body !== undefined ? ACC_RESP_BODY : 0) |
       (e.error !== undefined ? ACC_ERROR : 0) |
       (e.tunnel !== undefined ? ACC_TUNNEL : 0) |
-      (e.upstream.pod !== undefined ? ACC_POD : 0);
+      (e.upstream.pod !== undefined ? ACC_POD : 0) |
+      (e.upstream.tls_insecure === true ? ACC_TLS_INSECURE : 0);
     this.u8(flags);
     if (e.resp_body !== undefined) this.body(e.resp_body);
     if (e.error !== undefined) this.str(e.error);
@@ -490,6 +492,7 @@ export class WireReader {
     if (flags & ACC_ERROR) e.error = this.str();
     if (flags & ACC_TUNNEL) e.tunnel = { bytes_in: this.f64(), bytes_out: this.f64() };
     if (flags & ACC_POD) e.upstream.pod = this.str();
+    if (flags & ACC_TLS_INSECURE) e.upstream.tls_insecure = true;
     return e;
   }
 

@@ -9,6 +9,7 @@ import {
   type Level,
   type RequestEntry,
   type RequestInfo,
+  type UpstreamInfo,
 } from '../core/entry.js';
 import { nowMs } from '../core/clock.js';
 import type { BodyCapture } from './capture.js';
@@ -160,6 +161,15 @@ export class ExchangeRecord implements InFlight {
     }
   }
 
+  private upstreamInfo(): UpstreamInfo {
+    if (!this.reachesUpstream) return { address: '' };
+    const target = this.route.target;
+    const info: UpstreamInfo = { address: target.address };
+    if (this.pod !== undefined) info.pod = this.pod;
+    if (target.tlsInsecure) info.tls_insecure = true;
+    return info;
+  }
+
   /** A skip rule on the response status drops the access entry (the request entry, if any, is already out). */
   protected skippedByStatus(req: IncomingMessage, status: number): boolean {
     const skip = this.route.skip;
@@ -213,9 +223,7 @@ export class ExchangeRecord implements InFlight {
       bytes_sent: bytesSent,
       status,
       resp_headers: this.respHeaders ?? {},
-      upstream: !this.reachesUpstream ? { address: '' }
-        : this.pod === undefined ? { address: route.target.address }
-        : { address: route.target.address, pod: this.pod },
+      upstream: this.upstreamInfo(),
       timings: {
         tq,
         tw: this.tDispatch >= 0 ? 0 : -1,

@@ -34,6 +34,7 @@ export function classifyUpstreamError(code: string, connected: boolean, headersI
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return { status: 504, termination: 'sH--' };
   // Something the client sent that node accepted but undici will not put on the wire.
   if (code === 'UND_ERR_INVALID_ARG' || code === 'UND_ERR_NOT_SUPPORTED') return { status: 400, termination: 'PR--' };
+  // A refused certificate lands here too: undici reports a connection only once its TLS handshake is done.
   if (!connected || isConnectFailure(code)) return { status: 502, termination: 'SC--' };
   // The upstream answered something that is not HTTP (or headers beyond undici's limit).
   if (code.startsWith('HPE_') || code === 'UND_ERR_HEADERS_OVERFLOW') return { status: 502, termination: 'PH--' };

@@ -4,6 +4,7 @@ import type { ProcessLogger } from '../emit/pipeline.js';
 import { trackUpstreamSockets } from './upstream-socket.js';
 import { BuiltinEcho } from './builtin-echo.js';
 import { defaultConnector, interimSafeConnector } from './interim.js';
+import { tlsConnector } from './tls-connector.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
 export interface Target {
@@ -19,6 +20,8 @@ export interface Target {
   readonly hostHeader: string | undefined;
   /** host:port dialled, for logs. */
   readonly address: string;
+  /** The upstream's certificate is not checked (`tls.insecure_skip_verify`): every access entry says so. */
+  readonly tlsInsecure: boolean;
   /** The pod an upstream socket reaches (Kubernetes targets only). */
   podOf?(socket: object): string | undefined;
   /** Port-forward streams opened and failed so far (Kubernetes targets only), for /metrics. */
@@ -51,7 +54,8 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
   const t = f.target;
   if ('url' in t) {
     const url = new URL(t.url);
-    const dispatcher = pool(url.origin, f);
+    const tls = url.protocol === 'https:' ? f.tls : undefined;
+    const dispatcher = pool(url.origin, f, tls === undefined ? {} : { connect: tlsConnector(f.timeouts.connectMs, tls) });
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     return {
       name: url.hostname,
@@ -59,6 +63,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
       pathPrefix: url.pathname === '/' ? '' : url.pathname.replace(/\/$/, ''),
       hostHeader: url.host,
       address: `${url.hostname}:${port}`,
+      tlsInsecure: tls?.insecureSkipVerify ?? false,
       close: () => dispatcher.close(),
     };
   }
@@ -72,6 +77,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
       pathPrefix: '',
       hostHeader: undefined,
       address: `127.0.0.1:${echo.port}`,
+      tlsInsecure: false,
       close: async () => {
         await dispatcher.close();
         await echo.stop();
@@ -91,6 +97,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     pathPrefix: '',
     hostHeader: undefined,
     address: `${upstream.name}:${t.kube.port}`,
+    tlsInsecure: false,
     podOf: podOfSocket,
     portForwards: upstream.streams,
     close: async () => {

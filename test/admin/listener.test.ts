@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +7,7 @@ import { tempDir } from '../helpers/files.js';
 import { KflogProcess, startKflog, writeConfig } from '../helpers/kflog-process.js';
 import { kflogCli } from '../store/helpers.js';
 import { waitFor } from '../helpers/wait.js';
+import { makeTestPki } from '../helpers/pki.js';
 import { adminUrlIn, send, startAdminKflog } from './helpers.js';
 
 const undo = undoAfterEach();
@@ -150,5 +152,23 @@ describe('GET /api/config', () => {
     expect(config.forwards[0]).toMatchObject({ id: 'demo', target: { builtin: 'echo' } });
     // Field names are not credentials: the default log's encoder settings are shown as they are.
     expect(config.logs.map((l: { name: string }) => l.name)).toEqual(['default']);
+  });
+
+  it('masks the private key a forward read from its tls client_key_file, and shows its certificate', async () => {
+    const { dir } = tempDir('admin-tls');
+    const pki = makeTestPki(dir);
+    const k = await startAdminKflog(undo, {
+      forwards: [
+        { id: 'demo', listen: '127.0.0.1:0', target: { builtin: 'echo' } },
+        { id: 'mtls', listen: '127.0.0.1:0', target: { url: 'https://127.0.0.1:1' }, tls: { ca_file: pki.caCert, client_cert_file: pki.clientCert, client_key_file: pki.clientKey } },
+      ],
+      admin: { listen: '127.0.0.1:0' },
+    });
+    const r = await send(`${k.admin}/api/config`);
+    expect(r.status).toBe(200);
+    expect(r.body).not.toContain('PRIVATE KEY');
+    const key = readFileSync(pki.clientKey, 'utf8').split('\n').find((l) => l.length > 40)!;
+    expect(r.body).not.toContain(key);
+    expect(r.body).toContain('BEGIN CERTIFICATE');
   });
 });

@@ -1,3 +1,9 @@
+import { resolve } from 'node:path';
+
+/** A file of the repository that exists everywhere the tests run and is no PEM. */
+const NOT_PEM = resolve(import.meta.dirname, '../../package.json');
+const https = { ...{ id: 'a', listen: '127.0.0.1:0' }, target: { url: 'https://127.0.0.1:9' } };
+
 /** The bad configs of the test suite, shared by the validate tests and the validate-agrees-with-run test. */
 export const ok = { id: 'a', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:9' } };
 
@@ -66,4 +72,13 @@ export const badConfigs: BadConfig[] = [
   { name: 'a listen host name that does not resolve', config: { forwards: [{ ...ok, listen: 'no-such-host.invalid:18085' }] }, place: '/forwards/0/listen', reason: /does not resolve/ },
   { name: 'an unknown placeholder in a forward log filename', config: { forwards: [{ ...ok, log: { format: 'json', filename: 'logs/{forward.name}.log' } }] }, place: '/forwards/0/log/filename', reason: /unknown placeholder \{forward\.name\}/ },
   { name: 'an unknown placeholder in a forward log writer', config: { forwards: [{ ...ok, log: { format: 'json', writer: { output: 'file', filename: 'logs/{port}.log' } } }] }, place: '/forwards/0/log/writer/filename', reason: /unknown placeholder \{port\}/ },
+  // Upstream TLS: read at load, so validate refuses what run would fail on.
+  { name: 'tls on an http:// url target', config: { forwards: [{ ...ok, tls: { insecure_skip_verify: true } }] }, place: '/forwards/0/tls', reason: /only for an https:\/\/ url target/ },
+  { name: 'tls on a builtin target', config: { forwards: [{ ...ok, target: { builtin: 'echo' }, tls: {} }] }, place: '/forwards/0/tls', reason: /only for an https:\/\/ url target/ },
+  { name: 'an unknown key in tls', config: { forwards: [{ ...https, tls: { ca: 'x.pem' } }] }, place: '/forwards/0/tls/ca', reason: /unknown key/ },
+  { name: 'a ca_file that does not exist', config: { forwards: [{ ...https, tls: { ca_file: '/nonexistent/kflog-ca.pem' } }] }, place: '/forwards/0/tls/ca_file', reason: /cannot read \/nonexistent\/kflog-ca\.pem: no such file/ },
+  { name: 'a ca_file that is a directory', config: { forwards: [{ ...https, tls: { ca_file: resolve(import.meta.dirname) } }] }, place: '/forwards/0/tls/ca_file', reason: /is a directory/ },
+  { name: 'a ca_file that holds no PEM certificate', config: { forwards: [{ ...https, tls: { ca_file: NOT_PEM } }] }, place: '/forwards/0/tls/ca_file', reason: /is not a PEM certificate file: no PEM certificate in it/ },
+  { name: 'a client key without its certificate', config: { forwards: [{ ...https, tls: { client_key_file: NOT_PEM } }] }, place: '/forwards/0/tls/client_cert_file', reason: /go together/ },
+  { name: 'a client certificate file that is no PEM', config: { forwards: [{ ...https, tls: { client_cert_file: NOT_PEM, client_key_file: NOT_PEM } }] }, place: '/forwards/0/tls/client_cert_file', reason: /is not a PEM certificate file/ },
 ];
