@@ -11,10 +11,11 @@ import { runCommand } from './cli/run.js';
 import { showCommand } from './cli/show.js';
 import { tailCommand } from './cli/tail.js';
 import { validateCommand } from './cli/validate.js';
+import { KFLOG_VERSION } from './cli/version.js';
 
 const program = new Command('kflog')
   .description('HTTP logging proxy: forwards each listener to its target and logs every exchange (json, console, …) through a Caddy-style pipeline')
-  .version('0.1.0')
+  .version(KFLOG_VERSION)
   .addCommand(runCommand())
   .addCommand(validateCommand())
   .addCommand(importKftrayCommand())

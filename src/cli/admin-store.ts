@@ -10,10 +10,9 @@ import { replayRequest } from './replay-request.js';
 import { ReplayFailed, sendRequest } from './replay-send.js';
 import { responseDiff } from './response-diff.js';
 import { writeStoreHar } from './store-har.js';
+import { KFLOG_VERSION } from './version.js';
 import { entriesOf, rowJson, UsageError, type ExchangeRow } from './store-read.js';
 
-/** The version HAR files name as their creator, as `kflog --version` says it (src/cli.ts). */
-const KFLOG_VERSION = '0.1.0';
 /** Trace IDs one HAR export may name (?trace=…): a selection made by hand in the viewer, not a bulk query. */
 const MAX_HAR_TRACES = 1000;
 /**
