@@ -52,28 +52,24 @@ export function readUpstreamTls(raw: RawUpstreamTls, at: string): { tls?: Upstre
       return undefined;
     }
   };
-  const ca = raw.ca_file === undefined ? undefined : read('ca_file', raw.ca_file);
-  if (ca !== undefined) {
+  /** The certificates of a file read for `key`, or a problem naming it when they do not parse. */
+  const parsed = (key: 'ca_file' | 'client_cert_file', text: string): X509Certificate[] | undefined => {
     try {
-      certificates(ca);
+      return certificates(text);
     } catch (err) {
-      problems.push({ pointer: `${at}/ca_file`, reason: `${raw.ca_file} is not a PEM certificate file: ${(err as Error).message}` });
+      problems.push({ pointer: `${at}/${key}`, reason: `${raw[key]} is not a PEM certificate file: ${(err as Error).message}` });
+      return undefined;
     }
-  }
+  };
+  const ca = raw.ca_file === undefined ? undefined : read('ca_file', raw.ca_file);
+  if (ca !== undefined) parsed('ca_file', ca);
   if ((raw.client_cert_file === undefined) !== (raw.client_key_file === undefined)) {
     const missing = raw.client_cert_file === undefined ? 'client_cert_file' : 'client_key_file';
     problems.push({ pointer: `${at}/${missing}`, reason: 'client_cert_file and client_key_file go together: a client certificate needs its key and a key its certificate' });
   }
   const cert = raw.client_cert_file === undefined ? undefined : read('client_cert_file', raw.client_cert_file);
   const key = raw.client_key_file === undefined ? undefined : read('client_key_file', raw.client_key_file);
-  let leaf: X509Certificate | undefined;
-  if (cert !== undefined) {
-    try {
-      leaf = certificates(cert)[0];
-    } catch (err) {
-      problems.push({ pointer: `${at}/client_cert_file`, reason: `${raw.client_cert_file} is not a PEM certificate file: ${(err as Error).message}` });
-    }
-  }
+  const leaf = cert === undefined ? undefined : parsed('client_cert_file', cert)?.[0];
   let privateKey: KeyObject | undefined;
   if (key !== undefined) {
     try {
