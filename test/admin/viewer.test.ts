@@ -246,6 +246,28 @@ describe.skipIf(SKIP)('the viewer', () => {
     await expect.poll(() => page.locator('aside.detail .facts dd.mono').first().textContent(), { timeout: STEP_MS }).toBe(original);
   });
 
+  it('a pane opened for another exchange shows none of the last one, not even in the render before it loads', async () => {
+    await resetPage();
+    const first = `/json/${unique('pane-a')}`;
+    const second = `/json/${unique('pane-b')}`;
+    for (const p of [first, second]) expect((await send(`${k.api}${p}`)).status).toBe(200);
+    await rowOf(first).click();
+    await page.locator('aside.detail textarea[name=replay-headers]').fill('X-Typed: for-the-first');
+    const secondTrace = await rowOf(second).getAttribute('data-trace');
+    // Clicked and read inside the page: the render the click causes has run (Preact renders in a microtask), the
+    // pane's loading effect and the fetch have not. A reused pane showed the first exchange and its typed form here.
+    const seen = await page.evaluate(async (trace) => {
+      document.querySelector<HTMLElement>(`tr[data-trace="${trace}"]`)!.click();
+      await Promise.resolve();
+      await Promise.resolve();
+      const pane = document.querySelector('aside.detail')!;
+      return { title: pane.querySelector('h2')!.textContent, forms: pane.querySelectorAll('textarea[name=replay-headers]').length };
+    }, secondTrace);
+    expect(seen).toEqual({ title: secondTrace, forms: 0 });
+    await expect.poll(() => page.locator('aside.detail h2').textContent(), { timeout: STEP_MS }).toBe(`GET ${second}`);
+    expect(await page.locator('aside.detail textarea[name=replay-headers]').inputValue()).toBe('');
+  });
+
   it('Export HAR downloads the filtered exchanges as a file har-validator accepts', async () => {
     await resetPage();
     const path = `/missing/${unique('har')}`;

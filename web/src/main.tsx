@@ -353,7 +353,10 @@ function App() {
           {rows.length === 0 && <p class="muted center">No exchanges yet{paused ? ' (paused)' : ''}: send a request through a forward.</p>}
         </div>
         {open !== undefined && (
-          <Detail trace={open} onOpen={openTrace} onClose={() => setOpen(undefined)} onExport={(t) => exportHar(new URLSearchParams({ trace: t }))} />
+          // Keyed by the trace: a pane opened for another exchange starts empty ("loading…") in the click's own
+          // render. A reused pane kept showing the last exchange, its replay form taking input, until its effect
+          // ran a frame or more later; a replay typed in that moment lost its headers.
+          <Detail key={open} trace={open} onOpen={openTrace} onClose={() => setOpen(undefined)} onExport={(t) => exportHar(new URLSearchParams({ trace: t }))} />
         )}
       </main>
     </div>
