@@ -133,7 +133,7 @@ export const BASE_SCHEMA: JsonSchema = {
     upstream_tls: {
       type: 'object',
       additionalProperties: false,
-      description: "How an https:// url target is dialled (Caddy's reverse_proxy http transport tls_* options). The files are read when the config loads and again on every reload; a file that cannot be read or parsed refuses the config. Only for https:// url targets.",
+      description: "How an https:// url target is dialled, or TLS spoken inside a kube target's port-forward streams to pods that serve HTTPS (Caddy's reverse_proxy http transport tls_* options). The files are read when the config loads and again on every reload; a file that cannot be read or parsed refuses the config. Not for http:// or builtin targets.",
       properties: {
         ca_file: {
           type: 'string',
@@ -143,7 +143,7 @@ export const BASE_SCHEMA: JsonSchema = {
         server_name: {
           type: 'string',
           minLength: 1,
-          description: "The name sent in SNI and checked against the upstream's certificate, as Caddy's tls_server_name. Default: the URL's host.",
+          description: "The name sent in SNI and checked against the upstream's certificate, as Caddy's tls_server_name. Default: the URL's host; for a kube service target, its cluster DNS name <service>.<namespace>.svc (a pod or selector target needs one).",
         },
         insecure_skip_verify: {
           type: 'boolean',

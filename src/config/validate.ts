@@ -202,10 +202,7 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
         for (const key of keys.claim) if (!listens.has(key)) listens.set(key, i);
       }
     }
-    const url = (f.target as { url?: unknown } | undefined)?.url;
-    if (f.tls !== undefined && !(typeof url === 'string' && url.startsWith('https:'))) {
-      out.push({ pointer: `/forwards/${i}/tls`, reason: 'tls is only for an https:// url target: this target is not dialled with TLS, so its options would be ignored' });
-    }
+    out.push(...tlsTargetProblems(f.target, f.tls, i));
     if (f.log && typeof f.log === 'object') {
       const shorthand = f.log as { filename?: unknown; writer?: { filename?: unknown } };
       for (const [at, filename] of [['filename', shorthand.filename], ['writer/filename', shorthand.writer?.filename]] as const) {
@@ -277,4 +274,26 @@ export function parseListen(listen: string): { host: string; port: number } | { 
   const hostError = listenHostError(host, m[1] !== undefined);
   if (hostError !== undefined) return { error: hostError };
   return { host, port };
+}
+
+/**
+ * `tls` dials an https:// url target, or speaks TLS inside a Kubernetes target's port-forward stream (the pod
+ * serves HTTPS). A kube service's certificate is checked against its cluster DNS name; a pod or selector target has
+ * no such name, so it needs server_name (or insecure_skip_verify).
+ */
+function tlsTargetProblems(target: unknown, tls: unknown, i: number): ConfigProblem[] {
+  if (tls === undefined) return [];
+  const t = target as { url?: unknown; kube?: { service?: unknown } } | undefined;
+  if (t?.kube !== undefined && typeof t.kube === 'object') {
+    const named = tls as { server_name?: unknown; insecure_skip_verify?: unknown } | null;
+    if (t.kube.service === undefined && named?.server_name === undefined && named?.insecure_skip_verify !== true) {
+      return [{
+        pointer: `/forwards/${i}/tls/server_name`,
+        reason: 'a pod or selector target has no cluster DNS name to check its certificate against (a service has <service>.<namespace>.svc): set server_name',
+      }];
+    }
+    return [];
+  }
+  if (typeof t?.url === 'string' && t.url.startsWith('https:')) return [];
+  return [{ pointer: `/forwards/${i}/tls`, reason: 'tls is only for an https:// url target or a kube target: this target is not dialled with TLS, so its options would be ignored' }];
 }

@@ -84,12 +84,13 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
       },
     };
   }
-  // kube: the same Pool, its connections opened by port-forward streams (never fails here: no cluster needed to start).
+  // kube: the same Pool, its connections opened by port-forward streams (never fails here: no cluster needed to start),
+  // TLS spoken inside them when the forward has `tls` (the pod serves HTTPS).
   // Loaded only when a kube target exists: @kubernetes/client-node alone costs ~65 MB of resident memory.
   const { createKubeUpstream, podOfSocket } = await import('./kube/upstream.js');
   trackUpstreamSockets();
   const events = { emit: ctx.kubeLogger.log.bind(ctx.kubeLogger) };
-  const upstream = createKubeUpstream(f.id, t.kube, events, { connectTimeoutMs: f.timeouts.connectMs });
+  const upstream = createKubeUpstream(f.id, t.kube, events, { connectTimeoutMs: f.timeouts.connectMs, ...(f.tls !== undefined ? { tls: f.tls } : {}) });
   const dispatcher = pool('http://kube.invalid', f, { connect: upstream.connect });
   return {
     name: upstream.name,
@@ -97,7 +98,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     pathPrefix: '',
     hostHeader: undefined,
     address: `${upstream.name}:${t.kube.port}`,
-    tlsInsecure: false,
+    tlsInsecure: f.tls?.insecureSkipVerify ?? false,
     podOf: podOfSocket,
     portForwards: upstream.streams,
     close: async () => {

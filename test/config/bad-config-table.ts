@@ -75,6 +75,7 @@ export const badConfigs: BadConfig[] = [
   // Upstream TLS: read at load, so validate refuses what run would fail on.
   { name: 'tls on an http:// url target', config: { forwards: [{ ...ok, tls: { insecure_skip_verify: true } }] }, place: '/forwards/0/tls', reason: /only for an https:\/\/ url target/ },
   { name: 'tls on a builtin target', config: { forwards: [{ ...ok, target: { builtin: 'echo' }, tls: {} }] }, place: '/forwards/0/tls', reason: /only for an https:\/\/ url target/ },
+  { name: 'tls on a kube pod target without server_name', config: { forwards: [{ ...ok, target: { kube: { pod: 'api-0', port: 8443 } }, tls: {} }] }, place: '/forwards/0/tls/server_name', reason: /no cluster DNS name/ },
   { name: 'an unknown key in tls', config: { forwards: [{ ...https, tls: { ca: 'x.pem' } }] }, place: '/forwards/0/tls/ca', reason: /unknown key/ },
   { name: 'a ca_file that does not exist', config: { forwards: [{ ...https, tls: { ca_file: '/nonexistent/kflog-ca.pem' } }] }, place: '/forwards/0/tls/ca_file', reason: /cannot read \/nonexistent\/kflog-ca\.pem: no such file/ },
   { name: 'a ca_file that is a directory', config: { forwards: [{ ...https, tls: { ca_file: resolve(import.meta.dirname) } }] }, place: '/forwards/0/tls/ca_file', reason: /is a directory/ },

@@ -86,3 +86,9 @@ export function makeTestPki(dir: string): TestPki {
     clientKey: p('client.key'),
   };
 }
+
+/** One more server leaf signed by the pki's CA, for the names `san` gives ("DNS:api.default.svc"). */
+export function signedLeaf(pki: TestPki, name: string, san: string): { cert: string; key: string } {
+  leaf(pki.dir, name, 'ca', san, 'serverAuth');
+  return { cert: join(pki.dir, `${name}.crt`), key: join(pki.dir, `${name}.key`) };
+}

@@ -1,13 +1,16 @@
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { PortForward } from '@kubernetes/client-node';
 import type { buildConnector } from 'undici';
 import type WebSocket from 'ws';
 import type { KubeTargetConfig } from '../../config/types.js';
+import type { UpstreamTls } from '../../config/upstream-tls.js';
 import { getJson } from './api.js';
 import { KubeError } from './errors.js';
 import { kubeConfigChanged, loadKubeConfig, type LoadedKubeConfig } from './kubeconfig.js';
 import { resolveTarget, type EndpointSlice, type KubeReader, type List, type Pod, type ResolvedTarget, type Service } from './resolve.js';
 import { PortForwardSocket } from './socket.js';
+import { startTls } from './tls-stream.js';
 import { PortForwardWebSocket } from './websocket.js';
 
 export interface KubeUpstream {
@@ -36,6 +39,8 @@ export interface KubeUpstreamOptions {
   connectTimeoutMs?: number;
   /** How long a resolved pod is reused before the API server is asked again. Default 2 s. */
   resolveTtlMs?: number;
+  /** The pod serves HTTPS: TLS is spoken inside each stream, with the forward's `tls` options. */
+  tls?: UpstreamTls;
 }
 
 const podBySocket = new WeakMap<object, string>();
@@ -72,6 +77,9 @@ class KubeUpstreamImpl implements KubeUpstream {
   /** Message of the last failed connection while failing, to log each distinct failure once. */
   private failing: string | null = null;
   private closed = false;
+  private readonly tls: UpstreamTls | undefined;
+  /** The name a pod's certificate is checked against: server_name, or the service's cluster DNS name. */
+  readonly serverName: string | undefined;
 
   constructor(forwardId: string, cfg: KubeTargetConfig, events: KubeEvents, opts: KubeUpstreamOptions) {
     this.forwardId = forwardId;
@@ -90,6 +98,9 @@ class KubeUpstreamImpl implements KubeUpstream {
       namespace ??= 'default'; // each connection tries the kubeconfig again
     }
     this.name = `${namespace}.${cfg.service ?? cfg.pod ?? cfg.selector ?? ''}`;
+    this.tls = opts.tls;
+    // As a client inside the cluster dials it; config validation asks pod and selector targets for server_name.
+    this.serverName = opts.tls?.servername ?? (cfg.service !== undefined ? `${cfg.service}.${namespace}.svc` : undefined);
     if (unusable !== undefined) {
       // Said once at start; the first connection failing for the same reason does not say it again.
       this.failing = unusable.message;
@@ -99,12 +110,22 @@ class KubeUpstreamImpl implements KubeUpstream {
       }));
     }
     this.connect = (_options, callback) => {
+      const deadline = Date.now() + this.connectTimeoutMs;
       this.open().then(
+        (stream) => (this.tls === undefined ? stream : this.secure(stream, this.tls, deadline)),
+      ).then(
         // A Duplex with net.Socket's knobs: undici reads, writes, corks and destroys it like a TCP socket.
         (socket) => callback(null, socket as unknown as Socket),
         (err: Error) => callback(err, null),
       );
     };
+  }
+
+  /** The stream wrapped in TLS, within what is left of the connection's budget; the TLS socket still names its pod. */
+  private async secure(stream: PortForwardSocket, tls: UpstreamTls, deadline: number): Promise<Duplex> {
+    const secured = await startTls(stream, tls, this.serverName, Math.max(1, deadline - Date.now()));
+    podBySocket.set(secured, stream.pod);
+    return secured;
   }
 
   private fields(extra: Record<string, unknown>): Record<string, unknown> {
