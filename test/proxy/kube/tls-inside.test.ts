@@ -1,3 +1,4 @@
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { RawConfig } from '../../../src/config/types.js';
@@ -37,20 +38,31 @@ interface Running {
 }
 
 /** A cluster with service "api" over one HTTPS pod serving `leaf`, and kflog forwarding to it with `tls`. */
-async function kflogToHttpsPod(leaf: { cert: string; key: string }, tls: Record<string, unknown>, target: Record<string, unknown> = { service: 'api', port: 'https' }): Promise<Running> {
+async function kflogToHttpsPod(
+  leaf: { cert: string; key: string } | { silentPort: number },
+  tls: Record<string, unknown>,
+  target: Record<string, unknown> = { service: 'api', port: 'https' },
+  connect = '5s',
+): Promise<Running> {
   const api = await new FakeApiServer().listen();
   cleanups.push(() => api.stop());
   const t = tempDir('kube-tls');
   cleanups.push(t.cleanup);
-  const pod = await startPodServer('api-0', leaf);
-  cleanups.push(() => pod.close());
-  api.addPod({ name: 'api-0', labels: { app: 'api' }, listeners: { 8443: pod.port } });
+  let port: number;
+  if ('silentPort' in leaf) {
+    port = leaf.silentPort;
+  } else {
+    const pod = await startPodServer('api-0', leaf);
+    cleanups.push(() => pod.close());
+    port = pod.port;
+  }
+  api.addPod({ name: 'api-0', labels: { app: 'api' }, listeners: { 8443: port } });
   api.addService({ name: 'api', selector: { app: 'api' }, ports: [{ name: 'https', port: 443, targetPort: 8443 }] });
   const logFile = join(t.dir, 'access.log');
   const raw: RawConfig = {
     forwards: [{
       id: 'api', listen: '127.0.0.1:0', target: { kube: { kubeconfig: api.writeKubeconfig(join(t.dir, 'config')), ...target } as never },
-      tls: tls as never, timeouts: { connect: '5s' },
+      tls: tls as never, timeouts: { connect },
     }],
     logging: {
       logs: {
@@ -114,5 +126,21 @@ describe('TLS inside a Kubernetes port-forward', () => {
     expect((await get(`${k.url}/users`)).status).toBe(200);
     const [access] = await k.stop();
     expect(access).toMatchObject({ status: 200, upstream: { pod: 'api-0', tls_insecure: true } });
+  });
+
+  it('gives up on a pod that never answers the TLS handshake at the connect timeout: 504 sC--', async () => {
+    // Takes the stream's connection and says nothing: the handshake waits for a ServerHello that never comes.
+    const held: Socket[] = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', () => resolve()));
+    cleanups.push(() => new Promise<void>((resolve) => {
+      for (const s of held) s.destroy();
+      silent.close(() => resolve());
+    }));
+    const k = await kflogToHttpsPod({ silentPort: (silent.address() as { port: number }).port }, { ca_file: pki.caCert }, undefined, '300ms');
+    expect((await get(`${k.url}/users`)).status).toBe(504);
+    const [access] = await k.stop();
+    expect(access).toMatchObject({ status: 504, termination_state: 'sC--' });
+    expect(access!.error).toMatch(/TLS handshake with api\.default\.svc/);
   });
 });
