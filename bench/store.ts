@@ -1,5 +1,5 @@
 /**
- * Exchange store throughput and retention: the store encoder's lines (a request and an access entry per exchange)
+ * Exchange store throughput and retention: the store encoder's frames (a request and an access entry per exchange)
  * written through the real StoreWriter in the batches a log hands it, on a fresh SQLite file, for two kinds of
  * exchange: POSTs with 4 KiB captured bodies each way (issue 19's target), and the proxy bench's own small GETs
  * (wrk's request, a 34-byte JSON answer), whose cost per row is what the store takes from the proxy there. Then a
@@ -54,7 +54,7 @@ function exchange(n: number, kind: ExchangeKind): [RequestEntry, AccessEntry] {
   ];
 }
 
-/** The store encoder's lines for exchanges [from, from + count), as one batch. */
+/** The store encoder's frames for exchanges [from, from + count), as one batch. */
 function batch(from: number, count: number, kind: ExchangeKind = 'large'): string {
   const encoder = createEncoder({ format: 'store' }, { logCredentials: false, isTTY: false });
   let s = '';

@@ -1,12 +1,14 @@
 import type { Entry, HeaderMap } from '../core/entry.js';
+import { frameEntry } from '../core/store-frame.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { isCredentialHeader } from './redact.js';
 import { registerEncoder } from './registry.js';
 
 /**
- * The store writer's format: each request and access entry as one line of JSON, the entry's own fields unchanged
- * (bodies as captured: text, or base64 with decoded_from), so the writer can fill its columns from the structured
- * entry without writers ever seeing entry objects (the queue, its byte bound and the log thread carry bytes).
+ * The store writer's format: each request and access entry as one frame (core/store-frame.ts), the entry's own
+ * fields as JSON and its captured body texts raw after them, so the writer can fill its columns from the
+ * structured entry without writers ever seeing entry objects (the queue, its byte bound and the log thread carry
+ * bytes).
  * Credentials are redacted here, as every format redacts them, unless the log sets log_credentials.
  * Process entries have no exchange to store.
  */
@@ -15,10 +17,9 @@ export class StoreEncoder implements Encoder {
 
   encode(entry: Entry): string | null {
     if (entry.kind === 'process') return null;
-    if (this.ctx.logCredentials) return JSON.stringify(entry) + '\n';
+    if (this.ctx.logCredentials) return frameEntry(entry);
     const request = { ...entry.request, headers: redacted(entry.request.headers) };
-    const out = entry.kind === 'access' ? { ...entry, request, resp_headers: redacted(entry.resp_headers) } : { ...entry, request };
-    return JSON.stringify(out) + '\n';
+    return frameEntry(entry.kind === 'access' ? { ...entry, request, resp_headers: redacted(entry.resp_headers) } : { ...entry, request });
   }
 }
 

@@ -9,6 +9,7 @@ import { registerWriter } from './registry.js';
 import { openStoreForWriting, StoreError, type StoreDb } from './store-db.js';
 import { enforceRetention, type RetentionLimits } from './store-retention.js';
 import { rowWriter } from './store-rows.js';
+import { readFrames } from '../core/store-frame.js';
 import type { EntryBatch, Writer, WriterModule, WriterOptions } from './writer.js';
 
 const MB = 1024 * 1024;
@@ -52,7 +53,7 @@ type ExchangeEntry = RequestEntry | AccessEntry;
 
 /**
  * The exchange store: a SQLite file with one row per exchange, for `kflog ls` and `kflog show`. It takes the
- * store encoder's JSON lines (one entry each) and writes each batch the log hands it in one transaction. SQLite
+ * store encoder's frames (one entry each) and writes each batch the log hands it in one transaction. SQLite
  * is synchronous: this runs where the log's writes run, the log thread by default, never the proxy's thread
  * unless `logging.thread` is false.
  */
@@ -76,13 +77,20 @@ export class StoreWriter implements Writer {
   }
 
   async writeEntries(batch: EntryBatch): Promise<void> {
-    this.store(batch.entries.map((e) => (typeof e === 'string' ? e : e.toString('utf8'))));
+    const entries: ExchangeEntry[] = [];
+    let bytes = 0;
+    for (const e of batch.entries) {
+      const text = typeof e === 'string' ? e : e.toString('utf8');
+      bytes += text.length;
+      for (const entry of readFrames(text)) entries.push(entry);
+    }
+    this.store(entries, bytes);
     await Promise.resolve();
   }
 
   async write(batch: string | Buffer): Promise<void> {
     const text = typeof batch === 'string' ? batch : batch.toString('utf8');
-    this.store(text.split('\n'));
+    this.store(readFrames(text), text.length);
     await Promise.resolve();
   }
 
@@ -98,15 +106,10 @@ export class StoreWriter implements Writer {
     }
   }
 
-  private store(lines: readonly string[]): void {
-    const entries: ExchangeEntry[] = [];
-    for (const line of lines) {
-      this.storedSinceRetention += line.length;
-      if (line.trim() === '') continue;
-      // Lines come from the store encoder (config load refuses any other with this output).
-      const entry = JSON.parse(line) as ExchangeEntry;
-      if (entry.kind === 'request' || entry.kind === 'access') entries.push(entry);
-    }
+  /** Frames come from the store encoder (config load refuses any other encoder with this output). */
+  private store(frames: readonly ExchangeEntry[], bytes: number): void {
+    this.storedSinceRetention += bytes;
+    const entries = frames;
     if (entries.length === 0) return;
     const { db, writeRows } = this.openSync();
     writeRows(entries);
