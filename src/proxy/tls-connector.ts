@@ -1,5 +1,15 @@
 import { buildConnector } from 'undici';
+import type { ConnectionOptions } from 'node:tls';
 import type { UpstreamTls } from '../config/upstream-tls.js';
+
+/** node's tls.connect options for a forward's `tls` (trust, verification, client certificate), wherever it dials. */
+export function tlsClientOptions(tls: UpstreamTls): ConnectionOptions {
+  return {
+    rejectUnauthorized: !tls.insecureSkipVerify,
+    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
+    ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+  };
+}
 
 /**
  * undici's connector for an https upstream with a forward's `tls` options (undici's connect options are node's
@@ -7,12 +17,7 @@ import type { UpstreamTls } from '../config/upstream-tls.js';
  * Host header before its own `servername` option, and node checks the certificate against that same name.
  */
 export function tlsConnector(timeoutMs: number, tls: UpstreamTls): buildConnector.connector {
-  const connect = buildConnector({
-    timeout: timeoutMs,
-    rejectUnauthorized: !tls.insecureSkipVerify,
-    ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-    ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
-  });
+  const connect = buildConnector({ timeout: timeoutMs, ...tlsClientOptions(tls) });
   const servername = tls.servername;
   if (servername === undefined) return connect;
   return (options, callback) => connect({ ...options, servername }, callback);

@@ -1,6 +1,7 @@
 import type { Duplex } from 'node:stream';
 import { connect, type TLSSocket } from 'node:tls';
 import type { UpstreamTls } from '../../config/upstream-tls.js';
+import { tlsClientOptions } from '../tls-connector.js';
 import { KubeError } from './errors.js';
 
 /**
@@ -15,9 +16,7 @@ export function startTls(stream: Duplex, tls: UpstreamTls, servername: string | 
       socket: stream,
       // Absent only with insecure_skip_verify on a pod or selector target (validation asks the others for one).
       ...(servername !== undefined ? { servername } : {}),
-      rejectUnauthorized: !tls.insecureSkipVerify,
-      ...(tls.ca !== undefined ? { ca: tls.ca } : {}),
-      ...(tls.cert !== undefined ? { cert: tls.cert, key: tls.key } : {}),
+      ...tlsClientOptions(tls),
     });
     const timer = setTimeout(() => {
       fail(new KubeError(`TLS handshake with ${peer} inside the port-forward stream not done within ${timeoutMs} ms`, 'Timeout'));
