@@ -76,7 +76,7 @@ export function readFrames(text: string): StoreFrameEntry[] {
       ((entry as AccessEntry).resp_body as { text?: string }).text = text.slice(next, next + respLength);
       next += respLength;
     }
-    if (text.charCodeAt(next) !== 10 || next > text.length) throw new StoreFrameError(`a store frame cut short at ${at}`);
+    if (text.charCodeAt(next) !== 10) throw new StoreFrameError(`a store frame cut short at ${at}`);
     out.push(entry);
     at = next + 1;
   }

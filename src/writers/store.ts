@@ -107,9 +107,8 @@ export class StoreWriter implements Writer {
   }
 
   /** Frames come from the store encoder (config load refuses any other encoder with this output). */
-  private store(frames: readonly ExchangeEntry[], bytes: number): void {
+  private store(entries: readonly ExchangeEntry[], bytes: number): void {
     this.storedSinceRetention += bytes;
-    const entries = frames;
     if (entries.length === 0) return;
     const { db, writeRows } = this.openSync();
     writeRows(entries);
