@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
 import './modules.js';
+import { caCommand } from './cli/ca.js';
 import { convertCommand } from './cli/convert.js';
 import { exportCommand } from './cli/export.js';
 import { importKftrayCommand } from './cli/import-kftray.js';
@@ -26,6 +27,7 @@ const program = new Command('kflog')
   .addCommand(tailCommand())
   .addCommand(exportCommand())
   .addCommand(convertCommand())
+  .addCommand(caCommand())
   .showHelpAfterError();
 
 await program.parseAsync(process.argv);

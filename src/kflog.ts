@@ -1,3 +1,4 @@
+import { withInternalCertificates } from './config/listen-tls.js';
 import type { Config, ForwardConfig } from './config/types.js';
 import { nowMs } from './core/clock.js';
 import type { Level } from './core/entry.js';
@@ -111,7 +112,8 @@ export class Kflog {
     return next;
   }
 
-  private async apply(next: Config): Promise<ReloadSummary> {
+  private async apply(parsed: Config): Promise<ReloadSummary> {
+    const next = await issued(parsed);
     const prev = this.current;
     const pipeline = this.pipelineFor(next);
     const gen = new Generation(pipeline, traceIdFactory(next.traceId), this.counters);
@@ -125,7 +127,12 @@ export class Kflog {
         const key = backendKey(f);
         const backend = await this.acquireBackend(key, f, pipeline);
         backendKeys.push(key);
-        const existing = this.listenerFor(f, plan.map((p) => p.listener));
+        const taken = plan.map((p) => p.listener);
+        const existing = this.listenerFor(f, taken);
+        if (existing && existing.secure !== (f.listenTls !== undefined)) {
+          // One socket is one kind of server: node cannot turn a bound http server into an https one.
+          throw new Error(`forward "${f.id}": listen_tls cannot be turned ${existing.secure ? 'off' : 'on'} on ${existing.address} by a reload: restart kflog`);
+        }
         if (existing) {
           plan.push({ listener: existing, route: new ForwardRoute(f, backend, gen, existing.boundPort), handover: true });
           continue;
@@ -291,6 +298,16 @@ export class Kflog {
     })();
     return this.stopping;
   }
+}
+
+/**
+ * `config` with its internal listener certificates issued: chooseConfig has done it for a config the CLI chose,
+ * this covers one parsed and started directly.
+ */
+async function issued(config: Config): Promise<Config> {
+  const { config: out, problems } = await withInternalCertificates(config);
+  if (problems.length > 0) throw new Error(problems.map((p) => `${p.pointer}: ${p.reason}`).join('; '));
+  return out;
 }
 
 /** Waits for `work`, but no longer than `ms`. */

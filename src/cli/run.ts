@@ -6,6 +6,8 @@ import { Kflog, type ReloadSummary } from '../kflog.js';
 import { AdminAddressTaken, AdminServer, type AdminSources } from '../admin/server.js';
 import { kflogSources, primarySources } from '../admin/sources.js';
 import { storeQueries } from './admin-store.js';
+import { pkiPaths } from '../pki/paths.js';
+import { shellQuote } from './shell-quote.js';
 import { handleSignals, type SignalTarget } from './signals.js';
 import type { LogStats } from '../emit/log.js';
 import type { InFlight } from '../proxy/in-flight.js';
@@ -69,7 +71,10 @@ function insecureLines(config: Config): string {
 function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
     const path = 'builtin' in l.cfg.target ? '/api/users' : '/';
-    return `  curl -i http://${l.address}${path}`;
+    // The internal CA is no client's root yet: the line that works names it (`kflog ca` says how to trust it for good).
+    const tls = l.cfg.listenTls;
+    const ca = tls !== undefined && tls !== 'internal' && tls.internal ? `--cacert ${shellQuote(pkiPaths().rootCert)} ` : '';
+    return `  curl -i ${ca}${l.secure ? 'https' : 'http'}://${l.address}${path}`;
   });
   return `kflog: listening; try:\n${lines.join('\n')}\n`;
 }

@@ -10,6 +10,7 @@ import { adminProblems, resolveAdmin } from './admin.js';
 import { listenHostProblems } from './hosts.js';
 import { OptionError } from '../core/module-options.js';
 import { escapePointer, parseListen, schemaProblems, semanticProblems, type ConfigProblem } from './validate.js';
+import { readListenTls, withInternalCertificates, type ParsedListenTls } from './listen-tls.js';
 import { readUpstreamTls, type UpstreamTls } from './upstream-tls.js';
 import type { Config, ForwardConfig, LogConfig, RawConfig, RawForward, RawLog } from './types.js';
 
@@ -56,9 +57,10 @@ export function parseConfigText(text: string, source: string): Config {
   if (problems.length > 0) throw new ConfigError(source, locate(text, problems));
   const raw = doc as RawConfig;
   const tls = raw.forwards.map((f, i) => (f.tls === undefined ? { problems: [] } : readUpstreamTls(f.tls, `/forwards/${i}/tls`)));
-  const tlsProblems = tls.flatMap((t) => t.problems);
+  const listenTls = raw.forwards.map((f, i) => (f.listen_tls === undefined ? { problems: [] } : readListenTls(f.listen_tls, `/forwards/${i}/listen_tls`)));
+  const tlsProblems = [...tls, ...listenTls].flatMap((t) => t.problems);
   if (tlsProblems.length > 0) throw new ConfigError(source, locate(text, tlsProblems));
-  const config = resolveConfig(raw, source, tls.map((t) => t.tls));
+  const config = resolveConfig(raw, source, tls.map((t) => t.tls), listenTls.map((t) => t.tls));
   const moduleErrors = moduleProblems(config, doc as RawConfig);
   if (moduleErrors.length > 0) throw new ConfigError(source, locate(text, moduleErrors));
   return config;
@@ -72,7 +74,9 @@ export async function chooseConfig(path: string | undefined): Promise<Config> {
   const config = path ? loadConfigFile(path) : existsSync('kflog.json') ? loadConfigFile('kflog.json') : embeddedDefault();
   const problems = await listenHostProblems(config.forwards);
   if (problems.length > 0) throw new ConfigError(config.source, problems);
-  return config;
+  const issued = await withInternalCertificates(config);
+  if (issued.problems.length > 0) throw new ConfigError(config.source, issued.problems);
+  return issued.config;
 }
 
 /** Where a log's writer options are written: the forward `log` shorthand, or the log's own writer. */
@@ -181,7 +185,7 @@ function ms(text: string | undefined, fallback: string): number {
   return parseDuration(text ?? fallback) ?? parseDuration(fallback)!;
 }
 
-function resolveForward(f: RawForward, tls: UpstreamTls | undefined): ForwardConfig {
+function resolveForward(f: RawForward, tls: UpstreamTls | undefined, listenTls: ParsedListenTls | undefined): ForwardConfig {
   const listen = parseListen(f.listen);
   if ('error' in listen) throw new Error(listen.error); // unreachable: validated before
   return {
@@ -190,6 +194,7 @@ function resolveForward(f: RawForward, tls: UpstreamTls | undefined): ForwardCon
     port: listen.port,
     target: f.target,
     tls,
+    listenTls,
     capture: {
       requestBody: f.capture?.request_body ?? false,
       responseBody: f.capture?.response_body ?? false,
@@ -254,8 +259,13 @@ function expandForwardLog(f: RawForward, outputDeadlineMs: number): LogConfig | 
   }, outputDeadlineMs);
 }
 
-/** `tls`: each forward's `tls` block with its files read (readUpstreamTls), in the order of raw.forwards. */
-export function resolveConfig(raw: RawConfig, source: string, tls: ReadonlyArray<UpstreamTls | undefined> = []): Config {
+/**
+ * `tls` and `listenTls`: each forward's `tls` block and `listen_tls` with their files read (readUpstreamTls,
+ * readListenTls), in the order of raw.forwards.
+ */
+export function resolveConfig(
+  raw: RawConfig, source: string, tls: ReadonlyArray<UpstreamTls | undefined> = [], listenTls: ReadonlyArray<ParsedListenTls | undefined> = [],
+): Config {
   const logs: LogConfig[] = [];
   const configured = raw.logging?.logs ?? {};
   const outputDeadlineMs = ms(raw.logging?.output_deadline, '5s');
@@ -266,7 +276,7 @@ export function resolveConfig(raw: RawConfig, source: string, tls: ReadonlyArray
     if (l) logs.push(l);
   }
   return {
-    forwards: raw.forwards.map((f, i) => resolveForward(f, tls[i])),
+    forwards: raw.forwards.map((f, i) => resolveForward(f, tls[i], listenTls[i])),
     logs,
     shutdownTimeoutMs: ms(raw.shutdown_timeout, '10s'),
     outputDeadlineMs,

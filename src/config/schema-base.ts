@@ -85,6 +85,13 @@ export const BASE_SCHEMA: JsonSchema = {
         },
         target: { $ref: '#/$defs/target' },
         tls: { $ref: '#/$defs/upstream_tls' },
+        listen_tls: {
+          description: "Serve HTTPS on this forward's listen address: a certificate and key from files, or \"internal\" for a certificate issued by kflog's own local CA (kept under ~/.kflog/pki; `kflog ca` prints where its root is and how to trust it), as Caddy's `tls internal`. The files are read, and the internal certificate issued, when the config loads and again on every reload; a file that cannot be read, holds no certificate or no private key, or a key that is not the certificate's, refuses the config. Default: cleartext HTTP.",
+          oneOf: [
+            { const: 'internal', description: "A leaf certificate for the listen host (IP or DNS name, plus localhost, 127.0.0.1 and ::1), valid 7 days, signed by kflog's local CA: made once (folder 0700, key 0600), reused while it lasts, issued again at start or reload when less than a third of its life is left." },
+            { $ref: '#/$defs/listen_tls_files' },
+          ],
+        },
         capture: { $ref: '#/$defs/capture' },
         timeouts: { $ref: '#/$defs/timeouts' },
         retries: {
@@ -159,6 +166,29 @@ export const BASE_SCHEMA: JsonSchema = {
           type: 'string',
           minLength: 1,
           description: 'PEM private key of client_cert_file; needs client_cert_file.',
+        },
+      },
+    },
+    listen_tls_files: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['cert_file', 'key_file'],
+      description: 'The certificate the listener serves and its key, as PEM files (Caddy\'s `tls <cert_file> <key_file>`).',
+      properties: {
+        cert_file: {
+          type: 'string',
+          minLength: 1,
+          description: 'PEM file of the certificate served: the leaf first, then any intermediates clients need.',
+        },
+        key_file: {
+          type: 'string',
+          minLength: 1,
+          description: 'PEM private key of the first certificate of cert_file.',
+        },
+        client_ca_file: {
+          type: 'string',
+          minLength: 1,
+          description: "PEM file of the CAs that may sign a client certificate. Set, the listener asks each client for a certificate and checks one it is given against these (Caddy's client_auth mode verify_if_given): a client without one is still served, one with a certificate these did not sign fails the handshake, and the common name and serial of a checked one are in every entry's request.tls. Default: no certificate is asked for.",
         },
       },
     },

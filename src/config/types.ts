@@ -1,6 +1,7 @@
 import type { Level } from '../core/entry.js';
 import type { EncoderOptions } from '../encoders/encoder.js';
 import type { WriterOptions } from '../writers/writer.js';
+import type { ParsedListenTls, RawListenTls } from './listen-tls.js';
 import type { RawUpstreamTls, UpstreamTls } from './upstream-tls.js';
 
 /** The config as written in kflog.json (after schema validation). */
@@ -37,6 +38,7 @@ export interface RawForward {
   listen: string;
   target: TargetConfig;
   tls?: RawUpstreamTls;
+  listen_tls?: RawListenTls;
   capture?: { request_body?: boolean; response_body?: boolean; max_body_bytes?: number };
   timeouts?: { connect?: string; headers?: string; body?: string; idle?: string };
   retries?: number;
@@ -74,6 +76,11 @@ export interface ForwardConfig {
   target: TargetConfig;
   /** How an https url target is dialled, its files read; undefined: node's defaults (the system roots). */
   tls: UpstreamTls | undefined;
+  /**
+   * What the listener serves TLS with, its files read; undefined: cleartext HTTP. "internal" until the config is
+   * chosen (chooseConfig issues the certificate; Kflog.start does for a config parsed without it).
+   */
+  listenTls: ParsedListenTls | undefined;
   capture: { requestBody: boolean; responseBody: boolean; maxBodyBytes: number };
   timeouts: { connectMs: number; headersMs: number; bodyMs: number; idleMs: number };
   /** Further connection attempts after a failed connect (nothing was sent yet, so any method may retry). */

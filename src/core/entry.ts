@@ -25,6 +25,27 @@ export interface CapturedBody {
   decoded_from?: string;
 }
 
+/**
+ * The TLS a client used on a `listen_tls` listener: Caddy's `request.tls`, its keys and its value types (numbers
+ * where Go's crypto/tls has numbers), so a tool that reads Caddy's access log reads kflog's.
+ */
+export interface TlsInfo {
+  /** The session was resumed (a ticket or PSK), not a full handshake. */
+  resumed: boolean;
+  /** The protocol version's wire number: 771 TLS 1.2, 772 TLS 1.3 (769 and 770 for 1.0 and 1.1). */
+  version: number;
+  /** The cipher suite's IANA number (4865 is TLS_AES_128_GCM_SHA256), 0 for one kflog's table lacks. */
+  cipher_suite: number;
+  /** The ALPN protocol agreed ("http/1.1"), "" when the client offered none. */
+  proto: string;
+  /** The name the client sent in SNI, "" when it sent none (a client dialling an IP address sends none). */
+  server_name: string;
+  /** The subject common name of the client's certificate, when it presented one (`listen_tls.client_ca_file`). */
+  client_common_name?: string;
+  /** That certificate's serial number, in decimal as Caddy writes it. */
+  client_serial?: string;
+}
+
 /** What the client asked, field names as Caddy's access log. */
 export interface RequestInfo {
   remote_ip: string;
@@ -48,6 +69,8 @@ export interface RequestInfo {
    * proof.
    */
   replay_of?: string;
+  /** The TLS of the client's connection; absent for cleartext HTTP. */
+  tls?: TlsInfo;
 }
 
 /** HAProxy's five timers, in milliseconds, -1 for a phase never reached. */

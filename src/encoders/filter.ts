@@ -68,6 +68,10 @@ const ENTRY: ShapeOf<Omit<AccessEntry, 'kind'>> = {
     body: BODY,
     raw_line: 'string',
     replay_of: 'string',
+    tls: {
+      resumed: 'boolean', version: 'number', cipher_suite: 'number', proto: 'string', server_name: 'string',
+      client_common_name: 'string', client_serial: 'string',
+    },
   },
   bytes_read: 'number',
   user_id: 'string',

@@ -1,4 +1,4 @@
-import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo } from '../core/entry.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, Level, ProcessEntry, RequestEntry, RequestInfo, TlsInfo } from '../core/entry.js';
 import { optionOr, type JsonSchema } from '../core/module-options.js';
 import type { Encoder, EncoderContext, EncoderModule, EncoderOptions } from './encoder.js';
 import { jsonText, jsonWire, jsonWireName } from './escape.js';
@@ -275,8 +275,8 @@ export class JsonEncoder implements Encoder {
 
   /**
    * Caddy's request object (remote_ip, remote_port, proto, method, host, uri, headers, as Caddy 2.6 and GoAccess 1.7
-   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as docs/formats.md lists), then body, raw_line and
-   * replay_of.
+   * have it; Caddy ≥ 2.7 adds client_ip, which kflog leaves out as docs/formats.md lists), tls where Caddy puts it,
+   * then body, raw_line and replay_of.
    */
   private request(r: RequestInfo): string {
     // remote_ip is there unless a filter deleted it; the commas only matter then.
@@ -287,6 +287,7 @@ export class JsonEncoder implements Encoder {
     if (r.host !== undefined) s += comma(s) + '"host":' + jsonWire(r.host);
     if (r.uri !== undefined) s += comma(s) + '"uri":' + jsonWire(r.uri);
     if (r.headers !== undefined) s += comma(s) + '"headers":' + this.headers(r.headers);
+    if (r.tls !== undefined) s += comma(s) + '"tls":' + tls(r.tls);
     if (r.body !== undefined) s += comma(s) + '"body":' + this.body(r.body);
     if (r.raw_line !== undefined) s += comma(s) + '"raw_line":' + jsonWire(r.raw_line);
     if (r.replay_of !== undefined) s += comma(s) + '"replay_of":' + jsonText(r.replay_of);
@@ -442,3 +443,16 @@ export const jsonEncoder: EncoderModule<JsonSettings> = {
 };
 
 registerEncoder(jsonEncoder);
+
+/** Caddy's request.tls, in its key order (a filter may have deleted any of them). */
+function tls(t: Partial<TlsInfo>): string {
+  let s = '{';
+  if (t.resumed !== undefined) s += '"resumed":' + t.resumed;
+  if (t.version !== undefined) s += comma(s) + '"version":' + t.version;
+  if (t.cipher_suite !== undefined) s += comma(s) + '"cipher_suite":' + t.cipher_suite;
+  if (t.proto !== undefined) s += comma(s) + '"proto":' + jsonText(t.proto);
+  if (t.server_name !== undefined) s += comma(s) + '"server_name":' + jsonText(t.server_name);
+  if (t.client_common_name !== undefined) s += comma(s) + '"client_common_name":' + jsonText(t.client_common_name);
+  if (t.client_serial !== undefined) s += comma(s) + '"client_serial":' + jsonText(t.client_serial);
+  return s + '}';
+}

@@ -1,4 +1,4 @@
-import type { AccessEntry, CapturedBody, Entry, HeaderMap, ProcessEntry, RequestInfo } from '../core/entry.js';
+import type { AccessEntry, CapturedBody, Entry, HeaderMap, ProcessEntry, RequestInfo, TlsInfo } from '../core/entry.js';
 import type { Encoder, EncoderContext, EncoderModule } from './encoder.js';
 import { logfmtKey, logfmtText, logfmtWire } from './escape.js';
 import { Pieces, type LineParts } from './pieces.js';
@@ -50,6 +50,7 @@ export class LogfmtEncoder implements Encoder {
     if (r.uri !== undefined) s += ' request.uri=' + logfmtWire(r.uri);
     if (r.raw_line !== undefined) s += ' request.raw_line=' + logfmtWire(r.raw_line);
     if (r.replay_of !== undefined) s += ' request.replay_of=' + logfmtText(r.replay_of);
+    if (r.tls !== undefined) s += tls(r.tls);
     if (r.headers !== undefined) s += this.headers('request.headers.', r.headers);
     if (r.body !== undefined) s += body('request.body.', r.body, this.pieces);
     return s;
@@ -126,3 +127,16 @@ export const logfmtEncoder: EncoderModule<null> = {
 };
 
 registerEncoder(logfmtEncoder);
+
+/** request.tls flattened as the JSON line has it, Caddy's keys (a filter may have deleted any of them). */
+function tls(t: Partial<TlsInfo>): string {
+  let s = '';
+  if (t.resumed !== undefined) s += ' request.tls.resumed=' + t.resumed;
+  if (t.version !== undefined) s += ' request.tls.version=' + t.version;
+  if (t.cipher_suite !== undefined) s += ' request.tls.cipher_suite=' + t.cipher_suite;
+  if (t.proto !== undefined) s += ' request.tls.proto=' + logfmtText(t.proto);
+  if (t.server_name !== undefined) s += ' request.tls.server_name=' + logfmtText(t.server_name);
+  if (t.client_common_name !== undefined) s += ' request.tls.client_common_name=' + logfmtText(t.client_common_name);
+  if (t.client_serial !== undefined) s += ' request.tls.client_serial=' + logfmtText(t.client_serial);
+  return s;
+}

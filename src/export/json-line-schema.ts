@@ -29,6 +29,15 @@ const REQUEST = {
     remote_ip: TEXT, remote_port: TEXT, proto: TEXT, method: TEXT, host: TEXT, uri: TEXT, headers: HEADERS, body: BODY, raw_line: TEXT,
     // The trace ID a replayed request replays (kflog replay), written as text.
     replay_of: TEXT,
+    tls: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['resumed', 'version', 'cipher_suite', 'proto', 'server_name'],
+      properties: {
+        resumed: { type: 'boolean' }, version: COUNT, cipher_suite: COUNT, proto: TEXT, server_name: TEXT,
+        client_common_name: TEXT, client_serial: TEXT,
+      },
+    },
   },
 };
 

@@ -10,6 +10,7 @@ import type {
   Level,
   RequestEntry,
   RequestInfo,
+  TlsInfo,
   Timings,
 } from '../core/entry.js';
 import { setOwn } from '../core/own-key.js';
@@ -54,6 +55,11 @@ const REQ_RAW_LINE = 2;
 /** The request was sent with the request entry before: only its number (and a body captured since) follow. */
 const REQ_SENT_BEFORE = 4;
 const REQ_REPLAY_OF = 8;
+const REQ_TLS = 16;
+
+const TLS_RESUMED = 1;
+const TLS_CLIENT_CN = 2;
+const TLS_CLIENT_SERIAL = 4;
 
 /**
  * Requests the reader remembers, by sequence number modulo this: an access entry refers to its request entry's
@@ -176,13 +182,26 @@ export class WireWriter {
       if (r.body !== undefined) this.body(r.body);
       return;
     }
-    this.u8((r.body !== undefined ? REQ_BODY : 0) | (r.raw_line !== undefined ? REQ_RAW_LINE : 0) | (r.replay_of !== undefined ? REQ_REPLAY_OF : 0));
+    this.u8((r.body !== undefined ? REQ_BODY : 0) | (r.raw_line !== undefined ? REQ_RAW_LINE : 0) |
+      (r.replay_of !== undefined ? REQ_REPLAY_OF : 0) | (r.tls !== undefined ? REQ_TLS : 0));
     this.sentRequests.set(r, ++this.requestSeq);
     for (const key of REQUEST_STRINGS) this.str(r[key]);
     this.headers(r.headers);
     if (r.body !== undefined) this.body(r.body);
     if (r.raw_line !== undefined) this.str(r.raw_line);
     if (r.replay_of !== undefined) this.str(r.replay_of);
+    if (r.tls !== undefined) this.tls(r.tls);
+  }
+
+  private tls(t: TlsInfo): void {
+    this.u8((t.resumed ? TLS_RESUMED : 0) | (t.client_common_name !== undefined ? TLS_CLIENT_CN : 0) |
+      (t.client_serial !== undefined ? TLS_CLIENT_SERIAL : 0));
+    this.u32(t.version);
+    this.u32(t.cipher_suite);
+    this.str(t.proto);
+    this.str(t.server_name);
+    if (t.client_common_name !== undefined) this.str(t.client_common_name);
+    if (t.client_serial !== undefined) this.str(t.client_serial);
   }
 
   private access(e: AccessEntry): void {
@@ -440,8 +459,17 @@ export class WireReader {
     if (flags & REQ_BODY) r.body = this.body();
     if (flags & REQ_RAW_LINE) r.raw_line = this.str();
     if (flags & REQ_REPLAY_OF) r.replay_of = this.str();
+    if (flags & REQ_TLS) r.tls = this.tls();
     this.recent.set(++this.requestSeq % RECENT_REQUESTS, r);
     return r;
+  }
+
+  private tls(): TlsInfo {
+    const flags = this.u8();
+    const t: TlsInfo = { resumed: (flags & TLS_RESUMED) !== 0, version: this.u32(), cipher_suite: this.u32(), proto: this.str(), server_name: this.str() };
+    if (flags & TLS_CLIENT_CN) t.client_common_name = this.str();
+    if (flags & TLS_CLIENT_SERIAL) t.client_serial = this.str();
+    return t;
   }
 
   private access(

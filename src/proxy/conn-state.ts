@@ -1,5 +1,6 @@
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { TlsInfo } from '../core/entry.js';
 import { nowMs } from '../core/clock.js';
 
 /** What kflog remembers about one client connection. */
@@ -7,6 +8,8 @@ export interface ConnState {
   acceptPerf: number;
   acceptTs: number;
   requests: number;
+  /** The client's TLS, set once its handshake is done (a TLS listener's connections only). */
+  tls?: TlsInfo;
 }
 
 const kState = Symbol('kflog.conn');
@@ -16,6 +19,21 @@ export function markAccepted(socket: Socket): ConnState {
   const state: ConnState = { acceptPerf: performance.now(), acceptTs: nowMs(), requests: 0 };
   (socket as SocketWithState)[kState] = state;
   return state;
+}
+
+/**
+ * A TLS connection's socket is another object than the one accepted: it takes over the accepted one's state (its
+ * accept time counts in HAProxy's Tq, the handshake included), with the client's TLS.
+ */
+export function markSecured(socket: Socket, accepted: Socket | undefined, tls: TlsInfo): void {
+  const state = accepted === undefined ? markAccepted(socket) : connState(accepted);
+  state.tls = tls;
+  (socket as SocketWithState)[kState] = state;
+}
+
+/** The client's TLS on `socket`, undefined for cleartext or a handshake not done. */
+export function connTls(socket: Socket): TlsInfo | undefined {
+  return (socket as SocketWithState)[kState]?.tls;
 }
 
 export function connState(socket: Socket): ConnState {

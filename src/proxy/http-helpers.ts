@@ -2,6 +2,7 @@ import { STATUS_CODES, type IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RequestInfo } from '../core/entry.js';
 import { REPLAY_OF_HEADER, replayOf } from '../core/replay-of.js';
+import { connTls } from './conn-state.js';
 import { headerMap, stripV4Mapped } from './headers.js';
 
 /** The standard reason phrase node itself uses for `status` (RFC 9110). */
@@ -22,6 +23,8 @@ export function requestInfo(req: IncomingMessage): RequestInfo {
   };
   const replayed = replayOf(req.headers[REPLAY_OF_HEADER] as string | undefined);
   if (replayed !== undefined) info.replay_of = replayed;
+  const tls = connTls(req.socket);
+  if (tls !== undefined) info.tls = tls;
   return info;
 }
 
@@ -32,7 +35,7 @@ export function requestInfo(req: IncomingMessage): RequestInfo {
  */
 export function unparsedRequest(socket: Socket, rawLine: string): RequestInfo {
   const parts = REQUEST_LINE.exec(rawLine);
-  return {
+  const info: RequestInfo = {
     remote_ip: stripV4Mapped(socket.remoteAddress ?? ''),
     remote_port: String(socket.remotePort ?? ''),
     proto: parts?.[3] ?? '',
@@ -42,6 +45,9 @@ export function unparsedRequest(socket: Socket, rawLine: string): RequestInfo {
     headers: {},
     raw_line: rawLine,
   };
+  const tls = connTls(socket);
+  if (tls !== undefined) info.tls = tls;
+  return info;
 }
 
 /** RFC 9112 §3: method (a token), one space, request-target (visible bytes), one space, HTTP/1.0 or HTTP/1.1. */

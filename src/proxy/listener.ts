@@ -1,9 +1,13 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerOptions, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
 import type { Duplex } from 'node:stream';
+import type { ListenTls } from '../config/listen-tls.js';
 import type { ForwardConfig } from '../config/types.js';
 import type { ForwardInfo } from '../core/entry.js';
-import { connState, markAccepted } from './conn-state.js';
+import { clientTls } from './client-tls.js';
+import { connState, connTls, markAccepted, markSecured } from './conn-state.js';
 import { Exchange, exchangeOf } from './exchange.js';
 import { requestInfo, unforwardableCoding } from './http-helpers.js';
 import type { InFlight } from './in-flight.js';
@@ -11,6 +15,7 @@ import type { Cuttable, ListenerSide } from './listener-side.js';
 import { refuse } from './refusal.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
+import { clientCertificateRefusal, handshakeFailed, secureContextOptions, serverTlsOptions } from './tls-listen.js';
 import { UpgradeExchange } from './tunnel.js';
 
 /** A listen address could not be bound: said plainly, no stack trace. */
@@ -47,7 +52,9 @@ export class ForwardListener implements ListenerSide {
   /** Ends close()'s wait for in-flight exchanges early (a second Ctrl-C). */
   private cutWaiting: (() => void) | undefined;
   private cutRequested = false;
-  private readonly server: Server;
+  private readonly server: Server | HttpsServer;
+  /** The TLS the server was built with (undefined: cleartext); a reload that changes it sets a new secure context. */
+  private tls: ListenTls | undefined;
   private idleWaiters: Array<() => void> = [];
   private port = 0;
 
@@ -56,18 +63,23 @@ export class ForwardListener implements ListenerSide {
     private readonly counters: ProcessCounters,
   ) {
     const t = route.cfg.timeouts;
-    this.server = createServer(
-      {
-        keepAliveTimeout: t.idleMs,
-        requestTimeout: 0,
-        headersTimeout: t.idleMs,
-        connectionsCheckingInterval: CONNECTION_CHECK_MS,
-        highWaterMark: RESPONSE_HIGH_WATER_MARK,
-        // kflog answers a Host-less HTTP/1.1 request itself (400, logged); node's own answer would reach no log.
-        requireHostHeader: false,
-      },
-      this.onRequest.bind(this),
-    );
+    const options: ServerOptions = {
+      keepAliveTimeout: t.idleMs,
+      requestTimeout: 0,
+      headersTimeout: t.idleMs,
+      connectionsCheckingInterval: CONNECTION_CHECK_MS,
+      highWaterMark: RESPONSE_HIGH_WATER_MARK,
+      // kflog answers a Host-less HTTP/1.1 request itself (400, logged); node's own answer would reach no log.
+      requireHostHeader: false,
+    };
+    this.tls = listenTlsOf(route.cfg);
+    // The same HTTP server over TLS (node:https is node:http's connection handling on TLS sockets): every
+    // handler below serves both; the handshake, which a cleartext listener does not have, is the TLS server's.
+    // A client gets as long for its handshake as for its request head.
+    this.server = this.tls === undefined
+      ? createServer(options, this.onRequest.bind(this))
+      : createHttpsServer({ ...options, ...serverTlsOptions(this.tls, t.idleMs) }, this.onRequest.bind(this));
+    if (this.tls !== undefined) this.server.on('secureConnection', this.onSecureConnection.bind(this));
     // A client that sends its request and shuts its write side (nc -N, shutdown(SHUT_WR), health checkers) still
     // gets its response, as from a plain server or HAProxy without abortonclose; node would end the socket at the
     // client's FIN. Not a constructor option on Node 20: the server reads this property at every FIN.
@@ -100,6 +112,11 @@ export class ForwardListener implements ListenerSide {
     return this.port;
   }
 
+  /** The listener serves HTTPS. */
+  get secure(): boolean {
+    return this.tls !== undefined;
+  }
+
   async listen(): Promise<void> {
     const { host, port, id } = this.route.cfg;
     await new Promise<void>((resolve, reject) => {
@@ -129,6 +146,22 @@ export class ForwardListener implements ListenerSide {
     const t = route.cfg.timeouts;
     this.server.keepAliveTimeout = t.idleMs;
     this.server.headersTimeout = t.idleMs;
+    const tls = listenTlsOf(route.cfg);
+    if (tls !== undefined && tls.digest !== this.tls?.digest && 'setSecureContext' in this.server) {
+      // New handshakes get the new certificate; connections already open keep the one they agreed on.
+      this.server.setSecureContext(secureContextOptions(tls));
+      this.tls = tls;
+    }
+  }
+
+  /** A client's handshake is done: its connection takes the accepted socket's state, with the client's TLS. */
+  private onSecureConnection(socket: TLSSocket): void {
+    const refusal = clientCertificateRefusal(socket);
+    if (refusal !== undefined) {
+      handshakeFailed(this, socket, refusal);
+      return;
+    }
+    markSecured(socket, (socket as TLSSocket & { _parent?: Socket })._parent, clientTls(socket));
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -203,6 +236,11 @@ export class ForwardListener implements ListenerSide {
   private onClientError(err: Error & { code?: string; rawPacket?: Buffer }, socket: Duplex): void {
     const s = socket as SocketInternals;
     const code = err.code ?? '';
+    if (this.tls !== undefined && socket instanceof TLSSocket && connTls(socket) === undefined) {
+      // node:https reports a failed handshake here: there is no request, and nothing can be answered in HTTP.
+      handshakeFailed(this, socket, err);
+      return;
+    }
     // A connection error while an exchange is open is that exchange's business (it logs itself); one between
     // requests, or a client closing mid-head, is not an exchange at all.
     const open = s._httpMessage;
@@ -215,7 +253,8 @@ export class ForwardListener implements ListenerSide {
       else s.destroy();
       return;
     }
-    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE' || !s.writable || open) {
+    // An ERR_SSL_ code after the handshake: the TLS stream itself broke, so no answer could be read.
+    if (code === 'ECONNRESET' || code === 'EPIPE' || code === 'HPE_INVALID_EOF_STATE' || code.startsWith('ERR_SSL_') || !s.writable || open) {
       s.destroy();
       return;
     }
@@ -286,6 +325,12 @@ export class ForwardListener implements ListenerSide {
     this.killReason = reason;
     this.cutWaiting?.();
   }
+}
+
+/** The forward's listener TLS; "internal" must have been issued before a listener is made (Kflog.apply does). */
+function listenTlsOf(cfg: ForwardConfig): ListenTls | undefined {
+  if (cfg.listenTls === 'internal') throw new Error(`forward "${cfg.id}": listen_tls "internal" has no certificate issued yet`);
+  return cfg.listenTls;
 }
 
 function destroySocket(this: Socket): void {

@@ -12,6 +12,7 @@ const LAYERS: ReadonlyArray<readonly string[]> = [
   ['core'],
   ['encoders', 'writers'],
   ['modules.ts'],
+  ['pki'],
   ['config'],
   ['emit'],
   ['handover'],

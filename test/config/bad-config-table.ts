@@ -3,6 +3,9 @@ import { resolve } from 'node:path';
 /** A file of the repository that exists everywhere the tests run and is no PEM. */
 const NOT_PEM = resolve(import.meta.dirname, '../../package.json');
 const https = { ...{ id: 'a', listen: '127.0.0.1:0' }, target: { url: 'https://127.0.0.1:9' } };
+/** A certificate and its key committed with the tests (the fake API server's). */
+const CERT = resolve(import.meta.dirname, '../proxy/kube/tls/apiserver.crt');
+const KEY = resolve(import.meta.dirname, '../proxy/kube/tls/apiserver.key');
 
 /** The bad configs of the test suite, shared by the validate tests and the validate-agrees-with-run test. */
 export const ok = { id: 'a', listen: '127.0.0.1:0', target: { url: 'http://127.0.0.1:9' } };
@@ -82,4 +85,11 @@ export const badConfigs: BadConfig[] = [
   { name: 'a ca_file that holds no PEM certificate', config: { forwards: [{ ...https, tls: { ca_file: NOT_PEM } }] }, place: '/forwards/0/tls/ca_file', reason: /is not a PEM certificate file: no PEM certificate in it/ },
   { name: 'a client key without its certificate', config: { forwards: [{ ...https, tls: { client_key_file: NOT_PEM } }] }, place: '/forwards/0/tls/client_cert_file', reason: /go together/ },
   { name: 'a client certificate file that is no PEM', config: { forwards: [{ ...https, tls: { client_cert_file: NOT_PEM, client_key_file: NOT_PEM } }] }, place: '/forwards/0/tls/client_cert_file', reason: /is not a PEM certificate file/ },
+  { name: 'listen_tls neither "internal" nor files', config: { forwards: [{ ...ok, listen_tls: 'external' }] }, place: '/forwards/0/listen_tls', reason: /must/ },
+  { name: 'listen_tls files without a key_file', config: { forwards: [{ ...ok, listen_tls: { cert_file: CERT } }] }, place: '/forwards/0/listen_tls/key_file', reason: /required/ },
+  { name: 'a listen_tls cert_file that does not exist', config: { forwards: [{ ...ok, listen_tls: { cert_file: '/nonexistent/kflog.crt', key_file: KEY } }] }, place: '/forwards/0/listen_tls/cert_file', reason: /cannot read \/nonexistent\/kflog\.crt: no such file/ },
+  { name: 'a listen_tls key_file that is a directory', config: { forwards: [{ ...ok, listen_tls: { cert_file: CERT, key_file: resolve(import.meta.dirname) } }] }, place: '/forwards/0/listen_tls/key_file', reason: /is a directory/ },
+  { name: 'a listen_tls cert_file that holds no certificate', config: { forwards: [{ ...ok, listen_tls: { cert_file: NOT_PEM, key_file: KEY } }] }, place: '/forwards/0/listen_tls/cert_file', reason: /is not a PEM certificate file: no PEM certificate in it/ },
+  { name: 'a listen_tls key_file that holds no private key', config: { forwards: [{ ...ok, listen_tls: { cert_file: CERT, key_file: CERT } }] }, place: '/forwards/0/listen_tls/key_file', reason: /is not a PEM private key/ },
+  { name: 'a listen_tls client_ca_file that holds no certificate', config: { forwards: [{ ...ok, listen_tls: { cert_file: CERT, key_file: KEY, client_ca_file: NOT_PEM } }] }, place: '/forwards/0/listen_tls/client_ca_file', reason: /is not a PEM certificate file/ },
 ];

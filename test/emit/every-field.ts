@@ -17,6 +17,10 @@ const request: DeepRequired<RequestInfo> = {
   remote_ip: '10.0.0.7', remote_port: '51514', proto: 'HTTP/1.1', method: 'POST', host: 'orders.svc', uri: '/o?x=1',
   headers: { 'Content-Type': ['application/json'], Cookie: ['a=1', 'b=2'] }, body: { ...textBody, bytes: 11 },
   raw_line: 'POST /o?x=1 HTTP/1.1', replay_of: '01a24b8b-ffff-7000-8000-000000000001',
+  tls: {
+    resumed: true, version: 772, cipher_suite: 4865, proto: 'http/1.1', server_name: 'orders.local',
+    client_common_name: 'kflog-client', client_serial: '1234567890123456789',
+  },
 };
 
 const forward = { id: 'orders', listen_port: 18080, backend: 'shop.orders' };

@@ -1,0 +1,80 @@
+import type { Socket } from 'node:net';
+import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
+import type { ListenTls } from '../config/listen-tls.js';
+import { stripV4Mapped } from './headers.js';
+import type { ListenerSide } from './listener-side.js';
+
+/** A TLS listener's handshakes: the options its server is built with, and what a failed handshake does. */
+
+/** The secure context of `tls`: a new one is set on the running server when a reload changed it. */
+export function secureContextOptions(tls: ListenTls): SecureContextOptions {
+  return tls.clientCa === undefined ? { cert: tls.cert, key: tls.key } : { cert: tls.cert, key: tls.key, ca: tls.clientCa };
+}
+
+/**
+ * The server's TLS options. With client CAs the listener asks for a certificate but lets a client without one in
+ * (Caddy's verify_if_given): node would refuse every client that has none, so the check of a certificate given is
+ * kflog's own (clientCertificateRefusal).
+ */
+export function serverTlsOptions(tls: ListenTls, handshakeTimeoutMs: number): TlsOptions {
+  return {
+    ...secureContextOptions(tls),
+    requestCert: tls.clientCa !== undefined,
+    rejectUnauthorized: false,
+    handshakeTimeout: handshakeTimeoutMs,
+    ALPNProtocols: ['http/1.1'],
+  };
+}
+
+/** Why a client certificate is refused (not signed by the client CAs), or undefined when there is none or it is good. */
+export function clientCertificateRefusal(socket: TLSSocket): string | undefined {
+  if (socket.authorized) return undefined;
+  const peer = socket.getPeerCertificate();
+  if (peer.raw === undefined) return undefined;
+  return `client certificate not trusted: ${String(socket.authorizationError)}`;
+}
+
+/**
+ * What Go's net/http (and so Caddy) answers in cleartext to plain HTTP on a TLS port, so `curl http://` to an https
+ * forward says what is wrong instead of failing with an empty reply.
+ */
+const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nClient sent an HTTP request to an HTTPS server.\n';
+
+type TlsError = Error & { code?: string; reason?: string };
+
+/** The connection a TLS socket was wrapped around, where cleartext can still be written. */
+function acceptedSocket(socket: TLSSocket): Socket | undefined {
+  return (socket as TLSSocket & { _parent?: Socket })._parent ?? undefined;
+}
+
+/**
+ * A client's TLS handshake failed (plain HTTP sent to the TLS port, a client aborting on an unknown CA, a timeout, a
+ * client certificate refused). There was no request, so there is no exchange to log: as HAProxy logs "SSL handshake
+ * failure" as a connection error, kflog logs one process entry, logger `tls.handshake.<forward id>`, with the
+ * client's address, the reason and HAProxy's termination state (CR--, or cR-- for a timeout). A connection that
+ * sent nothing at all and closed is not logged (HAProxy's dontlognull). Plain HTTP gets Go's cleartext 400.
+ */
+export function handshakeFailed(listener: ListenerSide, socket: TLSSocket, err: TlsError | string): void {
+  const code = typeof err === 'string' ? '' : (err.code ?? '');
+  const accepted = acceptedSocket(socket);
+  const silent = code === 'ECONNRESET' && (accepted?.bytesRead ?? socket.bytesRead) === 0;
+  // Read before the socket is destroyed, which forgets them.
+  const remoteIp = stripV4Mapped(socket.remoteAddress ?? accepted?.remoteAddress ?? '');
+  const remotePort = String(socket.remotePort ?? accepted?.remotePort ?? '');
+  if (code === 'ERR_SSL_HTTP_REQUEST' && accepted !== undefined && accepted.writable) accepted.end(PLAIN_HTTP_ANSWER);
+  else socket.destroy();
+  if (silent) return;
+  const route = listener.route;
+  const reason =
+    typeof err === 'string' ? err
+    : code === 'ERR_SSL_HTTP_REQUEST' ? 'plain HTTP request sent to the TLS listener'
+    : code === 'ECONNRESET' ? 'the client closed the connection during the handshake'
+    : (err.reason ?? err.message);
+  route.gen.pipeline.logger(`tls.handshake.${route.cfg.id}`).info('TLS handshake failed', {
+    forward: route.cfg.id,
+    remote_ip: remoteIp,
+    remote_port: remotePort,
+    error: reason,
+    termination_state: code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'cR--' : 'CR--',
+  });
+}
