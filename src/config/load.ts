@@ -203,6 +203,8 @@ function resolveForward(f: RawForward, tls: UpstreamTls | undefined): ForwardCon
     },
     retries: f.retries ?? 0,
     abortOnClose: f.abort_on_close ?? false,
+    listenH2c: f.protocols?.includes('h2c') ?? false,
+    upstreamVersion: f.versions?.[0] ?? '1.1',
     skip: f.skip ?? [],
     logEnabled: f.log !== false,
   };
