@@ -5,6 +5,7 @@ import type { ForwardConfig } from '../config/types.js';
 import type { ForwardInfo } from '../core/entry.js';
 import { connState, markAccepted } from './conn-state.js';
 import { Exchange, exchangeOf } from './exchange.js';
+import { H2cSide } from './h2-listener.js';
 import { requestInfo, unforwardableCoding } from './http-helpers.js';
 import type { InFlight } from './in-flight.js';
 import type { Cuttable, ListenerSide } from './listener-side.js';
@@ -48,6 +49,8 @@ export class ForwardListener implements ListenerSide {
   private cutWaiting: (() => void) | undefined;
   private cutRequested = false;
   private readonly server: Server;
+  /** HTTP/2 in cleartext on this address, from the first route that asked for it (`protocols` with "h2c"). */
+  private h2c: H2cSide | undefined;
   private idleWaiters: Array<() => void> = [];
   private port = 0;
 
@@ -76,6 +79,7 @@ export class ForwardListener implements ListenerSide {
     this.server.on('clientError', this.onClientError.bind(this));
     this.server.on('upgrade', this.onUpgrade.bind(this));
     this.server.on('connect', this.onConnect.bind(this));
+    if (route.cfg.listenH2c) this.h2c = new H2cSide(this, this.server);
   }
 
   get cfg(): ForwardConfig {
@@ -129,6 +133,7 @@ export class ForwardListener implements ListenerSide {
     const t = route.cfg.timeouts;
     this.server.keepAliveTimeout = t.idleMs;
     this.server.headersTimeout = t.idleMs;
+    if (route.cfg.listenH2c) this.h2c ??= new H2cSide(this, this.server);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -260,6 +265,7 @@ export class ForwardListener implements ListenerSide {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    this.h2c?.drain();
     if (this.inflight > 0 && !this.cutRequested) {
       const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
@@ -273,6 +279,7 @@ export class ForwardListener implements ListenerSide {
     }
     this.killing = this.inflight > 0;
     for (const t of this.tunnels) t.kill();
+    this.h2c?.kill();
     this.server.closeAllConnections();
     await closed;
   }
