@@ -319,7 +319,7 @@ function atMost(work: Promise<unknown>, ms: number): Promise<void> {
 
 /** A target is reused across a reload when nothing it was built from changed. */
 function backendKey(f: ForwardConfig): string {
-  return JSON.stringify([f.id, f.target, f.timeouts, f.tls?.digest]);
+  return JSON.stringify([f.id, f.target, f.timeouts, f.tls?.digest, f.upstreamVersion]);
 }
 
 

@@ -208,6 +208,9 @@ function resolveForward(f: RawForward, tls: UpstreamTls | undefined, listenTls: 
     },
     retries: f.retries ?? 0,
     abortOnClose: f.abort_on_close ?? false,
+    listenH2: f.protocols?.includes('h2') ?? true,
+    listenH2c: f.protocols?.includes('h2c') ?? false,
+    upstreamVersion: f.versions?.[0] ?? '1.1',
     skip: f.skip ?? [],
     logEnabled: f.log !== false,
   };

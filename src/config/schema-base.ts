@@ -106,6 +106,23 @@ export const BASE_SCHEMA: JsonSchema = {
           default: false,
           description: "When a client shuts its write side (half-close: nc -N, shutdown(SHUT_WR)) before its response is complete, abort the upstream request and close, as HAProxy's option abortonclose does; logged CH-- (status 499), or CD-- when the request body was not all sent. Default false: the client still gets and is logged with its response, as from a plain server or HAProxy without abortonclose.",
         },
+        protocols: {
+          type: 'array',
+          items: { enum: ['h1', 'h2', 'h2c'] },
+          minItems: 1,
+          uniqueItems: true,
+          contains: { const: 'h1' },
+          default: ['h1', 'h2'],
+          description: "The HTTP versions the listener speaks, Caddy's server `protocols`: \"h1\" HTTP/1.1, \"h2\" HTTP/2 over TLS (chosen by ALPN on a TLS listener), \"h2c\" HTTP/2 in cleartext by prior knowledge (curl --http2-prior-knowledge, gRPC clients without TLS), on the same port as HTTP/1.1: a connection that opens with the HTTP/2 preface is served as HTTP/2. h2c is off by default, as in Caddy. \"h1\" is required, as Caddy requires it beside h2 and h2c. Default [\"h1\", \"h2\"].",
+        },
+        versions: {
+          type: 'array',
+          items: { enum: ['1.1', '2', 'h2c'] },
+          minItems: 1,
+          maxItems: 1,
+          default: ['1.1'],
+          description: "The HTTP version spoken to the upstream, Caddy's reverse_proxy transport `versions`: [\"1.1\"], [\"2\"] (HTTP/2 over TLS, https:// url targets only: the upstream must agree to h2 by ALPN, or the exchange fails with 502 SC--), or [\"h2c\"] (HTTP/2 in cleartext by prior knowledge, for http:// url and kube targets, such as a gRPC server behind a port-forward). Exchanges that reached an HTTP/2 upstream say so in the access entry's upstream.proto. Default [\"1.1\"].",
+        },
         skip: {
           type: 'array',
           default: [],

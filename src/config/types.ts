@@ -27,6 +27,11 @@ export interface KubeTargetConfig {
 
 export type TargetConfig = { url: string } | { builtin: 'echo' } | { kube: KubeTargetConfig };
 
+/** A listener protocol, Caddy's server `protocols` names. */
+export type ListenProtocol = 'h1' | 'h2' | 'h2c';
+/** An upstream HTTP version, Caddy's reverse_proxy transport `versions` names. */
+export type UpstreamVersion = '1.1' | '2' | 'h2c';
+
 export interface SkipRule {
   path_prefix?: string;
   method?: string;
@@ -43,6 +48,8 @@ export interface RawForward {
   timeouts?: { connect?: string; headers?: string; body?: string; idle?: string };
   retries?: number;
   abort_on_close?: boolean;
+  protocols?: ListenProtocol[];
+  versions?: UpstreamVersion[];
   skip?: SkipRule[];
   log?: false | (EncoderOptions & { filename?: string; writer?: WriterOptions; log_credentials?: boolean });
 }
@@ -87,6 +94,12 @@ export interface ForwardConfig {
   retries: number;
   /** A client's FIN (half-close) aborts its exchange, as HAProxy's `option abortonclose` (default false). */
   abortOnClose: boolean;
+  /** A TLS listener offers HTTP/2 by ALPN (`protocols` has "h2"; default true). */
+  listenH2: boolean;
+  /** The listener also serves HTTP/2 in cleartext by prior knowledge (`protocols` has "h2c"; default false). */
+  listenH2c: boolean;
+  /** The HTTP version spoken upstream (`versions`, default "1.1"). */
+  upstreamVersion: UpstreamVersion;
   skip: SkipRule[];
   /** false: `"log": false`, no http.log entry of this forward is emitted. */
   logEnabled: boolean;

@@ -203,6 +203,9 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
       }
     }
     out.push(...tlsTargetProblems(f.target, f.tls, i));
+    const version = Array.isArray(f.versions) ? f.versions[0] : undefined;
+    const versionProblem = upstreamVersionProblem(version, f.target);
+    if (versionProblem !== undefined) out.push({ pointer: `/forwards/${i}/versions/0`, reason: versionProblem });
     if (f.log && typeof f.log === 'object') {
       const shorthand = f.log as { filename?: unknown; writer?: { filename?: unknown } };
       for (const [at, filename] of [['filename', shorthand.filename], ['writer/filename', shorthand.writer?.filename]] as const) {
@@ -230,8 +233,24 @@ export function semanticProblems(doc: RawDoc): ConfigProblem[] {
 }
 
 interface RawDoc {
-  forwards?: Array<{ id?: unknown; listen?: unknown; log?: unknown; target?: unknown; tls?: unknown }>;
+  forwards?: Array<{ id?: unknown; listen?: unknown; log?: unknown; target?: unknown; tls?: unknown; versions?: unknown }>;
   logging?: { logs?: Record<string, { writer?: { filename?: unknown; roll_interval?: unknown } } | undefined> };
+}
+
+/**
+ * Why an upstream version cannot be spoken to this target, if it cannot: HTTP/2 over TLS ("2") needs an https://
+ * target and HTTP/2 in cleartext ("h2c") a cleartext one; the builtin echo speaks HTTP/1.1 only.
+ */
+function upstreamVersionProblem(version: unknown, target: unknown): string | undefined {
+  if (version !== '2' && version !== 'h2c') return undefined;
+  const t = (target ?? {}) as { url?: unknown; builtin?: unknown; kube?: unknown };
+  if (t.builtin !== undefined) return `"${version}": the builtin echo target speaks HTTP/1.1 only`;
+  const https = typeof t.url === 'string' && t.url.startsWith('https:');
+  if (version === '2' && !https) {
+    return '"2" is HTTP/2 over TLS, which only an https:// url target is dialled with: use "h2c" for HTTP/2 in cleartext';
+  }
+  if (version === 'h2c' && https) return '"h2c" is HTTP/2 in cleartext: an https:// target speaks HTTP/2 with "2"';
+  return undefined;
 }
 
 function unknownPlaceholder(filename: string): string | undefined {

@@ -103,6 +103,8 @@ export interface UpstreamInfo {
   pod?: string;
   /** true when the upstream's certificate was not checked (the forward's `tls.insecure_skip_verify`). */
   tls_insecure?: boolean;
+  /** "HTTP/2.0" when the exchange went upstream over HTTP/2 (the forward's `versions`); absent for HTTP/1.1. */
+  proto?: string;
 }
 
 /** Static facts about the forward an exchange went through, shared by all its entries (never copied per entry). */

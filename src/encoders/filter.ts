@@ -81,7 +81,7 @@ const ENTRY: ShapeOf<Omit<AccessEntry, 'kind'>> = {
   resp_headers: 'headers',
   resp_body: BODY,
   forward: { id: 'string', listen_port: 'number', backend: 'string' },
-  upstream: { address: 'string', pod: 'string', tls_insecure: 'boolean' },
+  upstream: { address: 'string', pod: 'string', tls_insecure: 'boolean', proto: 'string' },
   timings: { tq: 'number', tw: 'number', tc: 'number', tr: 'number', tt: 'number' },
   termination_state: 'string',
   conn: { actconn: 'number', feconn: 'number', beconn: 'number', srv_conn: 'number', retries: 'number' },

@@ -257,6 +257,7 @@ export class JsonEncoder implements Encoder {
       s += ',"upstream":{"address":' + jsonText(up.address ?? '');
       if (up.pod !== undefined) s += ',"pod":' + jsonText(up.pod);
       if (up.tls_insecure === true) s += ',"tls_insecure":true';
+      if (up.proto !== undefined) s += ',"proto":' + jsonText(up.proto);
       s += '}';
     }
     const t = e.timings;

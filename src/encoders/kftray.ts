@@ -187,10 +187,11 @@ function orDash(s: string): string {
   return s === '' ? '-' : s;
 }
 
-/** kftray prints httparse's version number: 1 for HTTP/1.1, 0 for HTTP/1.0. */
+/** kftray prints the version's number: 1 for HTTP/1.1, 0 for HTTP/1.0, 2 for HTTP/2. */
 function version(proto: string): string {
   if (proto === 'HTTP/1.1') return '1';
   if (proto === 'HTTP/1.0') return '0';
+  if (proto === 'HTTP/2.0') return '2';
   return proto === '' ? '-' : displayWire(proto);
 }
 

@@ -70,6 +70,7 @@ export class LogfmtEncoder implements Encoder {
       s += ' upstream.address=' + logfmtText(up.address ?? '');
       if (up.pod !== undefined) s += ' upstream.pod=' + logfmtText(up.pod);
       if (up.tls_insecure === true) s += ' upstream.tls_insecure=true';
+      if (up.proto !== undefined) s += ' upstream.proto=' + logfmtText(up.proto);
     }
     const t = e.timings;
     if (t !== undefined) s += ' timings.tq=' + t.tq + ' timings.tw=' + t.tw + ' timings.tc=' + t.tc + ' timings.tr=' + t.tr + ' timings.tt=' + t.tt;

@@ -83,7 +83,7 @@ export const ACCESS_LINE: SchemaObject = {
     resp_body: BODY,
     trace_id: TEXT,
     forward: FORWARD,
-    upstream: { type: 'object', additionalProperties: false, required: ['address'], properties: { address: TEXT, pod: TEXT, tls_insecure: { type: 'boolean' } } },
+    upstream: { type: 'object', additionalProperties: false, required: ['address'], properties: { address: TEXT, pod: TEXT, tls_insecure: { type: 'boolean' }, proto: TEXT } },
     timings: closed(['tq', 'tw', 'tc', 'tr', 'tt'], { ...INTEGER, minimum: -1 }),
     termination_state: TEXT,
     conn: closed(['actconn', 'feconn', 'beconn', 'srv_conn', 'retries'], COUNT),

@@ -72,6 +72,7 @@ const ACC_ERROR = 2;
 const ACC_TUNNEL = 4;
 const ACC_POD = 8;
 const ACC_TLS_INSECURE = 16;
+const ACC_UPSTREAM_PROTO = 32;
 
 /** Interned strings (logger names, messages) are few and fixed by the config; this only guards against a leak. */
 const MAX_INTERNED = 65_536;
@@ -222,7 +223,8 @@ export class WireWriter {
       (e.error !== undefined ? ACC_ERROR : 0) |
       (e.tunnel !== undefined ? ACC_TUNNEL : 0) |
       (e.upstream.pod !== undefined ? ACC_POD : 0) |
-      (e.upstream.tls_insecure === true ? ACC_TLS_INSECURE : 0);
+      (e.upstream.tls_insecure === true ? ACC_TLS_INSECURE : 0) |
+      (e.upstream.proto !== undefined ? ACC_UPSTREAM_PROTO : 0);
     this.u8(flags);
     if (e.resp_body !== undefined) this.body(e.resp_body);
     if (e.error !== undefined) this.str(e.error);
@@ -231,6 +233,7 @@ export class WireWriter {
       this.f64(e.tunnel.bytes_out);
     }
     if (e.upstream.pod !== undefined) this.str(e.upstream.pod);
+    if (e.upstream.proto !== undefined) this.str(e.upstream.proto);
   }
 
   private headers(h: HeaderMap): void {
@@ -521,6 +524,7 @@ export class WireReader {
     if (flags & ACC_TUNNEL) e.tunnel = { bytes_in: this.f64(), bytes_out: this.f64() };
     if (flags & ACC_POD) e.upstream.pod = this.str();
     if (flags & ACC_TLS_INSECURE) e.upstream.tls_insecure = true;
+    if (flags & ACC_UPSTREAM_PROTO) e.upstream.proto = this.str();
     return e;
   }
 

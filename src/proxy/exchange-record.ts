@@ -93,12 +93,20 @@ export class ExchangeRecord implements InFlight {
    * request entry now when it gets one. True when the exchange is logged at all.
    */
   protected admit(req: IncomingMessage): boolean {
+    return this.admitHead(req.method ?? '', req.url ?? '', req, requestInfo);
+  }
+
+  /**
+   * admit() for any kind of request head (an HTTP/2 stream's headers): `describe(head)` is the logged request,
+   * built only when some entry needs it.
+   */
+  protected admitHead<H>(method: string, uri: string, head: H, describe: (head: H) => RequestInfo): boolean {
     const route = this.route;
-    const entries = route.entriesFor(req.method ?? '', req.url ?? '');
+    const entries = route.entriesFor(method, uri);
     this.logAccess = (entries & LOG_ACCESS) !== 0;
     if (entries === 0) return false;
     this.traceId = route.gen.traceId();
-    this.request = requestInfo(req);
+    this.request = describe(head);
     if ((entries & LOG_REQUEST) !== 0) this.emitRequest(this.startTs);
     return true;
   }
@@ -167,11 +175,12 @@ export class ExchangeRecord implements InFlight {
     const info: UpstreamInfo = { address: target.address };
     if (this.pod !== undefined) info.pod = this.pod;
     if (target.tlsInsecure) info.tls_insecure = true;
+    if (target.proto !== undefined) info.proto = target.proto;
     return info;
   }
 
   /** A skip rule on the response status drops the access entry (the request entry, if any, is already out). */
-  protected skippedByStatus(req: IncomingMessage, status: number): boolean {
+  protected skippedByStatus(req: { method?: string | undefined; url?: string | undefined }, status: number): boolean {
     const skip = this.route.skip;
     return skip.byStatus && skip.skipsResponse(req.method ?? '', req.url ?? '', status);
   }

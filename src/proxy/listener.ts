@@ -9,6 +9,8 @@ import type { ForwardInfo } from '../core/entry.js';
 import { clientTls } from './client-tls.js';
 import { connState, connTls, markAccepted, markSecured } from './conn-state.js';
 import { Exchange, exchangeOf } from './exchange.js';
+import { H2Side } from './h2-listener.js';
+import { detachHttp1, routeByPreface, type ConnectionListener } from './h2-preface.js';
 import { requestInfo, unforwardableCoding } from './http-helpers.js';
 import type { InFlight } from './in-flight.js';
 import type { Cuttable, ListenerSide } from './listener-side.js';
@@ -55,6 +57,11 @@ export class ForwardListener implements ListenerSide {
   private readonly server: Server | HttpsServer;
   /** The TLS the server was built with (undefined: cleartext); a reload that changes it sets a new secure context. */
   private tls: ListenTls | undefined;
+  /** HTTP/2 on this address: by ALPN on a TLS listener, by prior knowledge (h2c) once a route asked for it. */
+  private readonly h2: H2Side;
+  /** node's HTTP/1.1 handler for a TLS connection, called once its handshake is accepted (onSecureConnection). */
+  private readonly http1OverTls: ConnectionListener | undefined;
+  private prefaceRouted = false;
   private idleWaiters: Array<() => void> = [];
   private port = 0;
 
@@ -78,8 +85,13 @@ export class ForwardListener implements ListenerSide {
     // A client gets as long for its handshake as for its request head.
     this.server = this.tls === undefined
       ? createServer(options, this.onRequest.bind(this))
-      : createHttpsServer({ ...options, ...serverTlsOptions(this.tls, t.idleMs) }, this.onRequest.bind(this));
-    if (this.tls !== undefined) this.server.on('secureConnection', this.onSecureConnection.bind(this));
+      : createHttpsServer({ ...options, ...serverTlsOptions(this.tls, t.idleMs, () => this.route.cfg.listenH2) }, this.onRequest.bind(this));
+    this.h2 = new H2Side(this);
+    if (this.tls !== undefined) {
+      // A TLS connection goes to HTTP/1.1 or HTTP/2 by what its handshake chose, once kflog has accepted it.
+      this.http1OverTls = detachHttp1(this.server, 'secureConnection');
+      this.server.on('secureConnection', this.onSecureConnection.bind(this));
+    }
     // A client that sends its request and shuts its write side (nc -N, shutdown(SHUT_WR), health checkers) still
     // gets its response, as from a plain server or HAProxy without abortonclose; node would end the socket at the
     // client's FIN. Not a constructor option on Node 20: the server reads this property at every FIN.
@@ -88,6 +100,14 @@ export class ForwardListener implements ListenerSide {
     this.server.on('clientError', this.onClientError.bind(this));
     this.server.on('upgrade', this.onUpgrade.bind(this));
     this.server.on('connect', this.onConnect.bind(this));
+    this.routeH2c();
+  }
+
+  /** h2c turned on (at start or by a reload) on a cleartext listener: connections are told apart by their preface. */
+  private routeH2c(): void {
+    if (this.prefaceRouted || !this.route.cfg.listenH2c || this.tls !== undefined) return;
+    routeByPreface(this.server as Server, this.h2);
+    this.prefaceRouted = true;
   }
 
   get cfg(): ForwardConfig {
@@ -152,6 +172,7 @@ export class ForwardListener implements ListenerSide {
       this.server.setSecureContext(secureContextOptions(tls));
       this.tls = tls;
     }
+    this.routeH2c();
   }
 
   /** A client's handshake is done: its connection takes the accepted socket's state, with the client's TLS. */
@@ -162,6 +183,8 @@ export class ForwardListener implements ListenerSide {
       return;
     }
     markSecured(socket, (socket as TLSSocket & { _parent?: Socket })._parent, clientTls(socket));
+    if (socket.alpnProtocol === 'h2') this.h2.http2(socket);
+    else this.http1OverTls?.call(this.server as unknown as Server, socket);
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
@@ -299,6 +322,7 @@ export class ForwardListener implements ListenerSide {
     this.draining = true;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();
+    this.h2.drain();
     if (this.inflight > 0 && !this.cutRequested) {
       const idle = new Promise<void>((resolve) => this.idleWaiters.push(resolve));
       let timer: NodeJS.Timeout | undefined;
@@ -312,6 +336,7 @@ export class ForwardListener implements ListenerSide {
     }
     this.killing = this.inflight > 0;
     for (const t of this.tunnels) t.kill();
+    this.h2.kill();
     this.server.closeAllConnections();
     await closed;
   }

@@ -1,9 +1,11 @@
 import { Pool, type Dispatcher } from 'undici';
 import type { ForwardConfig } from '../config/types.js';
+import type { UpstreamTls } from '../config/upstream-tls.js';
 import type { ProcessLogger } from '../emit/pipeline.js';
 import { trackUpstreamSockets } from './upstream-socket.js';
 import { BuiltinEcho } from './builtin-echo.js';
 import { defaultConnector, interimSafeConnector } from './interim.js';
+import { http2Connector } from './h2-upstream.js';
 import { tlsConnector } from './tls-connector.js';
 
 /** Where a forward's requests go, as undici sees it: every kind of target is a Pool, so the proxy is one code path. */
@@ -22,6 +24,8 @@ export interface Target {
   readonly address: string;
   /** The upstream's certificate is not checked (`tls.insecure_skip_verify`): every access entry says so. */
   readonly tlsInsecure: boolean;
+  /** "HTTP/2.0" when every request goes upstream over HTTP/2 (`versions` ["2"] or ["h2c"]); undefined for 1.1. */
+  readonly proto: string | undefined;
   /** The pod an upstream socket reaches (Kubernetes targets only). */
   podOf?(socket: object): string | undefined;
   /** Port-forward streams opened and failed so far (Kubernetes targets only), for /metrics. */
@@ -36,6 +40,20 @@ export interface TargetContext {
 
 function pool(origin: string, f: ForwardConfig, extra: Pool.Options = {}): Pool {
   const connect = typeof extra.connect === 'function' ? extra.connect : defaultConnector(f.timeouts.connectMs);
+  if (f.upstreamVersion !== '1.1') {
+    // HTTP/2 has no 100 Continue problem to shim (undici's HTTP/2 client takes interim HEADERS), and its frames are
+    // no request lines the shim could look for.
+    return new Pool(origin, {
+      connections: 256,
+      connectTimeout: f.timeouts.connectMs,
+      headersTimeout: f.timeouts.headersMs,
+      bodyTimeout: f.timeouts.bodyMs,
+      keepAliveTimeout: 30_000,
+      ...extra,
+      allowH2: true,
+      connect: http2Connector(connect, f.upstreamVersion),
+    });
+  }
   return new Pool(origin, {
     connections: 256,
     pipelining: 1,
@@ -49,13 +67,24 @@ function pool(origin: string, f: ForwardConfig, extra: Pool.Options = {}): Pool 
   });
 }
 
+/** node's own TLS defaults (system roots, SNI from the URL), for an https target without a `tls` block. */
+const DEFAULT_TLS: UpstreamTls = { insecureSkipVerify: false, digest: '' };
+
+/** What access entries say was spoken upstream: set only for HTTP/2, so HTTP/1.1 entries stay as they were. */
+function upstreamProto(f: ForwardConfig): string | undefined {
+  return f.upstreamVersion === '1.1' ? undefined : 'HTTP/2.0';
+}
+
 export async function createTarget(ctx: TargetContext): Promise<Target> {
   const f = ctx.forward;
   const t = f.target;
   if ('url' in t) {
     const url = new URL(t.url);
     const tls = url.protocol === 'https:' ? f.tls : undefined;
-    const dispatcher = pool(url.origin, f, tls === undefined ? {} : { connect: tlsConnector(f.timeouts.connectMs, tls) });
+    const h2 = f.upstreamVersion === '2';
+    // An https target always gets a connector of its own: HTTP/2 must be offered in its ALPN (allowH2).
+    const connect = tls !== undefined || h2 ? tlsConnector(f.timeouts.connectMs, tls ?? DEFAULT_TLS, h2) : undefined;
+    const dispatcher = pool(url.origin, f, connect === undefined ? {} : { connect });
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     return {
       name: url.hostname,
@@ -64,6 +93,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
       hostHeader: url.host,
       address: `${url.hostname}:${port}`,
       tlsInsecure: tls?.insecureSkipVerify ?? false,
+      proto: upstreamProto(f),
       close: () => dispatcher.close(),
     };
   }
@@ -78,6 +108,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
       hostHeader: undefined,
       address: `127.0.0.1:${echo.port}`,
       tlsInsecure: false,
+      proto: undefined,
       close: async () => {
         await dispatcher.close();
         await echo.stop();
@@ -99,6 +130,7 @@ export async function createTarget(ctx: TargetContext): Promise<Target> {
     hostHeader: undefined,
     address: `${upstream.name}:${t.kube.port}`,
     tlsInsecure: f.tls?.insecureSkipVerify ?? false,
+    proto: upstreamProto(f),
     podOf: podOfSocket,
     portForwards: upstream.streams,
     close: async () => {

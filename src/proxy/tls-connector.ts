@@ -15,9 +15,10 @@ export function tlsClientOptions(tls: UpstreamTls): ConnectionOptions {
  * undici's connector for an https upstream with a forward's `tls` options (undici's connect options are node's
  * tls.connect options). `server_name` is forced at each connect: undici would otherwise take SNI from the request's
  * Host header before its own `servername` option, and node checks the certificate against that same name.
+ * `allowH2` offers h2 in the ALPN list (`versions` ["2"]).
  */
-export function tlsConnector(timeoutMs: number, tls: UpstreamTls): buildConnector.connector {
-  const connect = buildConnector({ timeout: timeoutMs, ...tlsClientOptions(tls) });
+export function tlsConnector(timeoutMs: number, tls: UpstreamTls, allowH2 = false): buildConnector.connector {
+  const connect = buildConnector({ timeout: timeoutMs, ...tlsClientOptions(tls), ...(allowH2 ? { allowH2 } : {}) });
   const servername = tls.servername;
   if (servername === undefined) return connect;
   return (options, callback) => connect({ ...options, servername }, callback);

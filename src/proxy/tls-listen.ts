@@ -16,14 +16,25 @@ export function secureContextOptions(tls: ListenTls): SecureContextOptions {
  * (Caddy's verify_if_given): node would refuse every client that has none, so the check of a certificate given is
  * kflog's own (clientCertificateRefusal).
  */
-export function serverTlsOptions(tls: ListenTls, handshakeTimeoutMs: number): TlsOptions {
+export function serverTlsOptions(tls: ListenTls, handshakeTimeoutMs: number, offersH2: () => boolean): TlsOptions {
   return {
     ...secureContextOptions(tls),
     requestCert: tls.clientCa !== undefined,
     rejectUnauthorized: false,
     handshakeTimeout: handshakeTimeoutMs,
-    ALPNProtocols: ['http/1.1'],
+    ALPNCallback: ({ protocols }) => alpnChoice(protocols, offersH2()),
   };
+}
+
+/**
+ * The protocol a client's ALPN list gets: h2 when the forward serves it (asked at each handshake, so a reload that
+ * changes `protocols` counts from the next connection), else http/1.1. A client offering neither is refused with
+ * TLS's no_application_protocol alert (RFC 7301 §3.2), as Go's server (and so Caddy) does; a client sending no
+ * ALPN at all is served HTTP/1.1.
+ */
+export function alpnChoice(offered: readonly string[], h2: boolean): string | undefined {
+  if (h2 && offered.includes('h2')) return 'h2';
+  return offered.includes('http/1.1') ? 'http/1.1' : undefined;
 }
 
 /** Why a client certificate is refused (not signed by the client CAs), or undefined when there is none or it is good. */

@@ -35,7 +35,7 @@ export const everyFieldAccessEntry: DeepRequired<AccessEntry> = {
   trace_id: '01a24b8c-041c-7314-a05a-82186ea42832', forward, request, start: 1796563797000.25, bytes_read: 11,
   user_id: 'alice', duration: 0.0021, size: 70_000, bytes_sent: 70_210, status: 502,
   resp_headers: { 'Content-Encoding': ['gzip'] }, resp_body: textBody,
-  upstream: { address: '10.1.2.3:8080', pod: 'orders-7d9f-abcde', tls_insecure: true },
+  upstream: { address: '10.1.2.3:8080', pod: 'orders-7d9f-abcde', tls_insecure: true, proto: 'HTTP/2.0' },
   timings: { tq: 1, tw: 0, tc: 2, tr: 5, tt: 9 }, termination_state: 'SH--',
   conn: { actconn: 3, feconn: 2, beconn: 1, srv_conn: 1, retries: 2 }, error: 'upstream reset', tunnel: { bytes_in: 5, bytes_out: 6 },
 };
