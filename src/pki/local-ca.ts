@@ -19,6 +19,14 @@ export const LEAF_LIFETIME_MS = 7 * 86_400_000;
 /** Issued again once less than this is left: Caddy renews at a third of the lifetime remaining. */
 const RENEW_BEFORE_MS = LEAF_LIFETIME_MS / 3;
 
+/** The clock the CA judges a leaf's age by: Date.now, or a test's, so renewal is shown without waiting days. */
+export type Now = () => number;
+
+/** When the leaf `cert` (PEM) is to be issued again: a third of its life before its end. */
+export function renewalAt(cert: string): number {
+  return Date.parse(new X509Certificate(cert).validTo) - RENEW_BEFORE_MS;
+}
+
 /** The local CA could not be made or read: the message says where and why. */
 export class LocalCaError extends Error {}
 
@@ -71,12 +79,12 @@ export function leafNames(host: string): string[] {
 }
 
 /** A kept leaf still to be served: signed by `root`, valid for every one of `names`, its key its own, not near its end. */
-function usable(leaf: IssuedPem, root: X509Certificate, names: readonly string[]): boolean {
+function usable(leaf: IssuedPem, root: X509Certificate, names: readonly string[], now: number): boolean {
   try {
     const cert = new X509Certificate(leaf.cert);
     if (!cert.checkIssued(root) || !cert.verify(root.publicKey)) return false;
     if (!cert.checkPrivateKey(createPrivateKey(leaf.key))) return false;
-    if (Date.parse(cert.validTo) - Date.now() < RENEW_BEFORE_MS) return false;
+    if (Date.parse(cert.validTo) - now < RENEW_BEFORE_MS) return false;
     return names.every((n) => (isIP(n) !== 0 ? cert.checkIP(n) : cert.checkHost(n)) !== undefined);
   } catch {
     return false;
@@ -92,7 +100,7 @@ function leafBase(paths: PkiPaths, host: string): string {
  * The certificate and key a listener on `host` serves: the kept leaf, or a new one issued,
  * the root made first when there is none.
  */
-export async function internalCertificate(host: string): Promise<IssuedPem> {
+export async function internalCertificate(host: string, now: Now = Date.now): Promise<IssuedPem> {
   const paths = pkiPaths();
   try {
     const root = await loadOrCreateRoot(paths);
@@ -102,10 +110,10 @@ export async function internalCertificate(host: string): Promise<IssuedPem> {
     let leaf: IssuedPem | undefined;
     if (existsSync(`${base}.crt`) && existsSync(`${base}.key`)) {
       const kept = { cert: readFileSync(`${base}.crt`, 'utf8'), key: readFileSync(`${base}.key`, 'utf8') };
-      if (usable(kept, rootCert, names)) leaf = kept;
+      if (usable(kept, rootCert, names, now())) leaf = kept;
     }
     if (leaf === undefined) {
-      leaf = await issueLeaf(root, names, LEAF_LIFETIME_MS);
+      leaf = await issueLeaf(root, names, LEAF_LIFETIME_MS, now());
       ensureDir(paths.leafDir);
       writeAtomic(`${base}.key`, leaf.key, 0o600);
       writeAtomic(`${base}.crt`, leaf.cert, 0o644);

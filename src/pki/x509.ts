@@ -71,14 +71,16 @@ export async function issueRoot(commonName: string, days: number): Promise<Issue
   return { cert: cert.toString('pem') + '\n', key: await keyPem(keys.privateKey) };
 }
 
-/** A server certificate for `names` (IP addresses get IP SANs, the rest DNS SANs), signed by the CA `ca`. */
-export async function issueLeaf(ca: IssuedPem, names: readonly string[], lifetimeMs: number): Promise<IssuedPem> {
+/**
+ * A server certificate for `names` (IP addresses get IP SANs, the rest DNS SANs), signed by the CA `ca`, valid from
+ * `now` (less the backdating) for `lifetimeMs`.
+ */
+export async function issueLeaf(ca: IssuedPem, names: readonly string[], lifetimeMs: number, now = Date.now()): Promise<IssuedPem> {
   const lib = await x509();
   const caCert = new lib.X509Certificate(ca.cert);
   const der = Buffer.from(ca.key.replace(/-----[^-]+-----/g, '').replace(/\s+/g, ''), 'base64');
   const signingKey = await webcrypto.subtle.importKey('pkcs8', der, ALGORITHM, false, ['sign']);
   const keys = await newKeys();
-  const now = Date.now();
   const cert = await lib.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: [{ CN: [names[0] ?? 'localhost'] }],
