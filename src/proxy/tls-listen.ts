@@ -59,16 +59,19 @@ function acceptedSocket(socket: TLSSocket): Socket | undefined {
 }
 
 /**
- * A client's TLS handshake failed (plain HTTP sent to the TLS port, a client aborting on an unknown CA, a timeout, a
- * client certificate refused). There was no request, so there is no exchange to log: as HAProxy logs "SSL handshake
- * failure" as a connection error, kflog logs one process entry, logger `tls.handshake.<forward id>`, with the
- * client's address, the reason and HAProxy's termination state (CR--, or cR-- for a timeout). A connection that
- * sent nothing at all and closed is not logged (HAProxy's dontlognull). Plain HTTP gets Go's cleartext 400.
+ * A client's TLS handshake failed (plain HTTP sent to the TLS port, a client aborting on an unknown CA, a timeout), or
+ * kflog refused the certificate a client gave (`err` a string: the reason). There was no request, so there is no
+ * exchange to log: as HAProxy logs "SSL handshake failure" as a connection error, kflog logs one process entry,
+ * logger `tls.handshake.<forward id>`, with the client's address, the reason and HAProxy's termination state: CR--
+ * for the client's fault, cR-- for a timeout, PR-- for a certificate kflog refused (HAProxy's P: the proxy blocked it
+ * on a security check; under TLS 1.3 the client already thinks its handshake done and learns of it by the close).
+ * A connection that sent nothing at all and closed or timed out is not logged (HAProxy's dontlognull, as the
+ * cleartext listener does for a preconnect). Plain HTTP gets Go's cleartext 400.
  */
 export function handshakeFailed(listener: ListenerSide, socket: TLSSocket, err: TlsError | string): void {
   const code = typeof err === 'string' ? '' : (err.code ?? '');
   const accepted = acceptedSocket(socket);
-  const silent = code === 'ECONNRESET' && (accepted?.bytesRead ?? socket.bytesRead) === 0;
+  const silent = (code === 'ECONNRESET' || code === 'ERR_TLS_HANDSHAKE_TIMEOUT') && (accepted?.bytesRead ?? socket.bytesRead) === 0;
   // Read before the socket is destroyed, which forgets them.
   const remoteIp = stripV4Mapped(socket.remoteAddress ?? accepted?.remoteAddress ?? '');
   const remotePort = String(socket.remotePort ?? accepted?.remotePort ?? '');
@@ -86,6 +89,6 @@ export function handshakeFailed(listener: ListenerSide, socket: TLSSocket, err: 
     remote_ip: remoteIp,
     remote_port: remotePort,
     error: reason,
-    termination_state: code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'cR--' : 'CR--',
+    termination_state: typeof err === 'string' ? 'PR--' : code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'cR--' : 'CR--',
   });
 }
