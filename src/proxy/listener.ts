@@ -17,7 +17,7 @@ import type { Cuttable, ListenerSide } from './listener-side.js';
 import { refuse } from './refusal.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
-import { clientCertificateRefusal, handshakeFailed, secureContextOptions, serverTlsOptions } from './tls-listen.js';
+import { clientCertificateRefusal, handshakeFailed, keepInternalLeafFresh, secureContextOptions, serverTlsOptions } from './tls-listen.js';
 import { UpgradeExchange } from './tunnel.js';
 
 /** A listen address could not be bound: said plainly, no stack trace. */
@@ -91,6 +91,7 @@ export class ForwardListener implements ListenerSide {
       // A TLS connection goes to HTTP/1.1 or HTTP/2 by what its handshake chose, once kflog has accepted it.
       this.http1OverTls = detachHttp1(this.server, 'secureConnection');
       this.server.on('secureConnection', this.onSecureConnection.bind(this));
+      keepInternalLeafFresh(this.server as HttpsServer, this);
     }
     // A client that sends its request and shuts its write side (nc -N, shutdown(SHUT_WR), health checkers) still
     // gets its response, as from a plain server or HAProxy without abortonclose; node would end the socket at the

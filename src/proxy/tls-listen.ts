@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type { SecureContextOptions, TLSSocket, TlsOptions } from 'node:tls';
 import type { ListenTls } from '../config/listen-tls.js';
+import type { Now } from '../pki/local-ca.js';
 import { stripV4Mapped } from './headers.js';
 import type { ListenerSide } from './listener-side.js';
 
@@ -91,4 +93,80 @@ export function handshakeFailed(listener: ListenerSide, socket: TLSSocket, err: 
     error: reason,
     termination_state: typeof err === 'string' ? 'PR--' : code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'cR--' : 'CR--',
   });
+}
+
+/** How often a TLS listener that serves no internal leaf looks again: a reload may have made it "internal". */
+const RECHECK_MS = 3_600_000;
+/** setTimeout's longest delay (2^31-1 ms, about 24.8 days; a longer one fires at once): a far renewal waits in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The clock and timer the renewal runs on: the real ones, or a test's, so days pass without waiting. */
+export interface RenewalClock {
+  now: Now;
+  /** Calls `fn` in `ms`; the timer must not keep the process alive. Returns what `cancel` takes. */
+  schedule(fn: () => void, ms: number): unknown;
+  cancel(handle: unknown): void;
+}
+
+const REAL_CLOCK: RenewalClock = {
+  now: Date.now,
+  schedule: (fn, ms) => setTimeout(fn, ms).unref(),
+  cancel: (handle) => clearTimeout(handle as NodeJS.Timeout),
+};
+
+/** What the renewal needs of a TLS server: a new secure context for new handshakes, and its close. */
+export interface RenewableServer {
+  setSecureContext(options: SecureContextOptions): void;
+  once(event: 'close', listener: () => void): unknown;
+}
+
+/**
+ * Keeps the internal leaf of a running TLS listener fresh. A leaf lives 7 days and is otherwise issued again only at
+ * a start or a reload, so a kflog left running would serve an expired certificate; at the leaf's renewal point (a
+ * third of its life left, as Caddy renews) the kept leaf is issued again and set for new handshakes (open
+ * connections keep theirs). It reads the listener's route at each step, so a reload that makes the forward
+ * "internal", or makes it serve files, counts. The timer never keeps kflog alive, and ends with the server.
+ */
+export function keepInternalLeafFresh(server: RenewableServer, listener: Pick<ListenerSide, 'route'>, clock: RenewalClock = REAL_CLOCK): void {
+  let handle: unknown;
+  let closed = false;
+  server.once('close', () => {
+    closed = true;
+    clock.cancel(handle);
+  });
+  const internalTls = (): ListenTls | undefined => {
+    const tls = listener.route.cfg.listenTls;
+    return tls !== undefined && tls !== 'internal' && tls.internal ? tls : undefined;
+  };
+  const arm = (at: number): void => {
+    if (closed) return;
+    handle = clock.schedule(() => void check(), Math.min(Math.max(0, at - clock.now()), MAX_TIMER_MS));
+  };
+  const check = async (): Promise<void> => {
+    const tls = internalTls();
+    if (tls === undefined) return arm(clock.now() + RECHECK_MS);
+    const { cfg, gen } = listener.route;
+    try {
+      const { internalCertificate, renewalAt } = await import('../pki/local-ca.js');
+      if (renewalAt(tls.cert) > clock.now()) return arm(renewalAt(tls.cert));
+      const leaf = await internalCertificate(cfg.host, clock.now);
+      if (closed) return;
+      if (leaf.cert !== tls.cert) {
+        server.setSecureContext({ cert: leaf.cert, key: leaf.key });
+        const issued = new X509Certificate(leaf.cert);
+        gen.pipeline.logger(`tls.renew.${cfg.id}`).info('internal certificate renewed', {
+          forward: cfg.id, serial: issued.serialNumber, not_after: new Date(issued.validTo).toISOString(),
+        });
+      }
+      // The route still names the old leaf until a reload: the new one's renewal point is the next step.
+      arm(renewalAt(leaf.cert));
+    } catch (err) {
+      gen.pipeline.logger(`tls.renew.${cfg.id}`).error('cannot renew the internal certificate; trying again in an hour', {
+        forward: cfg.id, error: (err as Error).message,
+      });
+      arm(clock.now() + RECHECK_MS);
+    }
+  };
+  const tls = internalTls();
+  arm(tls === undefined ? clock.now() + RECHECK_MS : 0);
 }
