@@ -62,6 +62,8 @@ export function curlCommand(req: CapturedRequest, origin: ForwardOrigin | undefi
   // curl would resolve ./ and ../ in the path, and read [] and {} as its URL globs: the URI is sent as captured.
   if (/\/\.\.?(\/|$|\?)/.test(req.uri)) args.push('--path-as-is');
   if (/[[\]{}]/.test(target)) args.push('--globoff');
+  // kflog's local CA signed the forward's certificate: curl trusts it only when told.
+  if (origin?.caFile !== undefined && target.startsWith('https:')) args.push('--cacert ' + shellQuote(origin.caFile));
   const options: string[] = [];
   for (const [name, value] of req.headers) options.push('-H ' + wire(name + ': ' + value));
   for (const name of CURL_DEFAULTS) if (!has(req, name)) options.push('-H ' + shellQuote(name + ':'));

@@ -2,17 +2,23 @@ import { existsSync } from 'node:fs';
 import { embeddedDefault, loadConfigFile } from '../config/load.js';
 import type { Config } from '../config/types.js';
 import { firstHeader } from '../encoders/headers.js';
+import { pkiPaths } from '../pki/paths.js';
 import { entriesOf, type ExchangeRow } from './store-read.js';
 
 /** Where a stored exchange is sent again: its forward's listen address, as `kflog run` with that config binds it. */
 
 export interface ForwardOrigin {
-  /** http://host:port */
+  /** http://host:port, or https://host:port for a forward with listen_tls. */
   origin: string;
   /** How it was found, for the line that says where a replay went. */
   from: string;
   /** The origin is a kflog forward (the request goes through kflog, and is logged as a replay). */
   throughKflog: boolean;
+  /**
+   * The CA file the origin's certificate is signed by, for a client to trust besides its own roots: kflog's local
+   * CA for a `listen_tls: "internal"` forward, which no client trusts until told to (`kflog ca`).
+   */
+  caFile?: string;
 }
 
 /**
@@ -42,7 +48,14 @@ export function forwardOrigin(config: Config | undefined, row: ExchangeRow): For
   if (config !== undefined && forward !== undefined) {
     const port = forward.port !== 0 ? forward.port : row.listen_port;
     if (port !== null && port !== 0) {
-      return { origin: `http://${connectHost(forward.host)}:${port}`, from: `forward ${forward.id} of ${config.source}`, throughKflog: true };
+      const tls = forward.listenTls;
+      const origin: ForwardOrigin = {
+        origin: `${tls !== undefined ? 'https' : 'http'}://${connectHost(forward.host)}:${port}`,
+        from: `forward ${forward.id} of ${config.source}`,
+        throughKflog: true,
+      };
+      if (tls === 'internal' || (tls !== undefined && tls.internal)) origin.caFile = pkiPaths().rootCert;
+      return origin;
     }
   }
   const host = firstHeader(entriesOf(row).request.request.headers, 'Host');

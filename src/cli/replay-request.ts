@@ -69,6 +69,7 @@ export function replayRequest(captured: CapturedRequest, row: ExchangeRow, confi
   const to = edits.to !== undefined ? parseTo(edits.to) : undefined;
   let origin: string;
   let via: string;
+  let caFile: string | undefined;
   let headers = captured.headers;
   if (to !== undefined) {
     origin = to.origin + to.pathname.replace(/\/$/, '');
@@ -82,6 +83,7 @@ export function replayRequest(captured: CapturedRequest, row: ExchangeRow, confi
     }
     origin = forward.origin;
     via = forward.from;
+    caFile = forward.caFile;
     // Addressed to kflog, which takes it off and records the replay as one.
     headers = [...headers, [REPLAY_OF_HEADER, captured.traceId]];
   }
@@ -94,6 +96,7 @@ export function replayRequest(captured: CapturedRequest, row: ExchangeRow, confi
     .filter((name) => !supplied.some(([n]) => n.toLowerCase() === name.toLowerCase()))
     .map((name) => `${name} was redacted in the store and is left out; -H '${name}: …' supplies it`);
   const body = edits.body !== undefined ? Buffer.from(edits.body, 'utf8') : captured.body;
-  const sent = { url: origin + originForm(captured.uri), method: captured.method, headers, body };
+  const sent: SentRequest = { url: origin + originForm(captured.uri), method: captured.method, headers, body };
+  if (caFile !== undefined) sent.caFile = caFile;
   return { sent, via, warnings };
 }

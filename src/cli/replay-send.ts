@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
 import { Agent, request } from 'undici';
 import { BodyCapture, decodableCoding } from '../proxy/capture.js';
 import { forwardableHeaders, headerMap, rawHeaderStrings } from '../proxy/headers.js';
@@ -22,6 +24,8 @@ export interface SentRequest {
   method: string;
   headers: Array<[string, string]>;
   body: Buffer | undefined;
+  /** A CA file to trust besides node's roots (kflog's local CA, for a forward with `listen_tls: "internal"`). */
+  caFile?: string;
 }
 
 export interface ReplayResponse {
@@ -48,7 +52,14 @@ function reason(err: unknown): string {
 }
 
 export async function sendRequest(req: SentRequest): Promise<ReplayResponse> {
-  const agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
+  let ca: string[] | undefined;
+  try {
+    // node's `ca` replaces its roots: they are given again beside the extra one.
+    ca = req.caFile === undefined ? undefined : [...rootCertificates, readFileSync(req.caFile, 'utf8')];
+  } catch (err) {
+    throw new ReplayFailed(`cannot read ${req.caFile!}, the CA of ${req.url}: ${reason(err)}`);
+  }
+  const agent = new Agent({ connect: { timeout: CONNECT_TIMEOUT_MS, ...(ca !== undefined ? { ca } : {}) }, headersTimeout: HEADERS_TIMEOUT_MS, bodyTimeout: BODY_TIMEOUT_MS });
   const started = performance.now();
   try {
     const res = await request(req.url, {
