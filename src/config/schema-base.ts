@@ -88,7 +88,7 @@ export const BASE_SCHEMA: JsonSchema = {
         listen_tls: {
           description: "Serve HTTPS on this forward's listen address: a certificate and key from files, or \"internal\" for a certificate issued by kflog's own local CA (kept under ~/.kflog/pki; `kflog ca` prints where its root is and how to trust it), as Caddy's `tls internal`. The files are read, and the internal certificate issued, when the config loads and again on every reload; a file that cannot be read, holds no certificate or no private key, or a key that is not the certificate's, refuses the config. Default: cleartext HTTP.",
           oneOf: [
-            { const: 'internal', description: "A leaf certificate for the listen host (IP or DNS name, plus localhost, 127.0.0.1 and ::1), valid 7 days, signed by kflog's local CA: made once (folder 0700, key 0600), reused while it lasts, issued again at start or reload when less than a third of its life is left." },
+            { const: 'internal', description: "A leaf certificate for the listen host (IP or DNS name, plus localhost, 127.0.0.1 and ::1), valid 7 days, signed by kflog's local CA: made once (folder 0700, key 0600), reused while it lasts, issued again when less than a third of its life is left: at start, at reload, and by a running kflog at that point." },
             { $ref: '#/$defs/listen_tls_files' },
           ],
         },
