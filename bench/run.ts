@@ -31,7 +31,7 @@ const sections: Array<[string, SectionRunner]> = [
 ];
 
 /** Sections contributed by other benchmark modules: bench/<name>.ts exporting `bench(): Promise<BenchSection>`. */
-const optional = ['encoders', 'writers', 'memory', 'kube', 'overload', 'store', 'admin'];
+const optional = ['encoders', 'writers', 'memory', 'kube', 'overload', 'store', 'admin', 'h2'];
 
 const only = process.env.BENCH_ONLY?.split(',');
 const out: string[] = [`# kflog benchmarks`, '', `Run on ${new Date().toISOString()}, Node ${process.version}, ${process.platform}/${process.arch}.`, ''];

@@ -69,6 +69,12 @@ function describe(e: ErrorObject): ConfigProblem {
       return { pointer: e.instancePath, reason: patternReason(e.instancePath, String(p.pattern)) };
     case 'type':
       return { pointer: e.instancePath, reason: `must be ${typeName(p.type)} (found ${found(e.data)})` };
+    case 'contains':
+      // The one `contains` of the schema: ajv's "must contain at least 1 valid item(s)" does not say which item.
+      if (/\/protocols$/.test(e.instancePath)) {
+        return { pointer: e.instancePath, reason: '"h1" is required: HTTP/1.1 is always served beside "h2" and "h2c", as in Caddy' };
+      }
+      return { pointer: e.instancePath, reason: e.message ?? e.keyword };
     default:
       return { pointer: e.instancePath, reason: e.message ?? e.keyword };
   }

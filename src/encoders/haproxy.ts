@@ -106,7 +106,21 @@ function captures(v: unknown): HeaderCapture[] | undefined {
 
 function requestLine(r: RequestInfo): string {
   const method = r.method ?? '';
+  if (r.proto === 'HTTP/2.0') return method + ' ' + h2Uri(r) + ' HTTP/2.0';
   return r.proto ? method + ' ' + (r.uri ?? '') + ' ' + r.proto : method + ' ' + (r.uri ?? '');
+}
+
+/**
+ * The URI HAProxy (2.1 and later) logs for an HTTP/2 request: the absolute form `<:scheme>://<:authority><:path>`
+ * when the client sent :authority, as every HTTP/2 client is asked to (RFC 9113 §8.3.1), with a :path of `*`
+ * left out; the :path alone when the client sent a Host header instead (h2_prepare_htx_reqline in HAProxy's
+ * src/h2.c). An entry keeps neither pseudo-header as such: the scheme is the connection's (https on a TLS
+ * listener), and a Host header among the logged ones means the host came from it, not from :authority.
+ */
+function h2Uri(r: RequestInfo): string {
+  const path = r.uri ?? '';
+  if (!r.host || lastHeader(r.headers, 'Host') !== undefined) return path;
+  return (r.tls !== undefined ? 'https://' : 'http://') + r.host + (path === '*' ? '' : path);
 }
 
 /** Always four characters: readers split the line on spaces and lnav expects exactly four. */

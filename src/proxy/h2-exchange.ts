@@ -51,6 +51,8 @@ export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHan
   /** The upstream's trailers, sent when node asks for them ('wantTrailers'). */
   private trailers: OutgoingHttpHeaders | undefined;
   private status = 0;
+  /** The body length the upstream's content-length announced, when it did (and the response has a body). */
+  private announced: number | undefined;
   /** Kept: node takes a stream's session from it when the stream is destroyed, before 'close' classifies it. */
   private readonly session: Http2Session | undefined;
 
@@ -144,6 +146,8 @@ export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHan
       return false;
     }
     this.status = statusCode;
+    const length = fields['content-length'];
+    if (length !== undefined && responseHasBody(this.method, statusCode) && /^\d+$/.test(String(length))) this.announced = Number(length);
     if (this.logAccess) {
       this.respHeaders = headerMap(flatFields(fields));
       const capture = this.route.cfg.capture;
@@ -165,6 +169,14 @@ export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHan
 
   onComplete(trailers: unknown): void {
     this.upstreamReleased();
+    if (this.announced !== undefined && this.size < this.announced && !this.stream.destroyed) {
+      // undici (7.30) ends an HTTP/2 upstream's stream reset mid-body (RST_STREAM) as if it had ended cleanly (node
+      // ends the readable side first, the error comes after): a body short of its content-length is that reset.
+      this.termination = 'SD--';
+      this.error = `upstream's response ended after ${this.size} of the ${this.announced} bytes its content-length announced`;
+      this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
     const raw = trailerStrings(trailers);
     if (raw.length > 0) this.trailers = h2Fields(raw);
     if (!this.stream.destroyed) this.stream.end();

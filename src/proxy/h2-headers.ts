@@ -70,7 +70,8 @@ export function h2UpstreamHeaders(head: H2RequestHead, hostHeader: string | unde
   const remote = stripV4Mapped(head.remoteAddress ?? '');
   const xff = h['x-forwarded-for'];
   out.push('x-forwarded-for', xff ? xff + ', ' + remote : remote);
-  out.push('x-forwarded-proto', 'http');
+  // The scheme the client used with kflog: https for a stream of a TLS listener, as Caddy sets it.
+  out.push('x-forwarded-proto', head.tls !== undefined ? 'https' : 'http');
   const authority = h2Host(h);
   if (authority !== '') out.push('x-forwarded-host', authority);
   const host = hostHeader ?? authority;

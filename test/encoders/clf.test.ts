@@ -16,6 +16,11 @@ describe('clf', () => {
     expect(enc(common, accessEntry())).toBe('127.0.0.1 - - [21/Nov/2026:08:46:39 +0000] "GET /api/users HTTP/1.1" 200 34\n');
   });
 
+  it('writes an HTTP/2 request as nginx builds $request for it: the :path and HTTP/2.0', () => {
+    const request = requestInfo({ proto: 'HTTP/2.0', host: 'api.test', uri: '/api/users?page=2', headers: { 'User-Agent': ['curl/7.88.1'] } });
+    expect(enc(combined, accessEntry({ request }))).toBe('127.0.0.1 - - [21/Nov/2026:08:46:39 +0000] "GET /api/users?page=2 HTTP/2.0" 200 34 "-" "curl/7.88.1"\n');
+  });
+
   it('has no line for request entries or process entries', () => {
     expect(enc(combined, requestEntry())).toBeNull();
     expect(enc(combined, processEntry())).toBeNull();

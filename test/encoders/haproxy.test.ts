@@ -11,6 +11,23 @@ describe('haproxy', () => {
     );
   });
 
+  it('writes an HTTP/2 request line in the absolute form HAProxy 2.x logs, from :authority and the scheme', () => {
+    const h2 = { proto: 'HTTP/2.0', host: 'api.test:8080', headers: { 'User-Agent': ['curl/7.88.1'] } };
+    expect(enc(plain, accessEntry({ request: requestInfo(h2) }))).toMatch(/ "GET http:\/\/api\.test:8080\/api\/users HTTP\/2\.0"\n$/);
+    const tls = { resumed: false, version: 772, cipher_suite: 4865, proto: 'h2', server_name: 'api.test' };
+    expect(enc(plain, accessEntry({ request: requestInfo({ ...h2, tls }) }))).toMatch(/ "GET https:\/\/api\.test:8080\/api\/users HTTP\/2\.0"\n$/);
+  });
+
+  it('keeps the path alone for an HTTP/2 request that named its host in a Host header, as HAProxy does', () => {
+    const request = requestInfo({ proto: 'HTTP/2.0', host: 'api.test', headers: { Host: ['api.test'] } });
+    expect(enc(plain, accessEntry({ request }))).toMatch(/ "GET \/api\/users HTTP\/2\.0"\n$/);
+  });
+
+  it('leaves an asterisk :path out of the absolute form, as HAProxy does', () => {
+    const request = requestInfo({ proto: 'HTTP/2.0', method: 'OPTIONS', uri: '*', host: 'api.test', headers: {} });
+    expect(enc(plain, accessEntry({ request }))).toMatch(/ "OPTIONS http:\/\/api\.test HTTP\/2\.0"\n$/);
+  });
+
   it('has no line for request entries or process entries', () => {
     expect(enc(plain, requestEntry())).toBeNull();
     expect(enc(plain, processEntry())).toBeNull();

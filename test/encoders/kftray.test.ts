@@ -32,6 +32,10 @@ describe('kftray blocks', () => {
     expect(enc(kftray, requestEntry({ request: requestInfo({ proto: 'HTTP/1.0' }) }))).toContain('\nVersion: 0\n');
   });
 
+  it('writes HTTP/2.0 as Version: 2', () => {
+    expect(enc(kftray, requestEntry({ request: requestInfo({ proto: 'HTTP/2.0' }) }))).toContain('\nVersion: 2\n');
+  });
+
   it('writes a request whose body is still arriving together with its response, so the body is shown', () => {
     const headers = { Host: ['h'], 'Content-Type': ['application/json'], 'Content-Length': ['13'] };
     const request = requestInfo({ method: 'POST', uri: '/echo', headers });
