@@ -88,7 +88,8 @@ export function upstreamHeaders(req: IncomingMessage, hostHeader: string | undef
   const remote = stripV4Mapped(req.socket.remoteAddress ?? '');
   const xff = req.headers['x-forwarded-for'];
   headers.push('x-forwarded-for', xff ? xff + ', ' + remote : remote);
-  headers.push('x-forwarded-proto', 'http');
+  // A TLS listener's socket is a TLSSocket (`encrypted`): the client used https, as Caddy tells its upstreams.
+  headers.push('x-forwarded-proto', (req.socket as { encrypted?: boolean }).encrypted === true ? 'https' : 'http');
   if (req.headers.host !== undefined) headers.push('x-forwarded-host', req.headers.host);
   const host = hostHeader ?? req.headers.host;
   if (host !== undefined) headers.push('host', host);

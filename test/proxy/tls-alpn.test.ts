@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +58,20 @@ describe('HTTP/2 over TLS by ALPN on a TLS listener', () => {
     expect(await curl(h, ['--http2'])).toBe('1.1 200');
     const [a] = await h.waitAccess(1);
     expect(a!.request.proto).toBe('HTTP/1.1');
+  });
+
+  it('tells an HTTP/1.1 upstream the client used https (X-Forwarded-Proto), for an HTTP/1.1 client too', async () => {
+    const seen: Array<string | undefined> = [];
+    const up: Server = createServer((req, res) => {
+      seen.push(req.headers['x-forwarded-proto'] as string | undefined);
+      res.end('ok');
+    });
+    await new Promise<void>((r) => up.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise((r) => up.close(r)));
+    const h = await proxy({ target: { url: `http://127.0.0.1:${(up.address() as AddressInfo).port}` } });
+    expect(await curl(h, ['--http1.1'])).toBe('1.1 200');
+    expect(await curl(h, ['--http2'])).toBe('2 200');
+    expect(seen).toEqual(['https', 'https']);
   });
 
   it('chooses h2 only when offered and served, http/1.1 otherwise, and refuses a client offering neither', () => {
