@@ -210,7 +210,10 @@ describe('HTTP/2 streams through kflog', () => {
     expect(a!.termination_state).toBe('SD--');
     expect(a!.status).toBe(200);
     expect(a!.size).toBe(7);
-    expect(a!.error).toMatch(/ended after 7 of the 100 bytes/);
+    // On Node 20 undici ends the reset stream as if complete (kflog sees the short body); on 22 and 24 node's HTTP/2
+    // client reports the stream's error itself (PROTOCOL_ERROR: the body fell short of its content-length). Either
+    // way the entry says why.
+    expect(a!.error).toMatch(/ended after 7 of the 100 bytes|Stream closed with error code NGHTTP2_/);
   });
 
   it('answers 502 SH-- when the upstream resets its stream before any response', async () => {
