@@ -1,16 +1,16 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import { nowMs } from '../core/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
-import { CLIENT_ABORTED, ExchangeRecord } from './exchange-record.js';
-import { classifyUpstreamError, errorCode, hexLength, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
+import { CLIENT_ABORTED } from './exchange-record.js';
+import { hexLength } from './failure.js';
 import { forwardableHeaders, headerMap, originForm, rawHeaderStrings, upstreamHeaders } from './headers.js';
 import { firstValue, hasBody, reasonPhrase, responseHasBody } from './http-helpers.js';
 import { describeRequest } from './in-flight.js';
 import type { ListenerSide } from './listener-side.js';
 import { relayedBytes } from './scavenge.js';
+import { UpstreamExchange } from './upstream-exchange.js';
 
 const kExchange = Symbol('kflog.exchange');
 type ResWithExchange = ServerResponse & { [kExchange]?: Exchange };
@@ -25,11 +25,8 @@ const CONTINUE_BYTES = 25;
  * back with backpressure → access entry, exactly once, when the client side of the exchange closes — whether the
  * response completed, failed upstream, or the client went away.
  */
-export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandler {
-  private readonly hasReqBody: boolean;
-  private reqBodyDone = false;
+export class Exchange extends UpstreamExchange {
   private chunked = false;
-  private dispatchOpts: Dispatcher.DispatchOptions | undefined;
   /** The client socket's bytesWritten when this exchange began: what it took of this response is measured from here. */
   private socketBase = 0;
   /** abort_on_close: the client's FIN ends the exchange (HAProxy's abortonclose). */
@@ -80,26 +77,8 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
     this.dispatch();
   }
 
-  /** @internal Sends the request upstream (again, after a failed connect, when the forward allows retries). */
-  dispatch(): void {
-    if (this.finished) return;
-    const opts = this.dispatchOpts!;
-    // undici takes async iterables (documented), though its typings list only Readable. A generator, not `req`
-    // itself: on an upstream failure undici destroys the body it was given, and the client must still get its 502.
-    if (this.hasReqBody) opts.body = this.requestBody() as unknown as Dispatcher.DispatchOptions['body'];
-    this.upstreamOpened();
-    this.route.target.dispatcher.dispatch(opts, this);
-  }
-
-  /** Streams the client's body upstream while counting it (and keeping a bounded prefix when capturing). */
-  private async *requestBody(): AsyncGenerator<Buffer> {
-    for await (const chunk of this.req as AsyncIterable<Buffer>) {
-      this.bytesRead += chunk.length;
-      relayedBytes(chunk.length);
-      this.reqCapture?.add(chunk);
-      yield chunk;
-    }
-    this.reqBodyDone = true;
+  protected clientBody(): AsyncIterable<Buffer> {
+    return this.req as AsyncIterable<Buffer>;
   }
 
   /** Called (through undici's diagnostics channel) with the socket that carries the request upstream. */
@@ -166,21 +145,12 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
       this.clientLeft(this.uploading());
       return;
     }
-    const code = errorCode(err);
-    if (this.tConnected < 0 && isConnectFailure(code) && this.retries < this.route.cfg.retries) {
-      this.retries++;
-      setTimeout(retryExchange, Math.min(RETRY_DELAY_MS, this.route.cfg.timeouts.connectMs), this).unref();
-      return;
-    }
-    this.error = err.message || code;
-    const failure = classifyUpstreamError(code, this.tConnected >= 0, this.tHeaders >= 0);
-    this.termination = failure.termination;
-    if (this.tHeaders < 0) {
-      this.respondError(failure.status);
-      return;
-    }
-    // The response had started: all that is left is to cut the client connection, so it sees a short body.
-    // (No error argument: node would report it as a client error.)
+    this.upstreamFailed(err);
+  }
+
+  /** All that is left is to cut the client connection, so it sees a short body. (No error argument: node would
+   * report it as a client error.) */
+  protected cutResponse(): void {
     this.res.destroy();
   }
 
@@ -203,11 +173,6 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
     this.res.destroy();
   }
 
-  /** The client was still sending its body (a client that leaves then ended the exchange in its data phase). */
-  private uploading(): boolean {
-    return this.hasReqBody && !this.reqBodyDone;
-  }
-
   /** What the client's socket took of this exchange's response: written out, not still queued in kflog. */
   private socketAccepted(): number {
     const s = this.req.socket;
@@ -215,7 +180,7 @@ export class Exchange extends ExchangeRecord implements Dispatcher.DispatchHandl
     return Number.isFinite(accepted) && accepted > 0 ? accepted : 0;
   }
 
-  private respondError(status: number): void {
+  protected respondError(status: number): void {
     const res = this.res;
     if (res.destroyed || res.headersSent) {
       res.destroy();
@@ -283,8 +248,4 @@ function onResponseClose(this: ResWithExchange): void {
 
 function onResponseDrain(this: ResWithExchange): void {
   this[kExchange]?.drained();
-}
-
-function retryExchange(ex: Exchange): void {
-  ex.dispatch();
 }

@@ -1,17 +1,16 @@
 import { constants, type Http2Session, type OutgoingHttpHeaders, type ServerHttp2Stream } from 'node:http2';
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import { nowMs } from '../core/clock.js';
 import { BodyCapture, decodableCoding } from './capture.js';
 import { requestTq } from './conn-state.js';
-import { CLIENT_ABORTED, ExchangeRecord } from './exchange-record.js';
-import { classifyUpstreamError, errorCode, isConnectFailure, RETRY_DELAY_MS } from './failure.js';
+import { CLIENT_ABORTED } from './exchange-record.js';
 import { h2Fields, h2RequestInfo, h2UpstreamHeaders, pseudo, trailerStrings, type H2RequestHead } from './h2-headers.js';
 import { headerMap, originForm, rawHeaderStrings } from './headers.js';
 import { firstValue, reasonPhrase, responseHasBody } from './http-helpers.js';
 import { describeRequest } from './in-flight.js';
 import type { ListenerSide } from './listener-side.js';
 import { relayedBytes } from './scavenge.js';
+import { UpstreamExchange } from './upstream-exchange.js';
 
 /** Why a client's HTTP/2 connection ended while streams were open (a GOAWAY, a protocol error), by session. */
 const sessionLoss = new WeakMap<Http2Session, string>();
@@ -42,12 +41,9 @@ const END_STREAM = constants.NGHTTP2_FLAG_END_STREAM;
  * trailers passed on, and the access entry emitted once when the stream closes — completed, failed upstream, or
  * reset by the client (RST_STREAM) or with its connection (GOAWAY, a session error), which are client aborts (C…).
  */
-export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHandler {
-  private readonly hasReqBody: boolean;
-  private reqBodyDone = false;
+export class H2Exchange extends UpstreamExchange {
   private readonly method: string;
   private readonly path: string;
-  private dispatchOpts: Dispatcher.DispatchOptions | undefined;
   /** The upstream's trailers, sent when node asks for them ('wantTrailers'). */
   private trailers: OutgoingHttpHeaders | undefined;
   private status = 0;
@@ -106,24 +102,9 @@ export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHan
     this.dispatch();
   }
 
-  /** @internal Sends the request upstream (again, after a failed connect, when the forward allows retries). */
-  dispatch(): void {
-    if (this.finished) return;
-    const opts = this.dispatchOpts!;
-    if (this.hasReqBody) opts.body = this.requestBody() as unknown as Dispatcher.DispatchOptions['body'];
-    this.upstreamOpened();
-    this.route.target.dispatcher.dispatch(opts, this);
-  }
-
-  /** The client's DATA frames, counted (and captured); undici pulls them, so a slow upstream slows the client. */
-  private async *requestBody(): AsyncGenerator<Buffer> {
-    for await (const chunk of this.stream as AsyncIterable<Buffer>) {
-      this.bytesRead += chunk.length;
-      relayedBytes(chunk.length);
-      this.reqCapture?.add(chunk);
-      yield chunk;
-    }
-    this.reqBodyDone = true;
+  /** The client's DATA frames; undici pulls them, so a slow upstream slows the client. */
+  protected clientBody(): AsyncIterable<Buffer> {
+    return this.stream as AsyncIterable<Buffer>;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -193,24 +174,15 @@ export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHan
     this.upstreamReleased();
     if (this.finished || this.termination !== '') return;
     if (this.stream.destroyed) return; // the client reset the stream or lost its connection: 'close' logs it
-    const code = errorCode(err);
-    if (this.tConnected < 0 && isConnectFailure(code) && this.retries < this.route.cfg.retries) {
-      this.retries++;
-      setTimeout(retryExchange, Math.min(RETRY_DELAY_MS, this.route.cfg.timeouts.connectMs), this).unref();
-      return;
-    }
-    this.error = err.message || code;
-    const failure = classifyUpstreamError(code, this.tConnected >= 0, this.tHeaders >= 0);
-    this.termination = failure.termination;
-    if (this.tHeaders < 0) {
-      this.respondError(failure.status);
-      return;
-    }
-    // The response had started: reset the stream, the HTTP/2 way of telling the client its body is short.
+    this.upstreamFailed(err);
+  }
+
+  /** Resets the stream: the HTTP/2 way of telling the client its body is short. */
+  protected cutResponse(): void {
     this.stream.close(constants.NGHTTP2_INTERNAL_ERROR);
   }
 
-  private respondError(status: number): void {
+  protected respondError(status: number): void {
     const stream = this.stream;
     if (stream.destroyed || stream.headersSent) {
       stream.close(constants.NGHTTP2_INTERNAL_ERROR);
@@ -241,7 +213,7 @@ export class H2Exchange extends ExchangeRecord implements Dispatcher.DispatchHan
 
   /** The stream ended before its response did: the client's reset, its connection's end, or kflog's at shutdown. */
   private clientReset(): void {
-    this.clientLeft(this.hasReqBody && !this.reqBodyDone);
+    this.clientLeft(this.uploading());
     if (this.listener.killing) return;
     const session = this.session;
     const lost = session === undefined ? undefined : sessionLoss.get(session);
@@ -266,7 +238,3 @@ function flatFields(fields: OutgoingHttpHeaders): string[] {
 }
 
 function noop(): void {}
-
-function retryExchange(ex: H2Exchange): void {
-  ex.dispatch();
-}
