@@ -40,31 +40,21 @@ export interface TargetContext {
 
 function pool(origin: string, f: ForwardConfig, extra: Pool.Options = {}): Pool {
   const connect = typeof extra.connect === 'function' ? extra.connect : defaultConnector(f.timeouts.connectMs);
-  if (f.upstreamVersion !== '1.1') {
-    // HTTP/2 has no 100 Continue problem to shim (undici's HTTP/2 client takes interim HEADERS), and its frames are
-    // no request lines the shim could look for.
-    return new Pool(origin, {
-      connections: 256,
-      connectTimeout: f.timeouts.connectMs,
-      headersTimeout: f.timeouts.headersMs,
-      bodyTimeout: f.timeouts.bodyMs,
-      keepAliveTimeout: 30_000,
-      ...extra,
-      allowH2: true,
-      connect: http2Connector(connect, f.upstreamVersion),
-    });
-  }
-  return new Pool(origin, {
+  const options: Pool.Options = {
     connections: 256,
-    pipelining: 1,
     connectTimeout: f.timeouts.connectMs,
     headersTimeout: f.timeouts.headersMs,
     bodyTimeout: f.timeouts.bodyMs,
     keepAliveTimeout: 30_000,
     ...extra,
-    // An upstream's 100 Continue must not cost the client its response (undici would call it a bad response).
-    connect: interimSafeConnector(connect),
-  });
+  };
+  if (f.upstreamVersion !== '1.1') {
+    // HTTP/2 has no 100 Continue problem to shim (undici's HTTP/2 client takes interim HEADERS), and its frames are
+    // no request lines the shim could look for.
+    return new Pool(origin, { ...options, allowH2: true, connect: http2Connector(connect, f.upstreamVersion) });
+  }
+  // An upstream's 100 Continue must not cost the client its response (undici would call it a bad response).
+  return new Pool(origin, { pipelining: 1, ...options, connect: interimSafeConnector(connect) });
 }
 
 /** node's own TLS defaults (system roots, SNI from the URL), for an https target without a `tls` block. */
