@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { embeddedDefault, loadConfigFile } from '../config/load.js';
+import { servesInternalLeaf } from '../config/listen-tls.js';
 import type { Config } from '../config/types.js';
 import { firstHeader } from '../encoders/headers.js';
 import { pkiPaths } from '../pki/paths.js';
@@ -54,7 +55,7 @@ export function forwardOrigin(config: Config | undefined, row: ExchangeRow): For
         from: `forward ${forward.id} of ${config.source}`,
         throughKflog: true,
       };
-      if (tls === 'internal' || (tls !== undefined && tls.internal)) origin.caFile = pkiPaths().rootCert;
+      if (servesInternalLeaf(tls)) origin.caFile = pkiPaths().rootCert;
       return origin;
     }
   }

@@ -1,6 +1,7 @@
 import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { chooseConfig, ConfigError } from '../config/load.js';
+import { servesInternalLeaf } from '../config/listen-tls.js';
 import type { Config } from '../config/types.js';
 import { Kflog, type ReloadSummary } from '../kflog.js';
 import { AdminAddressTaken, AdminServer, type AdminSources } from '../admin/server.js';
@@ -72,8 +73,7 @@ function tryLine(app: Kflog): string {
   const lines = app.listeners.map((l) => {
     const path = 'builtin' in l.cfg.target ? '/api/users' : '/';
     // The internal CA is no client's root yet: the line that works names it (`kflog ca` says how to trust it for good).
-    const tls = l.cfg.listenTls;
-    const ca = tls !== undefined && tls !== 'internal' && tls.internal ? `--cacert ${shellQuote(pkiPaths().rootCert)} ` : '';
+    const ca = servesInternalLeaf(l.cfg.listenTls) ? `--cacert ${shellQuote(pkiPaths().rootCert)} ` : '';
     return `  curl -i ${ca}${l.secure ? 'https' : 'http'}://${l.address}${path}`;
   });
   return `kflog: listening; try:\n${lines.join('\n')}\n`;

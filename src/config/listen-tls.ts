@@ -32,6 +32,11 @@ export interface ListenTls {
 /** What a forward's `listen_tls` is once the config is parsed: "internal" waits for its certificate (local-ca.ts). */
 export type ParsedListenTls = ListenTls | 'internal';
 
+/** The listener serves (or, before start, will serve) a leaf of kflog's local CA: clients must trust its root. */
+export function servesInternalLeaf(tls: ParsedListenTls | undefined): boolean {
+  return tls === 'internal' || (tls !== undefined && tls.internal);
+}
+
 export function listenTlsDigest(tls: Omit<ListenTls, 'digest'>): string {
   return createHash('sha256').update(JSON.stringify(tls)).digest('hex');
 }

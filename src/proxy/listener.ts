@@ -17,7 +17,7 @@ import type { Cuttable, ListenerSide } from './listener-side.js';
 import { refuse } from './refusal.js';
 import type { ForwardRoute, ProcessCounters } from './route.js';
 import type { Target } from './target.js';
-import { clientCertificateRefusal, handshakeFailed, keepInternalLeafFresh, secureContextOptions, serverTlsOptions } from './tls-listen.js';
+import { acceptedSocket, clientCertificateRefusal, handshakeFailed, keepInternalLeafFresh, secureContextOptions, serverTlsOptions } from './tls-listen.js';
 import { UpgradeExchange } from './tunnel.js';
 
 /** A listen address could not be bound: said plainly, no stack trace. */
@@ -183,7 +183,7 @@ export class ForwardListener implements ListenerSide {
       handshakeFailed(this, socket, refusal);
       return;
     }
-    markSecured(socket, (socket as TLSSocket & { _parent?: Socket })._parent, clientTls(socket));
+    markSecured(socket, acceptedSocket(socket), clientTls(socket));
     if (socket.alpnProtocol === 'h2') this.h2.http2(socket);
     else this.http1OverTls?.call(this.server as unknown as Server, socket);
   }

@@ -55,8 +55,8 @@ const PLAIN_HTTP_ANSWER = 'HTTP/1.0 400 Bad Request\r\nContent-Type: text/plain\
 
 type TlsError = Error & { code?: string; reason?: string };
 
-/** The connection a TLS socket was wrapped around, where cleartext can still be written. */
-function acceptedSocket(socket: TLSSocket): Socket | undefined {
+/** The connection a TLS socket was wrapped around, where cleartext can still be written (node's `_parent`). */
+export function acceptedSocket(socket: TLSSocket): Socket | undefined {
   return (socket as TLSSocket & { _parent?: Socket })._parent ?? undefined;
 }
 
